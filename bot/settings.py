@@ -53,7 +53,9 @@ def parse_nameserver(text: str, *, setting: str = "nameserver") -> tuple[str, in
     return str(ip), port
 
 
-def parse_nameservers(text: str, *, setting: str = "NDRBOT_NAMESERVERS") -> tuple[tuple[str, int], ...]:
+def parse_nameservers(
+    text: str, *, setting: str = "NDRBOT_NAMESERVERS"
+) -> tuple[tuple[str, int], ...]:
     """Parse a comma-separated list of ``HOST[:PORT]``."""
     items = [item for item in (part.strip() for part in text.split(",")) if item]
     return tuple(parse_nameserver(item, setting=setting) for item in items)
@@ -113,7 +115,9 @@ class Settings:
     max_paste_bytes: int = DEFAULT_MAX_PASTE_BYTES
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = None
+    ) -> Settings:
         """Build settings from ``env`` (default: ``os.environ``) over an optional ``.env`` file."""
         merged: dict[str, str] = {}
         if dotenv is not None:
@@ -124,7 +128,9 @@ class Settings:
             dns_timeout=_float(merged, "NDRBOT_DNS_TIMEOUT", 3.0, minimum=0.05),
             check_deadline=_float(merged, "NDRBOT_CHECK_DEADLINE", 10.0, minimum=0.1),
             spamhaus_dqs_key=merged.get("NDRBOT_SPAMHAUS_DQS_KEY", "").strip() or None,
-            max_paste_bytes=_int(merged, "NDRBOT_MAX_PASTE_BYTES", DEFAULT_MAX_PASTE_BYTES, minimum=1024),
+            max_paste_bytes=_int(
+                merged, "NDRBOT_MAX_PASTE_BYTES", DEFAULT_MAX_PASTE_BYTES, minimum=1024
+            ),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -1,0 +1,18 @@
+"""Reading bounces: ``read()`` turns a paste or a message into a :class:`Bounce` value."""
+
+from handlers.ndr.model import AuthResult, Bounce, FailedRecipient, Hop, Kind, Mta, OriginalMessage
+from handlers.ndr.reader import DEFAULT_MAX_BYTES, InputTooLarge, ReaderError, read
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "AuthResult",
+    "Bounce",
+    "FailedRecipient",
+    "Hop",
+    "InputTooLarge",
+    "Kind",
+    "Mta",
+    "OriginalMessage",
+    "ReaderError",
+    "read",
+]

@@ -1,0 +1,158 @@
+"""Status codes, reply codes, addresses, hosts and IPs inside diagnostic text.
+
+RFC 3463 enhanced status codes (``5.7.1``) and RFC 5321 reply codes (``550``). Where a report
+wraps the rejecting server's reply in its own (Exchange's ``#5.7.1 smtp;550 5.7.1 ...``), the code
+nearest the rejecting server's text wins: it is the most specific and the one vendors document.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+__all__ = [
+    "ADDRESS_RE",
+    "find_ips",
+    "find_status",
+    "is_expiry_status",
+    "is_generic_status",
+    "leading_reply_code",
+    "normalise_address",
+    "rejecting_text",
+    "split_reply",
+]
+
+# An enhanced status code not glued to other digits or dots (so not "15.1.112.19" or an IPv4).
+# RFC 3463 section 3.2: subjects run from 0 to 7.
+STATUS_RE = re.compile(r"(?<![\d.])([245])\.([0-7]|0[0-7])\.(\d{1,3})(?!\.?\d)")
+# A reply code directly followed by an enhanced code: the rejecting server speaking.
+_PAIR_RE = re.compile(
+    r"(?<![\d.])[245][0-5]\d[ -]['\"]?([245]\.(?:[0-7]|0[0-7])\.\d{1,3})(?!\.?\d)"
+)
+# A reply code at the start of the text or after a wrapper, followed by space, dash or end.
+_LEADING_REPLY = re.compile(r"^[\s'\"(<#]{0,4}([245][0-5]\d)(?:[ \-:]|$)")
+_SMTP_WRAPPER = re.compile(r"smtp\s*;\s*", re.IGNORECASE)
+# Local part kept permissive (real bounces carry odd ones); domain needs a dot or brackets.
+ADDRESS_RE = re.compile(
+    r"(?<![\w.+=-])([\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,24}|[\w.+=-]{1,64}@\[[0-9A-Fa-f:.]{3,45}\])(?![\w-])"
+)
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)")
+_IPV6 = re.compile(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
+
+
+def find_status(text: str) -> str | None:
+    """The rejecting server's enhanced status code in ``text``, or None.
+
+    After an ``smtp;`` wrapper only the wrapped reply counts; otherwise the first code that is
+    not a bare ``x.0.0`` wins over later ones, since later codes are usually quoted boilerplate.
+    """
+    wrapped = _SMTP_WRAPPER.split(text)
+    if len(wrapped) > 1:
+        for part in reversed(wrapped[1:]):
+            code = _first_status(part)
+            if code:
+                return code
+    return _first_status(text)
+
+
+def _first_status(text: str) -> str | None:
+    paired = [m.group(1) for m in _PAIR_RE.finditer(text[:4000])]
+    for code in paired:
+        code = _canonical(code)
+        if not is_expiry_status(code) and not is_generic_status(code):
+            return code
+    first: str | None = None
+    for match in STATUS_RE.finditer(text[:4000]):
+        code = _canonical(match.group(0))
+        if is_expiry_status(code) and first is None:
+            # "4.4.7 Message expired ... <421 4.4.2 Connection timed out>": the reporter's own
+            # give-up code wraps the cause; the cause, when quoted, is the useful one.
+            first = code
+            continue
+        if not is_generic_status(code):
+            return code
+        first = first or code
+    return first
+
+
+def _canonical(code: str) -> str:
+    return ".".join(str(int(part)) for part in code.split("."))
+
+
+def is_expiry_status(code: str | None) -> bool:
+    """True for x.4.7 (delivery time expired), which reporters put over the real cause."""
+    return bool(code) and code[1:] == ".4.7"  # type: ignore[index]
+
+
+def is_generic_status(code: str | None) -> bool:
+    """True for ``x.0.0``: a class without a subject, which says little."""
+    return bool(code) and code[1:] == ".0.0"  # type: ignore[index]
+
+
+def leading_reply_code(text: str) -> str | None:
+    """The SMTP reply code the rejecting server's reply starts with, if it does."""
+    wrapped = _SMTP_WRAPPER.split(text)
+    for part in reversed(wrapped):
+        match = _LEADING_REPLY.match(part)
+        if match:
+            return match.group(1)
+    return None
+
+
+_ANY_REPLY = re.compile(
+    r"(?<![\w.#-])([245][0-5]\d)(?:[ -][245]\.\d{1,3}\.\d{1,3}|[ -](?=[A-Za-z<'\"])|:\s)"
+)
+
+
+def split_reply(text: str) -> tuple[str | None, str | None]:
+    """``(reply_code, status)`` for a diagnostic; the reply code may sit mid-text.
+
+    When the status came from a cause quoted inside an expiry wrapper, the reply code is the one
+    that goes with that cause.
+    """
+    status = find_status(text)
+    reply = leading_reply_code(text)
+    matches = [m.group(1) for m in _ANY_REPLY.finditer(text[:4000])]
+    if reply is None and matches:
+        reply = matches[0]
+    if status and reply and reply[0] != status[0] and len(matches) > 1:
+        same_class = [code for code in matches if code[0] == status[0]]
+        if same_class:
+            reply = same_class[-1]
+    return reply, status
+
+
+def rejecting_text(text: str) -> str:
+    """The part of a diagnostic written by the rejecting server (after any ``smtp;`` wrapper)."""
+    parts = _SMTP_WRAPPER.split(text)
+    return parts[-1].strip() if len(parts) > 1 else text.strip()
+
+
+def normalise_address(text: str | None) -> str | None:
+    """A bare address from ``<a@b>``, ``"Name" <a@b>``, ``rfc822;a@b`` or ``a@b<mailto:a@b>``."""
+    if not text:
+        return None
+    match = ADDRESS_RE.search(text)
+    if not match:
+        return None
+    address = match.group(1).strip("'.")
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}" if local else None
+
+
+def find_ips(text: str) -> list[str]:
+    """Every syntactically valid IPv4/IPv6 address in ``text``, in order, without repeats."""
+    found: list[tuple[int, str]] = []
+    for pattern in (_IPV4, _IPV6):
+        for match in pattern.finditer(text):
+            try:
+                ip = str(ipaddress.ip_address(match.group(1)))
+            except ValueError:
+                continue
+            found.append((match.start(), ip))
+    ordered: list[str] = []
+    for _, ip in sorted(found):
+        if ip not in ordered:
+            ordered.append(ip)
+    return ordered

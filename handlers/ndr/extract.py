@@ -1,0 +1,324 @@
+"""Failed recipients and the rejecting server's reply, from the human-readable text of a report.
+
+Real reports come in dozens of shapes, but most put each failed address at the start of a line
+and the reason right after it (Postfix ``<a@b>: host ... said: ...``, Exim's indented blocks,
+qmail's ``<a@b>:`` paragraphs, Sendmail's ``(reason: ...)``, Exchange's diagnostic section), or
+quote the remote server's reply after a fixed phrase ("Remote Server returned", "The error that
+the other server returned was:", "Remote host said:"). This module reads both, line by line, with
+anchored patterns only, so its cost is linear in the input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from handlers.ndr.codes import ADDRESS_RE, STATUS_RE, find_ips, normalise_address
+
+__all__ = [
+    "FAILURE_WORDS",
+    "Candidate",
+    "extract_candidates",
+    "extract_prose_candidates",
+    "find_command",
+    "find_remote",
+    "reason_paragraph",
+    "reply_text",
+]
+
+_MAX_PARAGRAPH_LINES = 40
+_MAX_SCAN_CHARS = 200_000
+
+
+@dataclass
+class Candidate:
+    """One failed recipient as the text describes it (address may be unknown in a partial paste)."""
+
+    address: str | None
+    text: str  # the paragraph about it, unwrapped
+    host: str | None = None
+    ip: str | None = None
+    command: str | None = None
+
+
+# A line that starts with an address: "<a@b>: ...", "  a@b", "a@b on <date>", "a@b [User unknown]".
+_ANCHOR = re.compile(
+    r"^[ \t]{0,12}(?:\*[ \t]{1,4})?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ -])?)?"
+    r"(?:[\w .'\"-]{0,60}<mailto:)?[<\"]?("
+    + ADDRESS_RE.pattern[len("(?<![\\w.+=-])(") : -len(")(?![\\w-])")]
+    + r")[>\"]?(?:<mailto:[^>\s]{1,320}>)?(.*)$"
+)
+# Lines that start with an address but are not about a failed recipient.
+_NOT_ANCHOR_TAIL = re.compile(r"^\s*(?:wrote:|schrieb:|a écrit)", re.IGNORECASE)
+_HEADERISH = re.compile(r"^[ \t]*[A-Za-z][A-Za-z -]{0,30}:[ \t]")
+_TAIL_NOISE = re.compile(r"^\s*(?:\(expanded from[^)]{0,400}\)\s*)?:?\s*")
+
+
+def _anchor(line: str) -> tuple[str, str] | None:
+    if len(line) > 1000 or "@" not in line or _HEADERISH.match(line):
+        return None
+    match = _ANCHOR.match(line)
+    if not match:
+        return None
+    tail = match.group(2)
+    if _NOT_ANCHOR_TAIL.match(tail):
+        return None
+    address = normalise_address(match.group(1))
+    if not address:
+        return None
+    return address, _TAIL_NOISE.sub("", tail, count=1)
+
+
+_BOILERPLATE_ADDRESS = re.compile(r"^(?:mailer-daemon|noreply|no-reply)@", re.IGNORECASE)
+_ON_DATE = re.compile(r"^on\s+\S.{0,80}$", re.IGNORECASE)
+
+
+def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidate]:
+    """Every address-anchored paragraph in ``text``, best reading per address, in order."""
+    lines = text[:_MAX_SCAN_CHARS].split("\n")
+    found: list[Candidate] = []
+    index = 0
+    while index < len(lines):
+        anchor = _anchor(lines[index])
+        if anchor is None:
+            index += 1
+            continue
+        address, tail = anchor
+        body: list[str] = [] if _ON_DATE.match(tail) else [tail]
+        index += 1
+        gap = 0
+        while index < len(lines) and len(body) < _MAX_PARAGRAPH_LINES:
+            line = lines[index]
+            if not line.strip():
+                # One blank line may separate an address from its reason (qmail, Gmail);
+                # a blank after the reason, or a second blank, ends the paragraph.
+                if gap or any(part.strip() for part in body):
+                    break
+                gap += 1
+                index += 1
+                continue
+            if _anchor(line) is not None and not line.startswith((" " * 4, "\t")):
+                break
+            body.append(line)
+            index += 1
+        paragraph = " ".join(part.strip() for part in body if part.strip())
+        if _BOILERPLATE_ADDRESS.match(address) or (sender and address == sender and not paragraph):
+            continue
+        found.append(_candidate(address, paragraph))
+    return _best_per_address(found)
+
+
+def _candidate(address: str | None, paragraph: str) -> Candidate:
+    host, ip = find_remote(paragraph)
+    return Candidate(address, paragraph, host, ip, find_command(paragraph))
+
+
+def _has_code(text: str) -> bool:
+    return bool(STATUS_RE.search(text) or _REPLY_START.search(text))
+
+
+def _best_per_address(found: list[Candidate]) -> list[Candidate]:
+    best: dict[str, Candidate] = {}
+    order: list[str] = []
+    for candidate in found:
+        key = candidate.address or ""
+        if key not in best:
+            best[key] = candidate
+            order.append(key)
+        elif (_has_code(candidate.text) and not _has_code(best[key].text)) or (not best[key].text and candidate.text):
+            best[key] = candidate
+    return [best[key] for key in order]
+
+
+# ---------------------------------------------------------------------------------------------
+# The rejecting server's reply inside a paragraph or a whole report.
+
+_REPLY_START = re.compile(
+    r"(?:^|[\s:'\"(;])([245]\d\d)[ -](?:[245]\.\d{1,3}\.\d{1,3}|[A-Za-z<#\[])"
+)
+# Phrases after which the remote server's own words follow, most specific first.
+_REPLY_MARKERS = re.compile(
+    r"(?:Remote Server (?:at [^\s]{1,255}(?: \([^)]{0,60}\))? )?returned '"
+    r"|The error that the other server returned was:"
+    r"|The response (?:from the remote server )?was:"
+    r"|Remote host said:"
+    r"|\bsaid:"
+    r"|\bsaid\s(?=[245]\d\d\b)"
+    r"|SMTP error from remote (?:mail server|mailer) after [^:]{1,300}:(?:\s*host [^\s]{1,255} \[[^\]]{1,64}\]:)?"
+    r"|\bhost [^\s]{1,255} ?\[[0-9A-Fa-f:.]{3,45}\]:"
+    r"|\(reason:"
+    r"|Reason:"
+    r"|Diagnostic[ -]code:\s*(?:smtp;)?"
+    r"|<<<"
+    r"|Error:)",
+    re.IGNORECASE,
+)
+
+
+def reply_text(paragraph: str) -> str:
+    """The remote server's words in ``paragraph``: the text after the first reply marker, if any."""
+    found = None
+    for match in _REPLY_MARKERS.finditer(paragraph[:8000]):
+        rest = paragraph[match.end() :].strip()
+        if rest:
+            found = (match, rest)
+            break
+    if found is None:
+        return paragraph.strip()
+    match, rest = found
+    if match.group(0).endswith("'"):
+        rest = rest.split("'", 1)[0] if rest.count("'") == 1 else rest.rsplit("'", 1)[0]
+    if match.group(0).lower() == "(reason:":
+        rest = rest.rsplit(")", 1)[0]
+    return rest.strip()
+
+
+_HOST_SAID = re.compile(
+    r"\bhost\s+([A-Za-z0-9][\w.-]{0,253})\s?\[([0-9A-Fa-f:.]{3,45})\]"
+    r"|\bremote host ([0-9A-Fa-f:.]{3,45}) said"
+    r"|\bby ([A-Za-z0-9][\w.-]{0,253}?)\.? \[([0-9A-Fa-f:.]{3,45})\]"
+    r"|while talking to ([A-Za-z0-9][\w.-]{0,253}?)\.?:"
+    r"|Remote Server at ([A-Za-z0-9][\w.-]{0,253})(?: \(([0-9A-Fa-f:.]{3,45})\))?"
+    r"|(?:^|\s)([A-Za-z0-9][\w-]{0,62}(?:\.[\w-]{1,63}){1,8}\.[A-Za-z]{2,24})\s+Remote Server returned",
+    re.IGNORECASE,
+)
+
+
+def find_remote(text: str) -> tuple[str | None, str | None]:
+    """The remote (rejecting) server's host and IP as the text names them."""
+    match = _HOST_SAID.search(text[:8000])
+    if not match:
+        return None, None
+    groups = match.groups()
+    host = groups[0] or groups[3] or groups[5] or groups[6] or groups[8]
+    ip_text = groups[1] or groups[2] or groups[4] or groups[7]
+    ips = find_ips(ip_text) if ip_text else []
+    if host and not ips and find_ips(host):
+        ips = find_ips(host)
+        host = None
+    return (host.rstrip(".").lower() if host else None), (ips[0] if ips else None)
+
+
+_COMMAND = re.compile(
+    r"in reply to (?:the )?(RCPT TO|MAIL FROM|DATA|end of DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|RSET)"
+    r"|after (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|STARTTLS|initial connection|AUTH)"
+    r"|>>> (RCPT TO|MAIL FROM|DATA|HELO|EHLO|STARTTLS)"
+    r"|\[(RCPT_TO|MAIL_FROM|DATA)\]"
+    r"|most progress was (RCPT TO|MAIL FROM|DATA)",
+    re.IGNORECASE,
+)
+_COMMAND_NAMES = {
+    "rcpt to": "RCPT",
+    "rcpt_to": "RCPT",
+    "mail from": "MAIL",
+    "mail_from": "MAIL",
+    "data": "DATA",
+    "end of data": "DATA",
+    "helo": "HELO",
+    "ehlo": "EHLO",
+    "starttls": "STARTTLS",
+    "auth": "AUTH",
+    "initial connection": "CONN",
+    "quit": "QUIT",
+    "rset": "RSET",
+}
+
+
+def find_command(text: str) -> str | None:
+    """The SMTP stage at which the remote server refused (RCPT, MAIL, DATA, ...)."""
+    match = _COMMAND.search(text[:8000])
+    if not match:
+        return None
+    word = next(group for group in match.groups() if group)
+    return _COMMAND_NAMES.get(word.lower(), word.upper())
+
+
+# ---------------------------------------------------------------------------------------------
+# Addresses named in prose ("Unable to deliver message to <a@b>", "Unknown user: a@b").
+
+_ADDR = ADDRESS_RE.pattern
+_PROSE = re.compile(
+    r"(?:deliver(?:ed|ing|y)?|sent|send|reach|forward(?:ed)?|message)\b[^\n<@]{0,50}?\bto\b:?\s*\"?<?("
+    + _ADDR
+    + ")"
+    r"|(?:unknown user|user unknown|no such user|mailbox[^\n<@:]{0,30}|recipient(?: address)?|address(?:es)?|"
+    r"invalid|undeliverable)\b[^\n<@:]{0,20}:?\s*<?(" + _ADDR + ")"
+    r"|(?:failed|failure)\b[^\n<@:]{0,40}:\s*<?(" + _ADDR + ")",
+    re.IGNORECASE,
+)
+
+
+def extract_prose_candidates(text: str) -> list[Candidate]:
+    """Addresses that report prose names as undeliverable, with the line they stand in."""
+    found: list[Candidate] = []
+    seen: set[str] = set()
+    for match in _PROSE.finditer(text[:_MAX_SCAN_CHARS]):
+        address = normalise_address(next((g for g in match.groups() if g), None))
+        if not address or address in seen or _BOILERPLATE_ADDRESS.match(address):
+            continue
+        seen.add(address)
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        line = text[start : end if end >= 0 else len(text)].strip()
+        found.append(_candidate(address, line))
+    return found
+
+
+# Fixed sentences of report templates: never the reason for a particular failure.
+_BOILERPLATE = re.compile(
+    r"created automatically by mail delivery|a message that you sent could not be delivered"
+    r"|this is a permanent error|the following address\(es\) failed|this is the mail system at"
+    r"|i'm sorry to have to inform you|be delivered to one or more recipients|please send mail to"
+    r"|include this problem report|delete your own text|^\s*the mail system\s*$|qmail-send program"
+    r"|wasn't able to deliver your message to the following|i've given up|sorry it didn't work out"
+    r"|automatically generated delivery status notification|warning message only"
+    r"|do not need to resend|the original message was received at|^\s*-{3,}.*-{3,}\s*$"
+    r"|delivery has failed to these recipients|did not reach (?:some or all of )?the (?:intended|following)"
+    r"|unable to deliver (?:your )?message to the following|has been a permanent failure"
+    r"|no further delivery attempts|this is an automatically generated|do not reply to this"
+    r"|^\s*(?:from|to|subject|date|sent|cc):\s",
+    re.IGNORECASE,
+)
+
+
+def reason_paragraph(text: str, *, plain_ok: bool = False) -> str | None:
+    """The report's most error-like paragraph once template sentences are set aside.
+
+    With ``plain_ok``, the first such paragraph is returned even when nothing in it reads like an
+    error (for reports known to be failures, written in words we do not recognise).
+    """
+    best: tuple[int, int, str] | None = None
+    first: str | None = None
+    for position, paragraph in enumerate(re.split(r"\n[ \t]*\n", text[:50_000])):
+        lines = [
+            line for line in paragraph.split("\n") if line.strip() and not _BOILERPLATE.search(line)
+        ]
+        if not lines:
+            continue
+        joined = " ".join(line.strip() for line in lines)[:2000]
+        first = first or joined
+        score = 0
+        if STATUS_RE.search(joined):
+            score += 3
+        if re.search(r"(?:^|\s)[45]\d\d[ -]", joined):
+            score += 2
+        if FAILURE_WORDS.search(joined):
+            score += 2
+        if score and (best is None or score > best[0]):
+            best = (score, -position, joined)
+    if best:
+        return best[2]
+    return first if plain_ok else None
+
+
+# Words that make a sentence read like a delivery failure (English; admin text is English).
+FAILURE_WORDS = re.compile(
+    r"unknown|not found|no such|does(?: not|n't) exist|(?:does(?: not|n't)|not) have an? (?:\S+ )?account"
+    r"|reject|denied|refused|fail|full|quota|block|invalid|disabled|expired|timed? ?out|unreachable"
+    r"|too (?:large|big|many)|exceed|suspend|inactive|unavailable|not allowed|not permitted|policy"
+    r"|spam|relay|unrout|cannot|couldn't|can't|unable|not authori[sz]ed|not authenticated|restricted"
+    r"|banned|listed|deferred|delayed|retr(?:y|ied)|over ?limit|error|bounced|problem|not accepted"
+    r"|prohibited|illegal|blacklist|not a member|could not find|no mx|not reachable|no valid"
+    r"|aborted|not in use|discontinued|malformed|no longer",
+    re.IGNORECASE,
+)

@@ -1,0 +1,154 @@
+"""Turning whatever was pasted into plain, predictable text.
+
+Pure functions only. Every pattern here is linear: no nested quantifiers, and the unbounded ones
+are anchored to a single line, so no input can make them backtrack for long.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+__all__ = [
+    "decode_bytes",
+    "html_to_text",
+    "normalise",
+    "strip_quote_markers",
+    "unfold_wrapped",
+]
+
+# Characters people's clients insert that change nothing for a mail administrator.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_LOOKALIKE = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2007": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\uff1a": ":",
+        "\r": "",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode_bytes(data: bytes, charset: str | None = None) -> str:
+    """Decode bytes in the declared charset, else UTF-8, else Windows-1252; never raises.
+
+    Windows-1252 is the fallback because it maps every byte but five, and Exchange writes it;
+    the five gaps become U+FFFD rather than an exception.
+    """
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(_charset_alias(candidate))
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+def _charset_alias(name: str) -> str:
+    name = name.strip().strip('"').lower()
+    # Mail clients label text with charsets Python knows under other names, or with their subsets.
+    return {
+        "us-ascii": "utf-8",
+        "ascii": "utf-8",
+        "iso-8859-1": "cp1252",
+        "latin-1": "cp1252",
+        "ks_c_5601-1987": "cp949",
+        "x-sjis": "shift_jis",
+        "gb2312": "gb18030",
+        "x-unknown": "utf-8",
+        "unknown-8bit": "utf-8",
+    }.get(name, name)
+
+
+def normalise(text: str) -> str:
+    """Unify line endings, look-alike punctuation and invisible characters; drop controls."""
+    text = text.replace("\r\n", "\n").translate(_INVISIBLE).translate(_LOOKALIKE)
+    return _CONTROL.sub(" ", text)
+
+
+_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
+
+
+def strip_quote_markers(text: str) -> str:
+    """Remove e-mail/chat quote markers (``> ``), one level at a time, while most lines carry them.
+
+    One level per pass keeps a quoted SMTP transcript's own ``>>>`` markers readable.
+    """
+    for _ in range(4):
+        lines = [line for line in text.split("\n") if line.strip()]
+        if not lines:
+            return text
+        quoted = sum(1 for line in lines if _QUOTE.match(line))
+        if quoted * 2 < len(lines):
+            return text
+        text = _QUOTE.sub("", text)
+    return text
+
+
+def unfold_wrapped(lines: list[str]) -> str:
+    """Join a wrapped paragraph into one line, collapsing the wrap's whitespace."""
+    return " ".join(part.strip() for part in lines if part.strip())
+
+
+_BLOCK_TAGS = frozenset(
+    ["p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr", "dt", "dd", "ul", "ol", "section"]
+)
+_SKIP_TAGS = frozenset(("style", "script", "head", "title"))
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append("\t")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+_SPACES = re.compile(r"[ \t]+")
+_MANY_BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+
+
+def html_to_text(markup: str) -> str:
+    """Reduce HTML to text, keeping block structure as line breaks (for HTML-only NDRs)."""
+    parser = _TextExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except (AssertionError, ValueError):  # malformed markup: keep what was read so far
+        pass
+    text = "".join(parser.parts)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_BLANKS.sub("\n\n", html.unescape("\n".join(lines))).strip("\n")
