@@ -12,7 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["CheckResult", "Finding", "InvalidTarget", "Severity", "Status"]
+__all__ = ["CheckResult", "Finding", "InvalidTarget", "Severity", "Status", "overall_status"]
 
 
 class Status(StrEnum):
@@ -91,3 +91,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, StrEnum):
         return str(value)
     return value
+
+
+def overall_status(findings: tuple[Finding, ...] | list[Finding]) -> Status:
+    """Worst finding wins: an error is FAIL; else anything unknown is UNKNOWN; else WARN/PASS."""
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return Status.FAIL
+    if Severity.UNKNOWN in severities:
+        return Status.UNKNOWN
+    if Severity.WARNING in severities:
+        return Status.WARN
+    return Status.PASS
