@@ -24,6 +24,7 @@ __all__ = [
     "find_remote",
     "reason_paragraph",
     "reply_text",
+    "transcript_command",
 ]
 
 _MAX_PARAGRAPH_LINES = 40
@@ -54,8 +55,19 @@ _HEADERISH = re.compile(r"^[ \t]*[A-Za-z][A-Za-z -]{0,30}:[ \t]")
 _TAIL_NOISE = re.compile(r"^\s*(?:\(expanded from[^)]{0,400}\)\s*)?:?\s*")
 
 
+_RECIPIENT_LABEL = re.compile(
+    r"^\s*(?:Recipient address|Recipient|Failed recipient|Address)\s*:\s*", re.IGNORECASE
+)
+_SEPARATOR = re.compile(r"^\s*(?:[-=*_#~]{3,}.*|.*[-=*_#~]{5,}\s*)$")
+
+
 def _anchor(line: str) -> tuple[str, str] | None:
-    if len(line) > 1000 or "@" not in line or _HEADERISH.match(line):
+    if len(line) > 1000 or "@" not in line:
+        return None
+    label = _RECIPIENT_LABEL.match(line)
+    if label:
+        line = line[label.end() :]
+    elif _HEADERISH.match(line):
         return None
     match = _ANCHOR.match(line)
     if not match:
@@ -99,6 +111,8 @@ def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidat
                 continue
             if _anchor(line) is not None and not line.startswith((" " * 4, "\t")):
                 break
+            if _SEPARATOR.match(line):
+                break  # "----- Transcript of session follows -----" and the like
             body.append(line)
             index += 1
         paragraph = " ".join(part.strip() for part in body if part.strip())
@@ -125,7 +139,9 @@ def _best_per_address(found: list[Candidate]) -> list[Candidate]:
         if key not in best:
             best[key] = candidate
             order.append(key)
-        elif (_has_code(candidate.text) and not _has_code(best[key].text)) or (not best[key].text and candidate.text):
+        elif (_has_code(candidate.text) and not _has_code(best[key].text)) or (
+            not best[key].text and candidate.text
+        ):
             best[key] = candidate
     return [best[key] for key in order]
 
@@ -204,10 +220,18 @@ _COMMAND = re.compile(
     r"|after (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|STARTTLS|initial connection|AUTH)"
     r"|>>> (RCPT TO|MAIL FROM|DATA|HELO|EHLO|STARTTLS)"
     r"|\[(RCPT_TO|MAIL_FROM|DATA)\]"
+    r"|after (RCPT|MAIL|DATA) command"
+    r"|SMTP:(RCPT|MAIL|DATA)\b"
+    r"|did not like our (RCPT TO|MAIL FROM|final DATA|DATA)"
+    r"|(?:failed|error) after I sent the (message)"
     r"|most progress was (RCPT TO|MAIL FROM|DATA)",
     re.IGNORECASE,
 )
 _COMMAND_NAMES = {
+    "rcpt": "RCPT",
+    "mail": "MAIL",
+    "final data": "DATA",
+    "message": "DATA",
     "rcpt to": "RCPT",
     "rcpt_to": "RCPT",
     "mail from": "MAIL",
@@ -322,3 +346,27 @@ FAILURE_WORDS = re.compile(
     r"|aborted|not in use|discontinued|malformed|no longer",
     re.IGNORECASE,
 )
+
+
+_TRANSCRIPT_LINE = re.compile(r"^\s*(>>>|<<<)\s*(\S[^\n]{0,200})$", re.MULTILINE)
+
+
+def transcript_command(text: str) -> str | None:
+    """The SMTP command an error answered, from a session transcript (``>>> DATA`` / ``<<< 550``)."""
+    last_sent: str | None = None
+    scan = text[:_MAX_SCAN_CHARS]
+    for match in _TRANSCRIPT_LINE.finditer(scan):
+        direction, line = match.groups()
+        if direction == ">>>":
+            last_sent = line
+        elif line[:1] in "45" and last_sent:
+            command = find_command(">>> " + last_sent.upper()) or last_sent.split()[0].upper()
+            if command == "DATA" and _NEED_RCPT.search(scan, match.end()):
+                # With PIPELINING, RCPT TO refusals arrive after DATA was sent; the server's
+                # "need RCPT" answer to DATA shows the first error answered RCPT TO.
+                return "RCPT"
+            return command
+    return None
+
+
+_NEED_RCPT = re.compile(r"need rcpt|rcpt first|no valid recipients|no recipients", re.IGNORECASE)

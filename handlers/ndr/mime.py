@@ -49,10 +49,34 @@ class Document:
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}:")
 _MAIL_HEADERS = frozenset(
-    ["from", "to", "subject", "date", "received", "return-path", "message-id", "mime-version", "content-type", "delivered-to", "x-failed-recipients", "auto-submitted", "reply-to", "cc", "sender"]
+    [
+        "from",
+        "to",
+        "subject",
+        "date",
+        "received",
+        "return-path",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "delivered-to",
+        "x-failed-recipients",
+        "auto-submitted",
+        "reply-to",
+        "cc",
+        "sender",
+    ]
 )
 _DSN_ONLY = frozenset(
-    ["final-recipient", "original-recipient", "diagnostic-code", "reporting-mta", "action", "status", "remote-mta"]
+    [
+        "final-recipient",
+        "original-recipient",
+        "diagnostic-code",
+        "reporting-mta",
+        "action",
+        "status",
+        "remote-mta",
+    ]
 )
 
 

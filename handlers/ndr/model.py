@@ -64,6 +64,7 @@ class FailedRecipient:
     remote_mta: Mta = field(default_factory=Mta)
     action: str | None = None  # RFC 3464 Action: failed / delayed / delivered / relayed / expanded
     command: str | None = None  # SMTP stage that failed: "RCPT", "MAIL", "DATA", ...
+    diagnostic_type: str | None = None  # RFC 3464 diagnostic type: "smtp", "x-unix", ...
 
     @property
     def permanent(self) -> bool | None:

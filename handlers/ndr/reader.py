@@ -10,6 +10,7 @@ can be and never raises.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from handlers.ndr.codes import (
     STATUS_RE,
@@ -28,6 +29,7 @@ from handlers.ndr.extract import (
     find_remote,
     reason_paragraph,
     reply_text,
+    transcript_command,
 )
 from handlers.ndr.facts import (
     clean_diagnostic,
@@ -104,6 +106,9 @@ def _read_document(doc: Document) -> Bounce:
     global_reply = _global_reply(report)
 
     recipients = _recipients(doc, dsn, candidates, global_reply, report, senders, original)
+    stage = transcript_command(report)
+    if stage:
+        recipients = [r if r.command else replace(r, command=stage) for r in recipients]
     has_failure = any(_is_failure(r) for r in recipients) or bool(
         recipients
         and (
@@ -359,6 +364,7 @@ def _from_dsn(
         remote_mta=Mta(remote_host, remote_ip),
         action=action,
         command=(find_command(candidate.text) if candidate else None) or find_command(diagnostic),
+        diagnostic_type=fields.diagnostic_type or None,
     )
 
 

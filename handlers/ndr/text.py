@@ -103,7 +103,28 @@ def unfold_wrapped(lines: list[str]) -> str:
 
 
 _BLOCK_TAGS = frozenset(
-    ["p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr", "dt", "dd", "ul", "ol", "section"]
+    [
+        "p",
+        "div",
+        "br",
+        "tr",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "blockquote",
+        "pre",
+        "hr",
+        "dt",
+        "dd",
+        "ul",
+        "ol",
+        "section",
+    ]
 )
 _SKIP_TAGS = frozenset(("style", "script", "head", "title"))
 

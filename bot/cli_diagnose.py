@@ -1,0 +1,130 @@
+"""``ndrbot diagnose [--json] [--no-checks] [PATH ...]``: read bounces from files or stdin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot.render.text import render_text
+from bot.services import Services, build_services
+from bot.settings import Settings, SettingsError, parse_nameserver
+from handlers.cards import diagnosis_card
+from handlers.checks.plan import run_planned_checks
+from handlers.checks.result import CheckResult
+from handlers.diagnosis import Diagnosis, diagnose, diagnosis_json
+from handlers.ndr import ReaderError, read
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``diagnose`` subcommand."""
+    parser = sub.add_parser(
+        "diagnose",
+        help="read bounces (files or stdin) and say what failed and what to do",
+        description="Read each bounce (a .eml file, a pasted text, '-' for stdin) and diagnose it.",
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files to read; none or '-' reads stdin"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per input, one per line"
+    )
+    parser.add_argument("--no-checks", action="store_true", help="do not run DNS/blocklist checks")
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="DNS server for the checks (repeatable)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS", help="per-query DNS timeout"
+    )
+    parser.set_defaults(func=run)
+
+
+def _inputs(paths: list[str]) -> list[tuple[str, bytes | None, str | None]]:
+    """``(name, data, error)`` for every input, stdin included."""
+    found: list[tuple[str, bytes | None, str | None]] = []
+    for path in paths or ["-"]:
+        if path == "-":
+            found.append(("-", sys.stdin.buffer.read(), None))
+            continue
+        try:
+            found.append((path, Path(path).read_bytes(), None))
+        except OSError as error:
+            found.append((path, None, f"cannot read {path}: {error.strerror or error}"))
+    return found
+
+
+def _settings_with_flags(args: argparse.Namespace, settings: Settings) -> Settings:
+    changes: dict[str, object] = {}
+    if args.nameserver:
+        changes["nameservers"] = tuple(
+            parse_nameserver(ns, setting="--nameserver") for ns in args.nameserver
+        )
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise SettingsError("--timeout must be a positive number of seconds")
+        changes["dns_timeout"] = args.timeout
+    return settings.with_overrides(**changes) if changes else settings
+
+
+async def _checks_for(services: Services, diagnosis: Diagnosis) -> list[CheckResult]:
+    if not diagnosis.checks:
+        return []
+    targets = diagnosis.targets
+    return await run_planned_checks(
+        services.dns,
+        checks=diagnosis.checks,
+        sender_domain=targets.sender_domain,
+        sending_ip=targets.sending_ip,
+        from_domain=targets.from_domain,
+        spf_domain=targets.spf_domain,
+        dkim_domains=targets.dkim_domains,
+        dkim_selectors=targets.dkim_selectors,
+        dqs_key=services.settings.spamhaus_dqs_key,
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Diagnose every input; exit 0 when all were read, 1 when any could not be, 2 on bad usage."""
+    try:
+        settings = _settings_with_flags(args, settings)
+    except SettingsError as error:
+        print(f"ndrbot diagnose: {error}", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    return asyncio.run(_run(args, services))
+
+
+async def _run(args: argparse.Namespace, services: Services) -> int:
+    status = 0
+    inputs = _inputs(args.paths)
+    for index, (name, data, error) in enumerate(inputs):
+        if data is None:
+            print(f"ndrbot diagnose: {error}", file=sys.stderr)
+            status = 1
+            continue
+        try:
+            bounce = read(data, max_bytes=services.settings.max_paste_bytes)
+        except ReaderError as refusal:
+            print(f"ndrbot diagnose: {name}: {refusal}", file=sys.stderr)
+            status = 1
+            continue
+        diagnosis = diagnose(bounce, services.catalogue)
+        checks = [] if args.no_checks else await _checks_for(services, diagnosis)
+        if args.json:
+            record = diagnosis_json(diagnosis, None if name == "-" else name)
+            if not args.no_checks:
+                record["checks"] = [c.to_json() for c in checks]
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            if len(inputs) > 1:
+                print(("\n" if index else "") + f"== {name}")
+            print(render_text(diagnosis_card(diagnosis, services.catalogue, checks)), flush=True)
+    return status

@@ -1,0 +1,250 @@
+"""Building cards: a diagnosis, a set of check results, help and refusals, as :class:`Card` values.
+
+Pure functions over values. The catalogue renders the remediation text (its Jinja2 templates);
+this module decides what goes on the card and in which order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from handlers.card import (
+    Action,
+    Card,
+    CheckLine,
+    ChecklistItemView,
+    ChecklistView,
+    CodeBlock,
+    Fact,
+    LinkItem,
+    Section,
+    Tone,
+)
+from handlers.checks.result import CheckResult, Severity, Status
+from handlers.diagnosis import Diagnosis
+from handlers.ndr.model import Kind
+from knowledge import Catalogue, Checklist
+
+__all__ = [
+    "TickRecord",
+    "check_card",
+    "diagnosis_card",
+    "error_card",
+    "help_card",
+    "not_a_bounce_card",
+]
+
+_WHO = {
+    "sender_user": "The sender (the person whose mail bounced)",
+    "sender_admin": "The sender's mail administrator",
+    "recipient_admin": "The recipient's mail administrator",
+    "recipient_user": "The recipient",
+    "group_owner": "The owner of the recipient group or list",
+}
+_CHECK_NAMES = {
+    "spf": "SPF",
+    "dmarc": "DMARC",
+    "dkim": "DKIM",
+    "mx": "MX",
+    "rdns": "Reverse DNS",
+    "blocklist": "Blocklists",
+    "connector": "Inbound connector",
+}
+_KIND_TEXT = {
+    Kind.AUTO_REPLY: "This is an automatic reply (out of office or similar), not a delivery failure.",
+    Kind.FEEDBACK: "This is an abuse or feedback-loop report (ARF), not a delivery failure.",
+    Kind.DMARC_REPORT: "This is a DMARC report, not a delivery failure.",
+    Kind.DELIVERED: "This is a delivery receipt: the message was delivered or relayed.",
+    Kind.UNKNOWN: "This looks like an e-mail, but not like a delivery failure report.",
+    Kind.CHAT: "This does not look like a bounce.",
+}
+
+
+@dataclass(frozen=True)
+class TickRecord:
+    """Who ticked a checklist item, and when (ISO 8601 UTC)."""
+
+    user: str
+    at: str
+
+
+def _fact(label: str, value: str | None) -> Fact | None:
+    return Fact(label, value) if value else None
+
+
+def _facts(d: Diagnosis) -> tuple[Fact, ...]:
+    bounce = d.bounce
+    first = bounce.first
+    status = " ".join(x for x in (first.reply_code, first.status) if x) if first else ""
+    more = len(bounce.recipients) - 1
+    recipient = first.address if first and first.address else None
+    if recipient and more > 0:
+        recipient = f"{recipient} (and {more} more)"
+    remote = None
+    if first and first.remote_mta:
+        remote = " ".join(
+            x
+            for x in (
+                first.remote_mta.host,
+                f"[{first.remote_mta.ip}]" if first.remote_mta.ip else None,
+            )
+            if x
+        )
+    found = (
+        _fact("Status", status),
+        _fact("Recipient", recipient),
+        _fact("Sender", bounce.sender),
+        _fact("Blocked IP", bounce.sending_ip),
+        _fact("Rejected by", remote),
+        _fact("Reported by", bounce.reporting_mta),
+    )
+    return tuple(f for f in found if f is not None)
+
+
+def _check_line(result: CheckResult) -> CheckLine:
+    important = [
+        f.message
+        for f in result.findings
+        if f.severity in (Severity.ERROR, Severity.WARNING, Severity.UNKNOWN)
+    ]
+    return CheckLine(
+        name=_CHECK_NAMES.get(result.check, result.check.upper()),
+        target=result.target,
+        status=str(result.status),
+        summary=result.summary,
+        details=tuple(important[:4]),
+    )
+
+
+def _checklist_view(
+    checklist: Checklist, key: str, ticks: Mapping[str, TickRecord] | None
+) -> ChecklistView:
+    ticks = ticks or {}
+    security_done = all(
+        item.id in ticks for item in checklist.items if item.required_before_unblock
+    )
+    items = []
+    for item in checklist.items:
+        tick = ticks.get(item.id)
+        items.append(
+            ChecklistItemView(
+                id=item.id,
+                text=item.text,
+                done=tick is not None,
+                done_by=tick.user if tick else None,
+                done_at=tick.at if tick else None,
+                enabled=security_done if item.is_unblock else True,
+                is_unblock=item.is_unblock,
+                commands=tuple(CodeBlock(c.label, c.code, c.shell) for c in item.commands),
+            )
+        )
+    return ChecklistView(key=key, title=checklist.title, items=tuple(items))
+
+
+def diagnosis_card(
+    diagnosis: Diagnosis,
+    catalogue: Catalogue,
+    checks: Sequence[CheckResult] = (),
+    *,
+    card_id: str = "",
+    ticks: Mapping[str, TickRecord] | None = None,
+) -> Card:
+    """The remediation card for a diagnosed bounce (or a short note for anything else)."""
+    if diagnosis.variant is None:
+        return not_a_bounce_card(diagnosis)
+    variant = diagnosis.variant
+    remediation = catalogue.render(variant, diagnosis.facts)
+    bounce = diagnosis.bounce
+    transient = bounce.kind is Kind.DELAY or bounce.permanent is False
+    tone = Tone.WARNING if transient else Tone.ERROR
+    sections = [Section("What it means", variant.meaning)]
+    sections.append(Section("Who must act", _WHO.get(variant.who, variant.who)))
+    if transient:
+        sections.append(
+            Section(
+                "Still retrying",
+                "This is a temporary failure: the sending server keeps retrying for a while. "
+                "Fix the cause and the message may still arrive without resending.",
+            )
+        )
+    checklist = None
+    if remediation.checklist is not None:
+        checklist = _checklist_view(remediation.checklist, card_id or variant.key, ticks)
+    notes = list(bounce.notes)
+    if diagnosis.confidence == "low":
+        notes.append(
+            "ndrbot is not sure which failure this is; the steps below are general. "
+            "The full bounce (with its diagnostic part) gives a better answer."
+        )
+    return Card(
+        title=variant.title,
+        tone=tone,
+        summary=variant.summary,
+        facts=_facts(diagnosis),
+        sections=tuple(sections),
+        checks=tuple(_check_line(c) for c in checks),
+        steps=remediation.steps,
+        code=tuple(CodeBlock(c.label, c.code, c.shell) for c in remediation.commands),
+        links=tuple(LinkItem(link.label, link.url) for link in remediation.portals),
+        checklist=checklist,
+        notes=tuple(notes),
+        footer=f"{variant.family} · {variant.key} · confidence {diagnosis.confidence}",
+        meta={"family": variant.family, "variant": variant.key, "card_id": card_id},
+    )
+
+
+def not_a_bounce_card(diagnosis: Diagnosis) -> Card:
+    """A short card for something that is not a delivery failure."""
+    kind = diagnosis.bounce.kind
+    return Card(
+        title="Not a bounce",
+        tone=Tone.INFO,
+        summary=_KIND_TEXT.get(kind, "This does not look like a delivery failure."),
+        meta={"kind": str(kind)},
+    )
+
+
+def check_card(title: str, results: Sequence[CheckResult], *, shareable: bool = False) -> Card:
+    """A card for slash-command results: one line per check, with its findings."""
+    statuses = {r.status for r in results}
+    if Status.FAIL in statuses:
+        tone = Tone.ERROR
+    elif Status.WARN in statuses or Status.UNKNOWN in statuses:
+        tone = Tone.WARNING
+    else:
+        tone = Tone.SUCCESS
+    actions = (Action("share", "Share in channel", "share"),) if shareable else ()
+    notes: tuple[str, ...] = ()
+    if Status.UNKNOWN in statuses:
+        notes = (
+            "A check marked unknown could not run to the end (a DNS timeout or refusal); "
+            "it says nothing about the record itself.",
+        )
+    return Card(
+        title=title,
+        tone=tone,
+        summary=" ".join(r.summary for r in results[:1]),
+        checks=tuple(_check_line(r) for r in results),
+        actions=actions,
+        notes=notes,
+    )
+
+
+def help_card(commands: Sequence[tuple[str, str]]) -> Card:
+    """What ndrbot does and the commands it answers."""
+    steps = tuple(f"{usage} - {text}" for usage, text in commands)
+    return Card(
+        title="ndrbot: paste a bounce, get the fix",
+        tone=Tone.INFO,
+        summary=(
+            "Paste a non-delivery report (or upload the .eml) in a channel I am in, and I reply "
+            "in the thread with what failed, why, and what to do. Commands:"
+        ),
+        steps=steps,
+    )
+
+
+def error_card(title: str, message: str) -> Card:
+    """A refusal or failure, said plainly (oversized paste, invalid domain, rate limit...)."""
+    return Card(title=title, tone=Tone.WARNING, summary=message)

@@ -1,0 +1,326 @@
+"""From a :class:`~handlers.ndr.model.Bounce` to a :class:`Diagnosis`: which known variant it is,
+its coarse family, how sure we are, and which automated checks would help.
+
+Pure: the catalogue is passed in. Matching follows the catalogue's contract: a variant is a
+candidate when its code ranges cover the status (or it has none) and, if it has text rules, one of
+them is found in the rejecting server's text. Among candidates the longest matching text wins,
+then an exact code over a range, then a variant written for the system that rejected the message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+from handlers.ndr.codes import ADDRESS_RE
+from handlers.ndr.model import Bounce, FailedRecipient, Kind
+from handlers.ndr.reason import reason_for
+from knowledge import Catalogue, Facts, Variant
+
+__all__ = ["CheckTargets", "Diagnosis", "diagnose", "facts_for"]
+
+
+@dataclass(frozen=True)
+class CheckTargets:
+    """What the automated checks of a diagnosis would look at."""
+
+    sender_domain: str | None = None
+    sending_ip: str | None = None
+    from_domain: str | None = None
+    spf_domain: str | None = None
+    dkim_domains: tuple[str, ...] = ()
+    dkim_selectors: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What a bounce is and what to do about it (variant is None for anything but an NDR)."""
+
+    bounce: Bounce
+    variant: Variant | None
+    reasons: tuple[str, ...]  # Sisimai-vocabulary reason per failed recipient
+    confidence: str  # high | medium | low | none
+    evidence: tuple[str, ...] = ()  # what matched, for people and for tests
+    facts: Facts = field(default_factory=Facts)
+    targets: CheckTargets = field(default_factory=CheckTargets)
+
+    @property
+    def family(self) -> str | None:
+        """The coarse family name (a public contract), or None for a non-bounce."""
+        return self.variant.family if self.variant else None
+
+    @property
+    def reason(self) -> str | None:
+        """The reason of the first failed recipient."""
+        return self.reasons[0] if self.reasons else None
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """The automated checks the variant calls for."""
+        return self.variant.checks if self.variant else ()
+
+
+def diagnose(bounce: Bounce, catalogue: Catalogue) -> Diagnosis:
+    """Classify ``bounce`` against ``catalogue``."""
+    if not bounce.is_ndr:
+        reasons: tuple[str, ...] = ()
+        if bounce.kind in (Kind.FEEDBACK, Kind.DMARC_REPORT):
+            reasons = ("feedback",)
+        if bounce.kind is Kind.AUTO_REPLY:
+            reasons = ("vacation",)
+        return Diagnosis(bounce, None, reasons, "none")
+    reasons = tuple(reason_for(r, bounce.kind) for r in bounce.recipients)
+    first = bounce.first
+    variant, evidence, confidence = _best_variant(first, bounce.system, bounce.kind, catalogue)
+    if variant is not None and reasons and reasons[0] in ("onhold", "undefined"):
+        reasons = (variant.reason, *reasons[1:])
+    return Diagnosis(
+        bounce,
+        variant,
+        reasons,
+        confidence,
+        evidence,
+        facts_for(bounce),
+        _targets(bounce),
+    )
+
+
+def _best_variant(
+    first: FailedRecipient | None, system: str | None, kind: Kind, catalogue: Catalogue
+) -> tuple[Variant | None, tuple[str, ...], str]:
+    status = first.status if first else None
+    text = (first.diagnostic if first else "")[:4000]
+    lowered = text.lower()
+    best: tuple[float, Variant, tuple[str, ...]] | None = None
+    for variant in catalogue.variants:
+        code_score, code_note = _code_score(variant, status)
+        if code_score < 0:
+            continue
+        text_len, text_note = _text_score(variant, text, lowered)
+        if variant.has_text_rules and not text_len:
+            continue
+        score = min(text_len, 80) + code_score + _system_score(variant.system, system)
+        if not variant.has_text_rules and not variant.codes:
+            score = -1.0  # the catch-all: only when nothing else fits
+        notes = tuple(n for n in (code_note, text_note) if n)
+        if best is None or score > best[0]:
+            best = (score, variant, notes)
+    if best is None:
+        return None, (), "low"
+    score, variant, notes = best
+    if kind is Kind.DELAY and variant.family not in (
+        "message_delayed",
+        "exo_throttled_new_sender",
+        "yahoo_deferred_reputation",
+    ):
+        # A delay notice is about a message still in the queue; a permanent-failure variant
+        # matched only by code would mislead.
+        delayed = [
+            v for v in catalogue.variants if v.family == "message_delayed" and not v.has_text_rules
+        ]
+        if delayed and not any(n.startswith("text") for n in notes):
+            return delayed[0], ("delay notice",), "medium"
+    has_text = any(n.startswith("text") for n in notes)
+    has_code = any(n.startswith("code") for n in notes)
+    confidence = "high" if has_text and has_code else "medium" if (has_text or has_code) else "low"
+    return variant, notes, confidence
+
+
+def _code_score(variant: Variant, status: str | None) -> tuple[float, str]:
+    if not variant.codes:
+        return 0.0, ""
+    if status is None:
+        return 0.0, ""  # a partial paste without a code: let the text decide
+    for code_range in variant.codes:
+        if code_range.contains(status):
+            if code_range.is_single:
+                return 30.0, f"code {status}"
+            return 20.0, f"code {status} in {code_range}"
+    return -1.0, ""
+
+
+_TAG_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _tag_pattern(tag: str) -> re.Pattern[str]:
+    pattern = _TAG_CACHE.get(tag)
+    if pattern is None:
+        pattern = re.compile(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", re.IGNORECASE)
+        _TAG_CACHE[tag] = pattern
+    return pattern
+
+
+def _text_score(variant: Variant, text: str, lowered: str) -> tuple[int, str]:
+    best, note = 0, ""
+    for phrase in variant.match_text:
+        if phrase in lowered and len(phrase) > best:
+            best, note = len(phrase), f"text '{phrase}'"
+    for regex in variant.match_regex:
+        match = regex.search(text)
+        if match and len(match.group(0)) > best:
+            best, note = len(match.group(0)), f"text /{regex.pattern}/"
+    for tag in variant.tags:
+        if _tag_pattern(tag).search(text) and len(tag) + 10 > best:
+            # Provider tags are short but unambiguous: weigh them like a long phrase.
+            best, note = len(tag) + 10, f"text tag {tag}"
+    return best, note
+
+
+def _system_score(variant_system: str, detected: str | None) -> float:
+    if detected is None:
+        return 5.0 if variant_system == "generic" else 0.0
+    if variant_system == detected:
+        return 15.0
+    if variant_system == "generic":
+        return 5.0
+    if {variant_system, detected} == {"exchange_online", "outlook_com"}:
+        return 0.0  # the same Microsoft filtering stack answers for both
+    return -25.0
+
+
+_ADDRESS = re.compile(ADDRESS_RE.pattern)
+
+
+def _safe_address(value: str | None) -> str | None:
+    if not value or len(value) > 254:
+        return None
+    match = _ADDRESS.fullmatch(value)
+    return value if match else None
+
+
+def _safe_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+_HOST = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
+)
+
+
+def _domain(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    domain = address.rpartition("@")[2].lower().strip("[]")
+    return domain if _HOST.fullmatch(domain) else None
+
+
+def _original_date_window(bounce: Bounce) -> tuple[str | None, str | None]:
+    date_text = bounce.original.date if bounce.original else None
+    if not date_text:
+        return None, None
+    try:
+        when = parsedate_to_datetime(date_text)
+    except (TypeError, ValueError, IndexError):
+        return None, None
+    start = (when - timedelta(days=1)).date().isoformat()
+    end = (when + timedelta(days=1)).date().isoformat()
+    return start, end
+
+
+def facts_for(bounce: Bounce) -> Facts:
+    """The validated facts of a bounce for remediation templates (anything odd is left out)."""
+    first = bounce.first
+    sender = _safe_address(bounce.sender)
+    recipient = _safe_address(first.address if first else None)
+    host = first.remote_mta.host if first else None
+    start, end = _original_date_window(bounce)
+    return Facts(
+        sender=sender,
+        recipient=recipient,
+        sender_domain=_domain(sender),
+        recipient_domain=_domain(recipient),
+        sending_ip=_safe_ip(bounce.sending_ip),
+        remote_host=host if host and _HOST.fullmatch(host) else None,
+        status=first.status if first else None,
+        reply_code=first.reply_code if first else None,
+        start_date=start,
+        end_date=end,
+    )
+
+
+def _targets(bounce: Bounce) -> CheckTargets:
+    original = bounce.original
+    sender_domain = _domain(_safe_address(bounce.sender))
+    sending_ip = _safe_ip(bounce.sending_ip) or _safe_ip(
+        original.connecting_ip if original else None
+    )
+    from_domain = spf_domain = None
+    dkim_domains: list[str] = []
+    if original is not None:
+        from_domain = _domain(original.from_address)
+        for result in original.auth_results:
+            if result.method == "spf" and spf_domain is None:
+                mailfrom = result.get("smtp.mailfrom")
+                spf_domain = (
+                    _domain(mailfrom) if mailfrom and "@" in mailfrom else _lower_host(mailfrom)
+                )
+            elif result.method == "dkim":
+                domain = _lower_host(
+                    result.get("header.d")
+                    or (result.get("header.i") or "").lstrip("@").rpartition("@")[2]
+                )
+                if domain and domain not in dkim_domains:
+                    dkim_domains.append(domain)
+            elif result.method == "dmarc" and from_domain is None:
+                from_domain = _lower_host(result.get("header.from"))
+    return CheckTargets(
+        sender_domain=sender_domain or from_domain,
+        sending_ip=sending_ip,
+        from_domain=from_domain or sender_domain,
+        spf_domain=spf_domain,
+        dkim_domains=tuple(dkim_domains),
+        dkim_selectors=original.dkim_selectors if original else (),
+    )
+
+
+def _lower_host(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip().lower().rstrip(".")
+    return value if _HOST.fullmatch(value) else None
+
+
+def diagnosis_json(diagnosis: Diagnosis, file: str | None = None) -> dict[str, object]:
+    """The ``ndrbot diagnose --json`` object (a public contract: keep the keys)."""
+    bounce = diagnosis.bounce
+    first = bounce.first
+    variant = diagnosis.variant
+    return {
+        "file": file,
+        "is_ndr": bounce.is_ndr,
+        "kind": str(bounce.kind),
+        "status": first.status if first else None,
+        "reply_code": first.reply_code if first else None,
+        "permanent": bounce.permanent,
+        "family": variant.family if variant else None,
+        "variant": variant.key if variant else None,
+        "title": variant.title if variant else None,
+        "reason": diagnosis.reason,
+        "confidence": diagnosis.confidence,
+        "sender": bounce.sender,
+        "recipients": [
+            {
+                "address": r.address,
+                "status": r.status,
+                "reply_code": r.reply_code,
+                "diagnostic": r.diagnostic or None,
+                "remote_mta": r.remote_mta.to_json(),
+                "reason": diagnosis.reasons[i] if i < len(diagnosis.reasons) else None,
+            }
+            for i, r in enumerate(bounce.recipients)
+        ],
+        "reporting_mta": bounce.reporting_mta,
+        "remote_mta": first.remote_mta.to_json() if first else {"host": None, "ip": None},
+        "sending_ip": bounce.sending_ip,
+        "diagnostic": (first.diagnostic or None) if first else None,
+        "system": bounce.system,
+        "notes": list(bounce.notes),
+    }
