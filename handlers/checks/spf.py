@@ -161,7 +161,7 @@ def _record_findings(root: SpfNode) -> list[Finding]:
 
 def _lookup_findings(root: SpfNode) -> list[Finding]:
     total = root.total_lookups
-    costs = ", ".join(f"{c.via} costs {c.total_lookups}" for c in root.children if c.via)
+    costs = ", ".join(f"{c.via} costs {c.cost}" for c in root.children if c.via)
     out: list[Finding] = []
     if total > MAX_LOOKUPS:
         out.append(
@@ -306,7 +306,7 @@ def _summary(domain: str, status: Status, root: SpfNode, ev: SpfEvaluation | Non
         return f"{domain} has no SPF record."
     if root.error_kind is not None:
         return f"The SPF record of {domain} is broken: {root.error}."
-    lookups = f"{root.total_lookups} of {MAX_LOOKUPS} DNS lookups"
+    lookups = f"{root.total_lookups} DNS lookups; the limit is {MAX_LOOKUPS}"
     if status is Status.PASS:
         return f"The SPF record of {domain} is valid ({lookups})."
     if status is Status.UNKNOWN:

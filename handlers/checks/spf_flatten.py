@@ -81,13 +81,13 @@ def choose_includes(root: SpfNode, limit: int = MAX_LOOKUPS) -> list[SpfNode]:
         if c.via and c.via.lstrip("+").startswith("include:") and _flattenable(c)
     ]
     # Costliest first; Microsoft 365's include last, as Microsoft asks tenants to keep it.
-    candidates.sort(key=lambda c: (c.domain == M365_INCLUDE, -c.total_lookups))
+    candidates.sort(key=lambda c: (c.domain == M365_INCLUDE, -c.cost))
     total, chosen = root.total_lookups, []
     for child in candidates:
         if total <= limit - 1:  # leave room for one include of a split-off record
             break
         chosen.append(child)
-        total -= child.total_lookups
+        total -= child.cost
     return chosen
 
 
@@ -169,5 +169,5 @@ async def propose_flattening(dns: DnsClient, root: SpfNode) -> Flattening | None
         return None
     networks = list(dict.fromkeys(n for group in nets for n in group))
     records = build_records(root, chosen, networks)
-    after = root.total_lookups - sum(c.total_lookups for c in chosen) + len(records) - 1
+    after = root.total_lookups - sum(c.cost for c in chosen) + len(records) - 1
     return Flattening(tuple(c.via or c.domain for c in chosen), tuple(records), after)

@@ -42,6 +42,11 @@ class SpfNode:
         """This record's lookups plus those of everything it includes or redirects to."""
         return self.own_lookups + sum(c.total_lookups for c in self.children)
 
+    @property
+    def cost(self) -> int:
+        """What this include or redirect costs its parent: its own term plus its tree."""
+        return self.total_lookups + (1 if self.via else 0)
+
     def walk(self) -> list[SpfNode]:
         """This node and all below it, depth first."""
         out = [self]
@@ -57,6 +62,7 @@ class SpfNode:
             "record": self.record,
             "lookups": self.own_lookups,
             "total_lookups": self.total_lookups,
+            "cost": self.cost,
             "error": self.error,
             "children": [c.to_json() for c in self.children],
         }

@@ -33,3 +33,25 @@ def serve() -> Iterator[Callable[..., LoopbackDns]]:
 def client_for(server: LoopbackDns, *, timeout: float = 0.5, deadline: float = 5.0) -> DnsClient:
     """A fresh DnsClient (empty cache) that asks only ``server``."""
     return DnsClient([server.nameserver], timeout=timeout, deadline=deadline)
+
+
+def blocklist_zone(
+    zones: list[str], listings: dict[str, list[str]] | None = None, *, ipv6: bool = False
+) -> Zone:
+    """Zone data for blocklists that follow RFC 5782: test points present, plus ``listings``.
+
+    ``listings`` maps a full query name (``4.3.2.1.zen.spamhaus.org``) to its A answers.
+    """
+    zone: Zone = {}
+    for z in zones:
+        zone[f"2.0.0.127.{z}"] = [("A", "127.0.0.2")]
+        zone[f"test.{z}"] = [("A", "127.0.0.2")]
+        zone[f"dbltest.com.{z}"] = [("A", "127.0.1.2")]
+        zone[f"test.surbl.org.{z}"] = [("A", "127.0.0.2")]
+        zone[f"test.uribl.com.{z}"] = [("A", "127.0.0.2")]
+        if ipv6:  # ::ffff:127.0.0.2 as nibbles
+            nibbles = ".".join(reversed("00000000000000000000ffff7f000002"))
+            zone[f"{nibbles}.{z}"] = [("A", "127.0.0.2")]
+    for name, answers in (listings or {}).items():
+        zone[name] = [("A", a) for a in answers]
+    return zone

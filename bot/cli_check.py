@@ -1,0 +1,202 @@
+"""``ndrbot check ...``: run one DNS check from a terminal, as text or JSON.
+
+Exit status 0 when the check ran, whatever it found; 2 with a message on stderr for bad usage
+or an invalid target (nothing is queried then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from bot.settings import Settings, SettingsError, parse_nameserver
+from handlers.checks import (
+    CheckResult,
+    DnsClient,
+    InvalidTarget,
+    check_blocklist,
+    check_dkim,
+    check_dmarc,
+    check_domain,
+    check_mx,
+    check_rdns,
+    check_spf,
+)
+
+__all__ = ["register", "render_text"]
+
+_MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "unknown": "UNKNOWN"}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object (a list for 'domain')"
+    )
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        metavar="HOST[:PORT]",
+        help="DNS server to ask (repeatable); default NDRBOT_NAMESERVERS or the system's",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="per-query timeout (default NDRBOT_DNS_TIMEOUT, 3 s)",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``check`` and its sub-commands (spf, dmarc, dkim, mx, rdns, blocklist, domain)."""
+    check = subparsers.add_parser(
+        "check",
+        help="run DNS and blocklist checks",
+        description="Check SPF, DMARC, DKIM, MX, reverse DNS or blocklists.",
+    )
+    sub = check.add_subparsers(dest="check_command", metavar="CHECK", required=True)
+
+    p = sub.add_parser("spf", help="SPF record, lookup count and (with --ip) check_host()")
+    p.add_argument("domain")
+    p.add_argument("--ip", help="evaluate the record for this client IP (RFC 7208 check_host)")
+    p.add_argument(
+        "--sender", metavar="ADDR", help="MAIL FROM address for macros (default postmaster@DOMAIN)"
+    )
+    p.add_argument("--helo", metavar="NAME", help="HELO/EHLO name for macros")
+    p.set_defaults(
+        func=_runner(
+            lambda dns, a, s: check_spf(dns, a.domain, ip=a.ip, sender=a.sender, helo=a.helo)
+        )
+    )
+
+    p = sub.add_parser("dmarc", help="DMARC policy and its tags")
+    p.add_argument("domain")
+    p.set_defaults(func=_runner(lambda dns, a, s: check_dmarc(dns, a.domain)))
+
+    p = sub.add_parser("dkim", help="DKIM keys under given and common selectors")
+    p.add_argument("domain")
+    p.add_argument(
+        "--selector",
+        action="append",
+        default=[],
+        metavar="S",
+        help="selector to check (repeatable)",
+    )
+    p.set_defaults(func=_runner(lambda dns, a, s: check_dkim(dns, a.domain, a.selector)))
+
+    p = sub.add_parser("mx", help="MX records (and null MX)")
+    p.add_argument("domain")
+    p.set_defaults(func=_runner(lambda dns, a, s: check_mx(dns, a.domain)))
+
+    p = sub.add_parser("rdns", help="reverse DNS of an IP, forward-confirmed")
+    p.add_argument("ip")
+    p.set_defaults(func=_runner(lambda dns, a, s: check_rdns(dns, a.ip)))
+
+    p = sub.add_parser("blocklist", help="an IP or domain on DNS blocklists")
+    p.add_argument("target", metavar="IP|DOMAIN")
+    p.add_argument(
+        "--list",
+        action="append",
+        dest="lists",
+        metavar="ZONE",
+        help="blocklist zone to use instead of the defaults (repeatable)",
+    )
+    p.set_defaults(
+        func=_runner(
+            lambda dns, a, s: check_blocklist(dns, a.target, a.lists, dqs_key=s.spamhaus_dqs_key)
+        )
+    )
+
+    p = sub.add_parser("domain", help="all the domain checks at once")
+    p.add_argument("domain")
+    p.add_argument(
+        "--selector",
+        action="append",
+        default=[],
+        metavar="S",
+        help="DKIM selector to check too (repeatable)",
+    )
+    p.set_defaults(
+        func=_runner(
+            lambda dns, a, s: check_domain(
+                dns, a.domain, selectors=a.selector, dqs_key=s.spamhaus_dqs_key
+            )
+        )
+    )
+
+    for parser in sub.choices.values():
+        _common(parser)
+
+
+Check = Callable[
+    [DnsClient, argparse.Namespace, Settings], Coroutine[Any, Any, CheckResult | list[CheckResult]]
+]
+
+
+def _apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
+    changes: dict[str, Any] = {}
+    if args.nameserver:
+        changes["nameservers"] = tuple(
+            parse_nameserver(n, setting="--nameserver") for n in args.nameserver
+        )
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise SettingsError("--timeout must be more than 0 seconds")
+        changes["dns_timeout"] = args.timeout
+        changes["check_deadline"] = max(settings.check_deadline, args.timeout * 3)
+    return settings.with_overrides(**changes) if changes else settings
+
+
+def _runner(check: Check) -> Callable[[argparse.Namespace, Settings], int]:
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            settings = _apply_flags(args, settings)
+            dns = DnsClient(
+                settings.nameservers, timeout=settings.dns_timeout, deadline=settings.check_deadline
+            )
+            outcome = asyncio.run(check(dns, args, settings))
+        except (InvalidTarget, SettingsError) as exc:
+            print(f"ndrbot check: {exc}", file=sys.stderr)
+            return 2
+        results = outcome if isinstance(outcome, list) else [outcome]
+        if args.json:
+            payload: Any = (
+                [r.to_json() for r in results] if isinstance(outcome, list) else outcome.to_json()
+            )
+            print(json.dumps(payload, indent=2))
+        else:
+            print("\n\n".join(render_text(r) for r in results))
+        return 0
+
+    return run
+
+
+def render_text(result: CheckResult) -> str:
+    """A readable block: status and summary, then one line per finding."""
+    lines = [f"[{_MARK[str(result.status)]}] {result.check} {result.target}: {result.summary}"]
+    for f in result.findings:
+        lines.append(f"  - {f.severity}: {f.message} ({f.code})")
+    flat = result.details.get("flattening")
+    if flat:
+        lines.append("  Proposed records (flattened):")
+        for rec in flat["records"]:
+            lines.append(
+                f"    {rec['name']} TXT " + " ".join(json.dumps(s) for s in rec["strings"])
+            )
+        lines.append(f"  Caveat: {flat['caveat']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry for tests and debugging: ``python -m bot.cli_check spf example.com``."""
+    parser = argparse.ArgumentParser(prog="ndrbot")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args, Settings.from_env()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
