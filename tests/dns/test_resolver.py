@@ -1,0 +1,72 @@
+"""DnsClient: cache, in-flight sharing, deadline and failure reporting against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from handlers.checks import DnsClient, DnsUnavailable
+from tests.dns.conftest import client_for
+from tests.dns.server import Faults, LoopbackDns
+
+Serve = Callable[..., LoopbackDns]
+ZONE = {"a.test": [("A", "192.0.2.1"), ("TXT", "hello")], "slow.test": [("A", "192.0.2.2")]}
+
+
+async def test_answers_are_cached_for_their_ttl(serve: Serve) -> None:
+    server = serve(ZONE)
+    dns = client_for(server)
+    first = await dns.query("a.test", "A")
+    second = await dns.query("A.TEST.", "A")
+    assert first == second and first.addresses == ("192.0.2.1",)
+    assert len(server.log) == 1
+
+
+async def test_concurrent_identical_questions_share_one_query(serve: Serve) -> None:
+    server = serve(ZONE, Faults(latency=0.05))
+    dns = client_for(server)
+    await asyncio.gather(*(dns.query("a.test", "TXT") for _ in range(10)))
+    assert len(server.log) == 1
+
+
+async def test_nxdomain_is_an_answer_not_an_error(serve: Serve) -> None:
+    answer = await client_for(serve(ZONE)).query("none.test", "A")
+    assert answer.nxdomain and answer.void
+
+
+@pytest.mark.parametrize(
+    ("faults", "reason"),
+    [
+        (Faults(servfail={"a.test"}), "SERVFAIL"),
+        (Faults(refused={"a.test"}), "REFUSED"),
+        (Faults(timeout={"a.test"}), "timed out"),
+    ],
+)
+async def test_failures_name_the_query_and_server(
+    serve: Serve, faults: Faults, reason: str
+) -> None:
+    server = serve(ZONE, faults)
+    with pytest.raises(DnsUnavailable) as caught:
+        await client_for(server, timeout=0.2).query("a.test", "A")
+    assert caught.value.name == "a.test"
+    assert server.address in str(caught.value) and reason in str(caught.value)
+
+
+async def test_deadline_bounds_a_whole_check(serve: Serve) -> None:
+    server = serve(ZONE, Faults(latency=0.3))
+    dns = DnsClient([server.nameserver], timeout=2.0, deadline=0.2)
+    start = time.monotonic()
+    async with dns.deadline():
+        with pytest.raises(DnsUnavailable, match="deadline"):
+            await dns.query("slow.test", "A")
+    assert time.monotonic() - start < 0.5
+
+
+async def test_second_server_answers_when_first_is_down(serve: Serve) -> None:
+    dead = serve(ZONE, Faults(timeout={"*"}))
+    alive = serve(ZONE)
+    dns = DnsClient([dead.nameserver, alive.nameserver], timeout=1.0)
+    assert (await dns.query("a.test", "A")).addresses == ("192.0.2.1",)
