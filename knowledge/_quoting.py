@@ -32,16 +32,21 @@ def clean(value: object) -> str | None:
     if value is None:
         return None
     text = str(value)
-    kept = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
-            # Tabs and line breaks become spaces so words stay apart; the rest just go.
-            if ch in "\t\n\r\v\f\x85\u2028\u2029":
-                kept.append(" ")
-            continue
-        kept.append(" " if cat == "Zs" else ch)
-    result = " ".join("".join(kept).split())
+    if text.isprintable():
+        # Fast path: printable text has no controls, format or separator characters; only
+        # ordinary spaces remain to collapse.
+        result = " ".join(text.split())
+    else:
+        kept = []
+        for ch in text:
+            cat = unicodedata.category(ch)
+            if cat in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+                # Tabs and line breaks become spaces so words stay apart; the rest just go.
+                if ch in "\t\n\r\v\f\x85\u2028\u2029":
+                    kept.append(" ")
+                continue
+            kept.append(" " if cat == "Zs" else ch)
+        result = " ".join("".join(kept).split())
     if len(result) > MAX_FACT_LENGTH:
         result = result[:MAX_FACT_LENGTH]
     return result or None

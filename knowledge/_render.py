@@ -17,10 +17,12 @@ escapes for its own platform.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jinja2
@@ -124,26 +126,29 @@ def _reversed_ip(ip: str | None) -> str | None:
     return address.reverse_pointer.removesuffix(suffix)
 
 
+@functools.lru_cache(maxsize=256)
 def context_for(facts: Facts) -> Mapping[str, Any]:
     """The names a template may use: each field of ``facts`` as a :class:`Fact`.
 
     ``sender_domain`` and ``recipient_domain`` fall back to the domain of the address when the
     bounce did not name them separately; ``ip_reversed`` is ``sending_ip`` in DNSBL query order
-    (only when it is a valid IP address).
+    (only when it is a valid IP address). Cached: a card is often rendered more than once.
     """
-    return {
-        "ip_reversed": Fact(_reversed_ip(facts.sending_ip)),
-        "sender": Fact(facts.sender),
-        "recipient": Fact(facts.recipient),
-        "sender_domain": Fact(facts.sender_domain or _domain_of(facts.sender)),
-        "recipient_domain": Fact(facts.recipient_domain or _domain_of(facts.recipient)),
-        "sending_ip": Fact(facts.sending_ip),
-        "remote_host": Fact(facts.remote_host),
-        "status": Fact(facts.status),
-        "reply_code": Fact(facts.reply_code),
-        "start_date": Fact(facts.start_date),
-        "end_date": Fact(facts.end_date),
-    }
+    return MappingProxyType(
+        {
+            "ip_reversed": Fact(_reversed_ip(facts.sending_ip)),
+            "sender": Fact(facts.sender),
+            "recipient": Fact(facts.recipient),
+            "sender_domain": Fact(facts.sender_domain or _domain_of(facts.sender)),
+            "recipient_domain": Fact(facts.recipient_domain or _domain_of(facts.recipient)),
+            "sending_ip": Fact(facts.sending_ip),
+            "remote_host": Fact(facts.remote_host),
+            "status": Fact(facts.status),
+            "reply_code": Fact(facts.reply_code),
+            "start_date": Fact(facts.start_date),
+            "end_date": Fact(facts.end_date),
+        }
+    )
 
 
 # Steps use one Jinja construct only: ``{{ fact | txt('fallback') }}``. Compiling several hundred
