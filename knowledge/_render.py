@@ -54,7 +54,10 @@ class Fact:
 def _value(fact: object) -> str | None:
     if isinstance(fact, Fact):
         return fact.value
-    if fact is None or isinstance(fact, jinja2.Undefined):
+    if isinstance(fact, jinja2.Undefined):
+        str(fact)  # StrictUndefined raises here, naming the misspelt fact
+        return None
+    if fact is None:
         return None
     # A literal written in the template itself is trusted text; still escape it for the target.
     return clean(fact)
