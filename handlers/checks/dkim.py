@@ -26,21 +26,7 @@ from handlers.checks.result import (
 __all__ = ["COMMON_SELECTORS", "check_dkim"]
 
 # Microsoft 365, Google Workspace, then a few widely used services' defaults.
-COMMON_SELECTORS = (
-    "selector1",
-    "selector2",
-    "google",
-    "default",
-    "k1",
-    "k2",
-    "s1",
-    "s2",
-    "dkim",
-    "mail",
-    "fm1",
-    "fm2",
-    "fm3",
-)
+COMMON_SELECTORS = ("selector1", "selector2", "google", "default", "k1", "s1", "s2", "dkim", "mail")
 _I, _W, _E, _U = Severity.INFO, Severity.WARNING, Severity.ERROR, Severity.UNKNOWN
 _SELECTOR = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
 # Microsoft 365 publishes keys behind a CNAME, older tenants under onmicrosoft.com, newer ones

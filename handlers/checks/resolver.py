@@ -117,7 +117,8 @@ def _answer(
         "nxdomain": response.rcode() == dns.rcode.NXDOMAIN,
         "cname_chain": tuple(_text(n) for n in chain),
         "server": server,
-        "size": len(response.to_wire()),
+        # Re-rendering costs as much as the query itself; only TXT sizes matter (RFC 7208 3.4).
+        "size": len(response.to_wire()) if rdtype == "TXT" else 0,
     }
     if rrset is None:
         return DnsAnswer(ttl=_negative_ttl(response), **base)  # type: ignore[arg-type]

@@ -12,7 +12,11 @@ Zone data is the SPF test suite's shape: ``name -> [ {TYPE: value}, ..., "TIMEOU
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import heapq
+import select
+import socket
 import socketserver
 import struct
 import threading
@@ -128,8 +132,19 @@ class _Answerer:
         return None
 
     def reply(self, data: bytes, proto: str) -> bytes | None:
+        """The wire answer to ``data``, after the configured latency; None means no answer."""
+        received = time.monotonic()
+        out = self._answer(data, proto)
+        # Latency counts from arrival, and the answer is built while waiting, so many answers
+        # in flight at once each take ``latency``, as from a real remote resolver.
+        wait = self.faults.latency - (time.monotonic() - received)
+        if wait > 0:
+            time.sleep(wait)
+        return out
+
+    def _answer(self, data: bytes, proto: str) -> bytes | None:
         request = DNSRecord.parse(data)
-        # Labels as raw octets: dnslib's str() would escape a space as "\032".
+        # Labels as raw octets: dnslib's str() would escape a space as "\\032".
         qname = ".".join(b.decode("latin-1") for b in request.q.qname.label).lower()
         qtype = request.q.qtype
         with self._lock:
@@ -139,8 +154,6 @@ class _Answerer:
                 return None
             self._answered += 1
         f = self.faults
-        if f.latency:
-            time.sleep(f.latency)
         if f.matches(f.timeout, qname):
             return None
         reply = request.reply()
@@ -216,12 +229,49 @@ class _Answerer:
             name = cname
 
 
-class _Udp(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        data, sock = self.request
-        out = self.server.answerer.reply(data, "udp")  # type: ignore[attr-defined]
-        if out is not None:
-            sock.sendto(out, self.client_address)
+class _UdpLoop:
+    """One thread serving UDP: answers are built on arrival and sent when their latency is up.
+
+    A timer heap rather than a thread per query, so 36 queries in flight cost 36 short answer
+    builds, not 36 threads fighting for the GIL: latency stays what the test asked for.
+    """
+
+    def __init__(self, answerer: _Answerer, sock: socket.socket) -> None:
+        self.answerer, self.sock = answerer, sock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending: list[tuple[float, int, bytes, Any]] = []
+        counter = 0
+        while not self._stop.is_set():
+            timeout = 0.05
+            if pending:
+                timeout = max(0.0, min(timeout, pending[0][0] - time.monotonic()))
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+            if ready:
+                try:
+                    data, peer = self.sock.recvfrom(65535)
+                except OSError:
+                    continue
+                due = time.monotonic() + self.answerer.faults.latency
+                out = self.answerer._answer(data, "udp")
+                if out is not None:
+                    counter += 1
+                    heapq.heappush(pending, (due, counter, out, peer))
+            now = time.monotonic()
+            while pending and pending[0][0] <= now:
+                _due, _n, out, peer = heapq.heappop(pending)
+                with contextlib.suppress(OSError):
+                    self.sock.sendto(out, peer)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
 
 
 class _Tcp(socketserver.BaseRequestHandler):
@@ -249,11 +299,6 @@ class _Tcp(socketserver.BaseRequestHandler):
             return
 
 
-class _UdpServer(socketserver.ThreadingUDPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 class _TcpServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -266,6 +311,7 @@ class LoopbackDns:
         self.faults = faults or Faults()
         self.answerer = _Answerer(zone, self.faults)
         self._servers: list[socketserver.BaseServer] = []
+        self._udp: _UdpLoop | None = None
 
     @property
     def zone(self) -> Zone:
@@ -280,23 +326,25 @@ class LoopbackDns:
     def start(self) -> LoopbackDns:
         """Bind UDP and TCP on one free loopback port and serve in background threads."""
         for _ in range(20):
-            udp = _UdpServer(("127.0.0.1", 0), _Udp)
-            port = udp.server_address[1]
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
             try:
                 tcp = _TcpServer(("127.0.0.1", port), _Tcp)
             except OSError:
-                udp.server_close()
+                udp.close()
                 continue
             break
         else:
             raise RuntimeError("could not bind a loopback port for UDP and TCP")
         self.port = port
-        for server in (udp, tcp):
-            server.answerer = self.answerer  # type: ignore[attr-defined]
-            threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            ).start()
-            self._servers.append(server)
+        self._udp = _UdpLoop(self.answerer, udp)
+        self._udp.start()
+        tcp.answerer = self.answerer  # type: ignore[attr-defined]
+        threading.Thread(
+            target=tcp.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        self._servers.append(tcp)
         return self
 
     @property
@@ -311,6 +359,9 @@ class LoopbackDns:
 
     def stop(self) -> None:
         """Stop serving and close the sockets."""
+        if self._udp is not None:
+            self._udp.stop()
+            self._udp = None
         for server in self._servers:
             server.shutdown()
             server.server_close()
