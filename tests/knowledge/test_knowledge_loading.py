@@ -134,8 +134,8 @@ def test_duplicate_key_fails(data_copy: Path) -> None:
 def test_bad_regex_fails(data_copy: Path) -> None:
     _edit(
         data_copy / "exchange_online.yaml",
-        "blocked using'",
-        "blocked using (unclosed'",
+        "blocked using Spamhaus'",
+        "blocked using Spamhaus (unclosed'",
     )
     message = _error(data_copy)
     assert "exo_client_host_blocked_spamhaus" in message and "does not compile" in message
@@ -144,8 +144,8 @@ def test_bad_regex_fails(data_copy: Path) -> None:
 def test_catastrophic_regex_fails(data_copy: Path) -> None:
     _edit(
         data_copy / "exchange_online.yaml",
-        "blocked using'",
-        "blocked using (a+)+b'",
+        "blocked using Spamhaus'",
+        "blocked using Spamhaus (a+)+b'",
     )
     assert "linear-time" in _error(data_copy)
 
