@@ -208,9 +208,8 @@ async def check_dkim(
     else:
         summary = f"No usable DKIM key found for {domain} under the selectors tried."
     if status is Status.FAIL:
-        summary = (
-            summary[:-1] + "; " + next(f.message for f in findings if f.severity is _E)[:160] + "."
-        )
+        first = next(f.message for f in findings if f.severity is _E)
+        summary = f"{summary[:-1]}. {first}"
     return CheckResult(
         "dkim", domain, status, summary, tuple(findings), {"selectors": rows, "found": usable}
     )

@@ -171,6 +171,8 @@ async def check_blocklist(
         summary = (
             f"{parsed} is listed on {len(listed)} of {len(rows)} blocklists: {', '.join(listed)}."
         )
+    elif len(unknown) == len(rows):
+        summary = f"Could not check {parsed} reliably on any of the {len(rows)} blocklists: {', '.join(unknown)}."
     elif unknown:
         summary = f"{parsed} is not listed on {len(rows) - len(unknown)} lists, but {len(unknown)} could not be checked reliably: {', '.join(unknown)}."
     else:

@@ -8,7 +8,13 @@ from typing import Any
 from handlers.checks.names import normalise_domain, parse_ip
 from handlers.checks.resolver import DnsAnswer, DnsClient, DnsUnavailable
 from handlers.checks.result import CheckResult, Finding, Severity, Status, overall_status
-from handlers.checks.spf_eval import MAX_LOOKUPS, MAX_VOID_LOOKUPS, SpfEvaluation, check_host
+from handlers.checks.spf_eval import (
+    MAX_LOOKUPS,
+    MAX_VOID_LOOKUPS,
+    SpfEvaluation,
+    SpfResult,
+    check_host,
+)
 from handlers.checks.spf_flatten import M365_INCLUDE, propose_flattening
 from handlers.checks.spf_tree import SpfNode, walk_spf
 
@@ -299,14 +305,20 @@ async def _mx(dns: DnsClient, domain: str) -> DnsAnswer | None:
 
 def _summary(domain: str, status: Status, root: SpfNode, ev: SpfEvaluation | None, ip: str) -> str:
     if ev is not None:
-        return f"SPF gives {ev.result} for {ip} sending as {domain}: {ev.reason}."
+        text = f"SPF gives {ev.result} for {ip} sending as {domain}: {ev.reason}."
+        if root.total_lookups > MAX_LOOKUPS and ev.result is not SpfResult.PERMERROR:
+            text += f" But the record needs {root.total_lookups} DNS lookups (limit {MAX_LOOKUPS}): senders matched later get permerror."
+        elif status is Status.FAIL and _RESULT_SEVERITY[str(ev.result)] is not _E:
+            text += " The record itself has problems (see the findings)."
+        return text
     if root.error_kind == "dns":
         return f"The SPF record of {domain} could not be read: {root.error}."
     if root.error_kind == "missing":
         return f"{domain} has no SPF record."
     if root.error_kind is not None:
         return f"The SPF record of {domain} is broken: {root.error}."
-    lookups = f"{root.total_lookups} DNS lookups; the limit is {MAX_LOOKUPS}"
+    plural = "" if root.total_lookups == 1 else "s"
+    lookups = f"{root.total_lookups} DNS lookup{plural}; the limit is {MAX_LOOKUPS}"
     if status is Status.PASS:
         return f"The SPF record of {domain} is valid ({lookups})."
     if status is Status.UNKNOWN:
