@@ -212,3 +212,63 @@ def test_unconditional_variant_outside_other_fails(tmp_path: Path) -> None:
     (tmp_path / "generic.yaml").write_text(f"system: generic\nvariants:\n{variants}")
     message = _error(tmp_path)
     assert "v_mail_loop" in message and "every bounce" in message
+
+
+# --- command templates are proven safe at load ------------------------------------------------
+
+
+@pytest.fixture
+def templates_copy(tmp_path: Path) -> Path:
+    from knowledge._loader import TEMPLATES_DIR
+
+    target = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        # a fact printed without the quoting filter
+        ("-SenderAddress {{ sender | ps('sender address') }} -Start",
+         "-SenderAddress {{ sender }} -Start", "without an escaping filter"),
+        # quoted, but inside double quotes where PowerShell expands $(...)
+        ("-SenderAddress {{ sender | ps('sender address') }} -Start",
+         '-SenderAddress "{{ sender | ps(\'sender address\') }}" -Start', "escapes its quotes"),
+        # plain-text filter in a command
+        ("-SenderAddress {{ sender | ps('sender address') }} -Start",
+         "-SenderAddress {{ sender | txt('x') }} -Start", "escapes its quotes"),
+        # a misspelt fact
+        ("-SenderAddress {{ sender | ps('sender address') }} -Start",
+         "-SenderAddress {{ sendr | ps('sender address') }} -Start", "sendr"),
+        # broken syntax
+        ("{% block message_trace %}", "{% block message_trace %}{{ oops(", "does not compile"),
+    ],
+)  # fmt: skip
+def test_unsafe_or_broken_command_template_fails(
+    templates_copy: Path, old: str, new: str, problem: str
+) -> None:
+    _edit(templates_copy / "powershell.j2", old, new)
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(DATA_DIR, templates_copy)
+    message = str(info.value)
+    assert problem in message
+    assert "sender_trace" in message or "does not compile" in message
+
+
+def test_command_without_a_template_block_fails(templates_copy: Path) -> None:
+    _edit(templates_copy / "sh.j2", "{% block dig_spf %}", "{% block dig_spf_renamed %}")
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(DATA_DIR, templates_copy)
+    assert "dig_spf" in str(info.value) and "no block" in str(info.value)
+
+
+def test_unblock_item_must_come_last(data_copy: Path) -> None:
+    text = (data_copy / "checklists.yaml").read_text(encoding="utf-8")
+    text = text.replace("        is_unblock: true\n", "        required_before_unblock: true\n")
+    text = text.replace(
+        "      - id: revoke_sessions\n", "      - id: revoke_sessions\n        is_unblock: true\n"
+    )
+    (data_copy / "checklists.yaml").write_text(text, encoding="utf-8")
+    message = _error(data_copy)
+    assert "checklists.yaml" in message and "compromise" in message and "last" in message
