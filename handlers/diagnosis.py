@@ -133,7 +133,8 @@ def _code_score(variant: Variant, status: str | None) -> tuple[float, str]:
     if not variant.codes:
         return 0.0, ""
     if status is None:
-        return 0.0, ""  # a partial paste without a code: let the text decide
+        # A partial paste without a code: only a variant's text can speak for it.
+        return (0.0, "") if variant.has_text_rules else (-1.0, "")
     for code_range in variant.codes:
         if code_range.contains(status):
             if code_range.is_single:

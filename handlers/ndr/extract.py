@@ -160,7 +160,7 @@ _REPLY_MARKERS = re.compile(
     r"|Remote host said:"
     r"|\bsaid:"
     r"|\bsaid\s(?=[245]\d\d\b)"
-    r"|SMTP error from remote (?:mail server|mailer) after [^:]{1,300}:(?:\s*host [^\s]{1,255} \[[^\]]{1,64}\]:)?"
+    r"|SMTP error from remote (?:mail server|mailer|server) after (?:(?:MAIL FROM|RCPT TO):\s?<[^>]{0,320}>[^:\n]{0,100}|[^:]{1,60}):(?:\s*host:? [^\s]{1,255}(?: \[[^\]]{1,64}\]:)?)?"
     r"|\bhost [^\s]{1,255} ?\[[0-9A-Fa-f:.]{3,45}\]:"
     r"|\(reason:"
     r"|Reason:"
@@ -348,7 +348,7 @@ FAILURE_WORDS = re.compile(
 )
 
 
-_TRANSCRIPT_LINE = re.compile(r"^\s*(>>>|<<<)\s*(\S[^\n]{0,200})$", re.MULTILINE)
+_TRANSCRIPT_LINE = re.compile(r"^[ \t]*(>>>|<<<)[ \t]*(\S[^\n]{0,200})$", re.MULTILINE)
 
 
 def transcript_command(text: str) -> str | None:

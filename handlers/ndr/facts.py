@@ -85,7 +85,7 @@ def find_reporting_mta(text: str) -> str | None:
 
 
 _SENDER_TEXT = re.compile(
-    r"^\s*(?:Sender Address|Sender|From|Envelope[- ]From|Return-Path|X-Postfix-Sender)\s*:\s*(.{3,400})$",
+    r"^[ \t]*(?:Sender Address|Sender|From|Envelope[- ]From|Return-Path|X-Postfix-Sender)[ \t]*:[ \t]*(.{3,400})$",
     re.IGNORECASE | re.MULTILINE,
 )
 

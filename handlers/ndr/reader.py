@@ -46,6 +46,8 @@ from handlers.ndr.model import Bounce, FailedRecipient, Kind, Mta, OriginalMessa
 __all__ = ["DEFAULT_MAX_BYTES", "InputTooLarge", "ReaderError", "read"]
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
+# Real reports name a handful of recipients; a paste listing thousands is read up to this many.
+MAX_RECIPIENTS = 100
 
 
 class ReaderError(ValueError):
@@ -105,7 +107,14 @@ def _read_document(doc: Document) -> Bounce:
         candidates = [c for c in candidates if c.address != exo.address] + [exo]
     global_reply = _global_reply(report)
 
+    if len(dsn.recipients) > MAX_RECIPIENTS:
+        doc.notes.append(
+            f"The report lists {len(dsn.recipients)} recipients; the first {MAX_RECIPIENTS} are shown."
+        )
+        dsn.recipients = dsn.recipients[:MAX_RECIPIENTS]
+    candidates = candidates[:MAX_RECIPIENTS]
     recipients = _recipients(doc, dsn, candidates, global_reply, report, senders, original)
+    recipients = recipients[:MAX_RECIPIENTS]
     stage = transcript_command(report)
     if stage:
         recipients = [r if r.command else replace(r, command=stage) for r in recipients]
@@ -294,7 +303,7 @@ def _fallback_addresses(
     doc: Document, report: str, senders: list[str], original: OriginalMessage | None
 ) -> list[str | None]:
     match = re.search(
-        r"^\s*(?:Recipient Address|Original-Recipient|To)\s*:\s*(.{3,300})$",
+        r"^[ \t]*(?:Recipient Address|Original-Recipient|To)[ \t]*:[ \t]*(.{3,300})$",
         report[:50_000],
         re.I | re.M,
     )
@@ -353,8 +362,12 @@ def _from_dsn(
     reply, text_status = split_reply(diagnostic)
     status = _pick_status(fields.get("status") or None, text_status)
     remote_host, remote_ip = _remote_from_field(fields.get("remote-mta"))
-    if candidate is not None and not remote_host and not remote_ip:
-        remote_host, remote_ip = candidate.host, candidate.ip
+    if candidate is not None:
+        # The prose often names the IP the Remote-MTA field leaves out ("host X[ip] said").
+        if not remote_host and not remote_ip:
+            remote_host, remote_ip = candidate.host, candidate.ip
+        elif not remote_ip and candidate.ip and candidate.host in (None, remote_host):
+            remote_ip = candidate.ip
     action = fields.get("action") or None
     return FailedRecipient(
         address=address,
@@ -450,7 +463,7 @@ _EXO_HEADLINE = re.compile(
     r"Your message to\s+<?([^\s<>]{3,320}@[^\s<>]{3,255}?)>?\s+couldn't be delivered", re.IGNORECASE
 )
 _EXO_REJECTED_BY = re.compile(
-    r"^\s*Message rejected by:\s*([A-Za-z0-9][\w.-]{0,253})", re.IGNORECASE | re.MULTILINE
+    r"^[ \t]*Message rejected by:[ \t]*([A-Za-z0-9][\w.-]{0,253})", re.IGNORECASE | re.MULTILINE
 )
 
 

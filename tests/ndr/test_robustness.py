@@ -1,0 +1,157 @@
+"""Bad input: oversized pastes are refused with a clear message; anything else (random text,
+binary, broken MIME, mangled real bounces) is read as far as possible, never raises, and never
+takes long. Property-based, with hypothesis.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from handlers.ndr import DEFAULT_MAX_BYTES, InputTooLarge, Kind, read
+from tests.corpus_eval import CORPUS, corpus_available
+
+# Generous for a slow CI machine; a catastrophic backtrack takes seconds to minutes.
+SLOW = 1.0
+
+_FRAGMENTS = [
+    "550 5.7.1 ",
+    "Remote Server returned '",
+    "Diagnostic-Code: smtp; ",
+    "Final-Recipient: rfc822; ",
+    "Status: 5.1.1\n",
+    "<a@b.example>: host mx.example[192.0.2.1] said: ",
+    'Content-Type: multipart/report; boundary="x"\n\n--x\n',
+    "Content-Transfer-Encoding: base64\n\n",
+    "=?utf-8?B?",
+    "> ",
+    "#5.7.1 smtp;",
+    "\n    ",
+    "a@b.example",
+    "[192.0.2.5]",
+    "(in reply to RCPT TO command)",
+    "----- Original message -----\n",
+    "@" * 50,
+    "<" * 40,
+    "5." * 30,
+    " " * 80,
+]
+
+
+def _timed_read(data: bytes | str) -> None:
+    start = time.perf_counter()
+    bounce = read(data)
+    elapsed = time.perf_counter() - start
+    assert isinstance(bounce.kind, Kind)
+    assert elapsed < SLOW, f"reading took {elapsed:.2f}s"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=4000))
+def test_random_text_never_raises(text: str) -> None:
+    _timed_read(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=4000))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    _timed_read(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=40), max_size=120))
+def test_bounce_like_fragments_never_raise(parts: list[str]) -> None:
+    _timed_read("".join(parts))
+
+
+@pytest.mark.parametrize("size", [20_000, 200_000])
+def test_pathological_repetition_stays_fast(size: int) -> None:
+    units = (
+        "a@",
+        "5.5.",
+        "<<<",
+        "@example.",
+        "--- ",
+        "550-",
+        "\n> ",
+        "a" * 63 + ".",
+        "\n",
+        " \t",
+        "\n ",
+        "said: ",
+        "[192.0.2.1]",
+        "(",
+        "=?",
+        "smtp;",
+        "Status: 5.1.1\n",
+        "x: y\n",
+    )
+    for unit in units:
+        _timed_read(unit * (size // len(unit)))
+
+
+def test_two_megabyte_paste_is_read_quickly() -> None:
+    body = ("This is filler from a long quoted thread.\n" * 45_000)[: DEFAULT_MAX_BYTES - 500]
+    paste = "Remote Server returned '550 5.7.1 Unable to relay'\n" + body
+    start = time.perf_counter()
+    bounce = read(paste)
+    elapsed = time.perf_counter() - start
+    assert bounce.first is not None and bounce.first.status == "5.7.1"
+    assert elapsed < 2.0  # the benchmark holds the real target (0.3 s); this catches a blow-up
+
+
+def test_oversized_paste_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(InputTooLarge) as refused:
+        read("x" * (DEFAULT_MAX_BYTES + 1))
+    message = str(refused.value)
+    assert "2.0 MB" in message and "Diagnostic information for administrators" in message
+
+
+def test_size_limit_is_configurable() -> None:
+    with pytest.raises(InputTooLarge):
+        read("550 5.7.1 Unable to relay", max_bytes=10)
+    assert read("550 5.7.1 Unable to relay", max_bytes=100).is_ndr
+
+
+def test_undecodable_charset_and_broken_mime_are_read() -> None:
+    message = (
+        b"From: MAILER-DAEMON@example.net\r\nTo: a@example.com\r\nSubject: Undeliverable\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/report; boundary="never-closed"\r\n\r\n'
+        b"--never-closed\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n"
+        b"--never-closed\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"<bob@example.org>: host mx.example.org[192.0.2.9] said: 550 5.1.1 \xff\xfe no such user\r\n"
+    )
+    bounce = read(message)
+    assert bounce.is_ndr
+    assert bounce.first is not None and bounce.first.address == "bob@example.org"
+    assert bounce.first.status == "5.1.1"
+
+
+def _corpus_files() -> list[Path]:
+    return sorted(CORPUS.glob("*.eml")) if corpus_available() else []
+
+
+@pytest.mark.skipif(not corpus_available(), reason="../shared/corpus/bounces is absent")
+@settings(max_examples=120, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=0, max_value=2**32 - 1))
+def test_mutated_real_bounces_never_raise(index: int, seed: int) -> None:
+    files = _corpus_files()
+    data = bytearray(files[index % len(files)].read_bytes())
+    rng = random.Random(seed)
+    for _ in range(rng.randint(1, 30)):
+        operation = rng.random()
+        position = rng.randrange(len(data)) if data else 0
+        if operation < 0.4 and data:
+            data[position] = rng.randrange(256)  # flip a byte
+        elif operation < 0.7:
+            del data[position : position + rng.randint(1, 200)]  # cut a piece (broken MIME)
+        else:
+            chunk = data[position : position + rng.randint(1, 300)]
+            data[position:position] = chunk * rng.randint(1, 20)  # repeat a piece
+    _timed_read(bytes(data))
