@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from handlers.ndr.codes import ADDRESS_RE
 from handlers.ndr.model import Bounce, FailedRecipient, Kind
 from handlers.ndr.reason import reason_for
-from knowledge import Catalogue, Facts, Variant
+from knowledge import Catalogue, CodeRange, Facts, Variant, parse_code
 
 __all__ = ["CheckTargets", "Diagnosis", "diagnose", "facts_for"]
 
@@ -92,11 +92,12 @@ def _best_variant(
     first: FailedRecipient | None, system: str | None, kind: Kind, catalogue: Catalogue
 ) -> tuple[Variant | None, tuple[str, ...], str]:
     status = first.status if first else None
+    parsed = parse_code(status) if status else None
     text = (first.diagnostic if first else "")[:4000]
     lowered = text.lower()
-    best: tuple[float, Variant, tuple[str, ...]] | None = None
-    for variant in catalogue.variants:
-        code_score, code_note = _code_score(variant, status)
+    best: tuple[float, Variant, CodeRange | None, str] | None = None
+    for variant in _candidates(catalogue, parsed):
+        code_score, matched_range = _code_score(variant, status, parsed)
         if code_score < 0:
             continue
         text_len, text_note = _text_score(variant, text, lowered)
@@ -105,12 +106,17 @@ def _best_variant(
         score = min(text_len, 80) + code_score + _system_score(variant.system, system)
         if not variant.has_text_rules and not variant.codes:
             score = -1.0  # the catch-all: only when nothing else fits
-        notes = tuple(n for n in (code_note, text_note) if n)
         if best is None or score > best[0]:
-            best = (score, variant, notes)
+            best = (score, variant, matched_range, text_note)
     if best is None:
         return None, (), "low"
-    score, variant, notes = best
+    _score, variant, matched_range, text_note = best
+    code_note = ""
+    if matched_range is not None:
+        code_note = (
+            f"code {status}" if matched_range.is_single else f"code {status} in {matched_range}"
+        )
+    notes = tuple(n for n in (code_note, text_note) if n)
     if kind is Kind.DELAY and variant.family not in (
         "message_delayed",
         "exo_throttled_new_sender",
@@ -129,18 +135,65 @@ def _best_variant(
     return variant, notes, confidence
 
 
-def _code_score(variant: Variant, status: str | None) -> tuple[float, str]:
+_Index = tuple[
+    tuple[Variant, ...],  # the catalogue's variants (to notice a different catalogue)
+    tuple[Variant, ...],  # variants without codes
+    dict[tuple[int, int, int], tuple[Variant, ...]],  # narrow ranges, by exact code
+    dict[tuple[int, int], tuple[Variant, ...]],  # wide ranges, by class and subject
+]
+_INDEX: dict[int, _Index] = {}
+_NARROW = 1000  # a range of at most this many detail codes is indexed code by code
+
+
+def _build_index(catalogue: Catalogue) -> _Index:
+    codeless: list[Variant] = []
+    exact: dict[tuple[int, int, int], list[Variant]] = {}
+    wide: dict[tuple[int, int], list[Variant]] = {}
+    for variant in catalogue.variants:
+        if not variant.codes:
+            codeless.append(variant)
+        for r in variant.codes:
+            if r.lo[:2] == r.hi[:2] and r.hi[2] - r.lo[2] <= _NARROW:
+                for detail in range(r.lo[2], r.hi[2] + 1):
+                    bucket = exact.setdefault((r.lo[0], r.lo[1], detail), [])
+                    if variant not in bucket:
+                        bucket.append(variant)
+            else:
+                for subject in range(r.lo[1], r.hi[1] + 1):
+                    bucket = wide.setdefault((r.lo[0], subject), [])
+                    if variant not in bucket:
+                        bucket.append(variant)
+    return (
+        catalogue.variants,
+        tuple(codeless),
+        {k: tuple(v) for k, v in exact.items()},
+        {k: tuple(v) for k, v in wide.items()},
+    )
+
+
+def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tuple[Variant, ...]:
+    """Variants that could match a status: those without codes and those whose ranges cover it
+    (from an index built once per catalogue, so a diagnosis does not walk every variant)."""
+    index = _INDEX.get(id(catalogue))
+    if index is None or index[0] is not catalogue.variants:
+        index = _INDEX[id(catalogue)] = _build_index(catalogue)
+    if parsed is None:
+        return index[0]
+    return index[1] + index[2].get(parsed, ()) + index[3].get(parsed[:2], ())
+
+
+def _code_score(
+    variant: Variant, status: str | None, parsed: tuple[int, int, int] | None
+) -> tuple[float, CodeRange | None]:
     if not variant.codes:
-        return 0.0, ""
-    if status is None:
+        return 0.0, None
+    if status is None or parsed is None:
         # A partial paste without a code: only a variant's text can speak for it.
-        return (0.0, "") if variant.has_text_rules else (-1.0, "")
+        return (0.0 if variant.has_text_rules else -1.0), None
     for code_range in variant.codes:
-        if code_range.contains(status):
-            if code_range.is_single:
-                return 30.0, f"code {status}"
-            return 20.0, f"code {status} in {code_range}"
-    return -1.0, ""
+        if code_range.lo <= parsed <= code_range.hi:
+            return (30.0 if code_range.is_single else 20.0), code_range
+    return -1.0, None
 
 
 _TAG_CACHE: dict[str, re.Pattern[str]] = {}

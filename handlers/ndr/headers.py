@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from handlers.ndr.codes import find_ips, normalise_address
 from handlers.ndr.model import AuthResult, Hop, OriginalMessage
+from handlers.ndr.text import decode_header
 
 __all__ = ["parse_auth_results", "parse_header_block", "parse_original", "parse_received"]
 
@@ -122,6 +123,7 @@ def parse_received(value: str) -> Hop:
     )
 
 
+_UNFOLD = re.compile(r"\r?\n[ \t]*")
 _DKIM_TAG = re.compile(r"(?:^|;)\s*([ds])\s*=\s*([^;\s]{1,255})")
 
 
@@ -134,8 +136,9 @@ def parse_original(headers: Sequence[tuple[str, str]]) -> OriginalMessage | None
     hops: list[Hop] = []
     selectors: list[tuple[str, str]] = []
     connecting_ip: str | None = None
-    for name, value in headers:
+    for name, raw in headers:
         key = name.lower()
+        value = _UNFOLD.sub(" ", raw) if "\n" in raw else raw
         first.setdefault(key, value)
         if key in (
             "authentication-results",
@@ -160,7 +163,7 @@ def parse_original(headers: Sequence[tuple[str, str]]) -> OriginalMessage | None
         sender=normalise_address(first.get("return-path")) or from_address,
         from_address=from_address,
         to=tuple(_addresses(first.get("to", ""))),
-        subject=first.get("subject") or None,
+        subject=decode_header(first["subject"]) if first.get("subject") else None,
         message_id=first.get("message-id") or None,
         date=first.get("date") or None,
         auth_results=tuple(auth),

@@ -9,13 +9,18 @@ plain paste. It reads as far as it can and never raises on bad input.
 from __future__ import annotations
 
 import email
-import email.header
 import email.message
 import re
 from dataclasses import dataclass, field
 
 from handlers.ndr.headers import parse_header_block
-from handlers.ndr.text import decode_bytes, html_to_text, normalise, strip_quote_markers
+from handlers.ndr.text import (
+    decode_bytes,
+    decode_header,
+    html_to_text,
+    normalise,
+    strip_quote_markers,
+)
 
 __all__ = ["Document", "parse_document", "split_original"]
 
@@ -39,11 +44,11 @@ class Document:
     notes: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str:
-        """The first value of a top-level header, or ``""``."""
+        """The first value of a top-level header (RFC 2047 decoded), or ``""``."""
         name = name.lower()
         for key, value in self.headers:
             if key.lower() == name:
-                return value
+                return decode_header(value)
         return ""
 
 
@@ -111,7 +116,7 @@ def parse_document(data: bytes | str) -> Document:
             message = None
         if message is not None:
             doc = Document(is_message=True)
-            doc.headers = [(k, _decode_header(v)) for k, v in message.items()[:500]]
+            doc.headers = [(k, str(v)) for k, v in message.items()[:500]]
             _walk(message, doc, depth=0)
             if not doc.texts and not doc.dsn_texts:
                 # A multipart whose boundary never appears: the whole body is its preamble.
@@ -127,18 +132,6 @@ def parse_document(data: bytes | str) -> Document:
     text = strip_quote_markers(normalise(data if isinstance(data, str) else decode_bytes(raw)))
     doc = Document(texts=[text])
     return doc
-
-
-def _decode_header(value: object) -> str:
-    if not isinstance(value, str):
-        value = str(value)
-    text = value
-    if "=?" in value:
-        try:
-            text = str(email.header.make_header(email.header.decode_header(value)))
-        except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
-            text = value
-    return normalise(text).replace("\n", " ").strip()
 
 
 def _part_text(part: email.message.Message) -> str:
@@ -160,7 +153,7 @@ def _message_block_text(part: email.message.Message) -> str:
         blocks = []
         for sub in payload[:_MAX_PARTS]:
             if isinstance(sub, email.message.Message):
-                blocks.append("\n".join(f"{k}: {_decode_header(v)}" for k, v in sub.items()))
+                blocks.append("\n".join(f"{k}: {decode_header(v)}" for k, v in sub.items()))
                 body = sub.get_payload()
                 if isinstance(body, str) and body.strip():
                     blocks[-1] += "\n" + body.strip()
@@ -196,7 +189,7 @@ def _walk(part: email.message.Message, doc: Document, depth: int) -> None:
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, email.message.Message) and not doc.original_headers:
-            doc.original_headers = [(k, _decode_header(v)) for k, v in inner.items()[:500]]
+            doc.original_headers = [(k, str(v)) for k, v in inner.items()[:500]]
             if inner.get_content_type() == "message/rfc822" or not inner.items():
                 _walk(inner, doc, depth + 1)
         elif isinstance(payload, str) and not doc.original_headers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import cached_property
 
 from handlers.ndr.codes import (
     STATUS_RE,
@@ -239,15 +240,15 @@ def _recipients(
     original: OriginalMessage | None,
 ) -> list[FailedRecipient]:
     by_address = {c.address: c for c in candidates if c.address}
-    fallback_text = _fallback_text(global_reply, report)
+    fallback = _Fallback(global_reply, report)
     if dsn.recipients:
-        out = [_from_dsn(r, by_address, candidates, fallback_text) for r in dsn.recipients]
+        out = [_from_dsn(r, by_address, candidates, fallback) for r in dsn.recipients]
         return [r for r in out if r.action not in ("delivered", "relayed", "expanded")] or out
 
     declared = _declared_failures(doc)
     if declared:
         # Exim and Google name the failed addresses in X-Failed-Recipients: trust them.
-        text = fallback_text or reason_paragraph(report, plain_ok=True)
+        text = fallback.text or reason_paragraph(report, plain_ok=True)
         return [_from_candidate(by_address.get(a) or Candidate(a, ""), text) for a in declared]
 
     known = {c.address for c in candidates}
@@ -256,7 +257,7 @@ def _recipients(
     pool = [c for c in pool if not (c.address in senders and not _has_code(c.text))]
     chosen = [c for c in pool if _evidence(c.text)] or pool
     if chosen:
-        return [_from_candidate(c, fallback_text) for c in chosen]
+        return [_from_candidate(c, fallback.text) for c in chosen]
 
     addresses = _fallback_addresses(doc, report, senders, original)
     looks_like_ndr = doc.is_message and bool(
@@ -264,7 +265,7 @@ def _recipients(
     )
     bare = global_reply or _bare_error(report)
     if bare is None and looks_like_ndr:
-        bare = fallback_text
+        bare = fallback.text
     if bare is None or (
         not addresses and not looks_like_ndr and not _bare_error(report) and not global_reply
     ):
@@ -275,11 +276,19 @@ def _recipients(
     ]
 
 
-def _fallback_text(global_reply: str | None, report: str) -> str | None:
-    """What to use as the reason when a recipient's own paragraph gives none."""
-    if global_reply and _has_code(global_reply):
-        return global_reply
-    return reason_paragraph(report) or global_reply
+class _Fallback:
+    """What to use as the reason when a recipient's own text gives none (worked out on demand)."""
+
+    def __init__(self, global_reply: str | None, report: str) -> None:
+        self._global = global_reply
+        self._report = report
+
+    @cached_property
+    def text(self) -> str | None:
+        """The quoted remote reply if it has a code, else the report's most error-like paragraph."""
+        if self._global and _has_code(self._global):
+            return self._global
+        return reason_paragraph(self._report) or self._global
 
 
 def _evidence(text: str) -> bool:
@@ -345,7 +354,7 @@ def _from_dsn(
     fields: DsnRecipient,
     by_address: dict[str, Candidate],
     candidates: list[Candidate],
-    global_reply: str | None,
+    fallback: _Fallback,
 ) -> FailedRecipient:
     address = (
         normalise_address(fields.get("final-recipient"))
@@ -356,8 +365,8 @@ def _from_dsn(
     diagnostic = fields.get("diagnostic-code")
     if not diagnostic and candidate is not None:
         diagnostic = reply_text(candidate.text)
-    if not diagnostic and global_reply:
-        diagnostic = global_reply
+    if not diagnostic:
+        diagnostic = fallback.text or ""
     diagnostic = clean_diagnostic(diagnostic)
     reply, text_status = split_reply(diagnostic)
     status = _pick_status(fields.get("status") or None, text_status)

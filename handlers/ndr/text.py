@@ -6,12 +6,15 @@ are anchored to a single line, so no input can make them backtrack for long.
 
 from __future__ import annotations
 
+import email.errors
+import email.header
 import html
 import re
 from html.parser import HTMLParser
 
 __all__ = [
     "decode_bytes",
+    "decode_header",
     "html_to_text",
     "normalise",
     "strip_quote_markers",
@@ -173,3 +176,16 @@ def html_to_text(markup: str) -> str:
     text = "".join(parser.parts)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _MANY_BLANKS.sub("\n\n", html.unescape("\n".join(lines))).strip("\n")
+
+
+def decode_header(value: object) -> str:
+    """An RFC 2047-decoded, single-line header value; undecodable words are kept as they are."""
+    if not isinstance(value, str):
+        value = str(value)
+    text = value
+    if "=?" in value:
+        try:
+            text = str(email.header.make_header(email.header.decode_header(value)))
+        except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+            text = value
+    return normalise(text).replace("\n", " ").strip()
