@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.diagnosis import diagnose  # noqa: E402
-from handlers.ndr import read  # noqa: E402
-from knowledge import load_catalogue  # noqa: E402
-from tests.corpus_eval import corpus_available, evaluate, table  # noqa: E402
+from handlers.diagnosis import diagnose
+from handlers.ndr import read
+from knowledge import load_catalogue
+from tests.corpus_eval import corpus_available, evaluate, table
 
 
 def main() -> int:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.diagnosis import diagnose  # noqa: E402
-from handlers.ndr import DEFAULT_MAX_BYTES, read  # noqa: E402
-from knowledge import load_catalogue  # noqa: E402
-from tests.corpus_eval import CORPUS, corpus_available  # noqa: E402
+from handlers.diagnosis import diagnose
+from handlers.ndr import DEFAULT_MAX_BYTES, read
+from knowledge import load_catalogue
+from tests.corpus_eval import CORPUS, corpus_available
 
 ROUNDS = 3
 SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "ndr" / "samples"
