@@ -104,15 +104,59 @@ def load_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip() or default
+    for option in allowed:
+        if raw.lower() == option.lower():
+            return option
+    raise SettingsError(f"{name}: {raw!r} is not one of {', '.join(allowed)}")
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item for item in (part.strip() for part in env.get(name, "").split(",")) if item)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every setting ndrbot has. Build it with :meth:`from_env`."""
+    """Every setting ndrbot has. Build it with :meth:`from_env`. Secrets never appear in repr."""
 
+    # DNS and reading
     nameservers: tuple[tuple[str, int], ...] = ()  # empty: the system's resolvers
     dns_timeout: float = 3.0  # seconds per query
     check_deadline: float = 10.0  # seconds for one whole check
     spamhaus_dqs_key: str | None = field(default=None, repr=False)
     max_paste_bytes: int = DEFAULT_MAX_PASTE_BYTES
+    # Server
+    host: str = "127.0.0.1"
+    port: int = 3978
+    db_path: str = "ndrbot.sqlite3"
+    # Slack
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)  # Socket Mode when set
+    slack_api_url: str = "https://slack.com/api/"
+    # Teams (Bot Framework)
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = field(default=None, repr=False)
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    # Commands and alerts
+    admins: tuple[str, ...] = ()  # Slack user/user-group ids, Teams AAD object ids
+    alert_slack_channel: str | None = None
+    alert_teams_conversation: str | None = None
+    intake_token: str | None = field(default=None, repr=False)
+    ip_watch_interval: int = 30 * 60
+    domain_watch_interval: int = 6 * 60 * 60
+    watch_concurrency: int = 20
+    unknown_alert_after: int = 3  # consecutive unknown runs before "cannot check" alerts
+    burst_threshold: int = 5  # bounces of one family and sender domain ...
+    burst_window: int = 15 * 60  # ... within this many seconds make one trend alert
+    commands_per_minute: int = 10
 
     @classmethod
     def from_env(
@@ -123,15 +167,88 @@ class Settings:
         if dotenv is not None:
             merged.update(load_dotenv(dotenv))
         merged.update(os.environ if env is None else env)
-        return cls(
+        settings = cls(
             nameservers=parse_nameservers(merged.get("NDRBOT_NAMESERVERS", "")),
             dns_timeout=_float(merged, "NDRBOT_DNS_TIMEOUT", 3.0, minimum=0.05),
             check_deadline=_float(merged, "NDRBOT_CHECK_DEADLINE", 10.0, minimum=0.1),
-            spamhaus_dqs_key=merged.get("NDRBOT_SPAMHAUS_DQS_KEY", "").strip() or None,
+            spamhaus_dqs_key=_secret(merged, "NDRBOT_SPAMHAUS_DQS_KEY"),
             max_paste_bytes=_int(
                 merged, "NDRBOT_MAX_PASTE_BYTES", DEFAULT_MAX_PASTE_BYTES, minimum=1024
             ),
+            host=merged.get("NDRBOT_HOST", "").strip() or "127.0.0.1",
+            port=_int(merged, "NDRBOT_PORT", 3978, minimum=1),
+            db_path=merged.get("NDRBOT_DB", "").strip() or "ndrbot.sqlite3",
+            slack_bot_token=_secret(merged, "SLACK_BOT_TOKEN"),
+            slack_signing_secret=_secret(merged, "SLACK_SIGNING_SECRET"),
+            slack_app_token=_secret(merged, "SLACK_APP_TOKEN"),
+            slack_api_url=merged.get("SLACK_API_URL", "").strip() or "https://slack.com/api/",
+            microsoft_app_id=_secret(merged, "MICROSOFT_APP_ID"),
+            microsoft_app_password=_secret(merged, "MICROSOFT_APP_PASSWORD"),
+            microsoft_app_tenant_id=_secret(merged, "MICROSOFT_APP_TENANT_ID"),
+            microsoft_app_type=_choice(
+                merged,
+                "MICROSOFT_APP_TYPE",
+                "MultiTenant",
+                ("MultiTenant", "SingleTenant", "UserAssignedMSI"),
+            ),
+            admins=_list(merged, "NDRBOT_ADMINS"),
+            alert_slack_channel=_secret(merged, "NDRBOT_ALERT_SLACK_CHANNEL"),
+            alert_teams_conversation=_secret(merged, "NDRBOT_ALERT_TEAMS_CONVERSATION"),
+            intake_token=_secret(merged, "NDRBOT_INTAKE_TOKEN"),
+            ip_watch_interval=_int(merged, "NDRBOT_IP_WATCH_INTERVAL", 30 * 60, minimum=60),
+            domain_watch_interval=_int(
+                merged, "NDRBOT_DOMAIN_WATCH_INTERVAL", 6 * 60 * 60, minimum=60
+            ),
+            watch_concurrency=_int(merged, "NDRBOT_WATCH_CONCURRENCY", 20, minimum=1),
+            unknown_alert_after=_int(merged, "NDRBOT_UNKNOWN_ALERT_AFTER", 3, minimum=1),
+            burst_threshold=_int(merged, "NDRBOT_BURST_THRESHOLD", 5, minimum=2),
+            burst_window=_int(merged, "NDRBOT_BURST_WINDOW", 15 * 60, minimum=60),
+            commands_per_minute=_int(merged, "NDRBOT_COMMANDS_PER_MINUTE", 10, minimum=1),
         )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Settings that only make sense together; raises :class:`SettingsError` naming them."""
+        if not self.slack_api_url.startswith(("https://", "http://")):
+            raise SettingsError(f"SLACK_API_URL: {self.slack_api_url!r} must start with https://")
+        if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is missing: with SLACK_BOT_TOKEN set, ndrbot needs the signing "
+                "secret to verify Slack's requests (or SLACK_APP_TOKEN for Socket Mode)"
+            )
+        if (self.slack_signing_secret or self.slack_app_token) and not self.slack_bot_token:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is missing: the other Slack settings are set without it"
+            )
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN: an app-level token starts with 'xapp-'")
+        if (
+            self.microsoft_app_id
+            and self.microsoft_app_type != "UserAssignedMSI"
+            and not self.microsoft_app_password
+        ):
+            raise SettingsError(
+                "MICROSOFT_APP_PASSWORD is missing: MICROSOFT_APP_ID is set without its secret"
+            )
+        if (
+            self.microsoft_app_type == "SingleTenant"
+            and self.microsoft_app_id
+            and not self.microsoft_app_tenant_id
+        ):
+            raise SettingsError(
+                "MICROSOFT_APP_TENANT_ID is missing: MICROSOFT_APP_TYPE is SingleTenant"
+            )
+
+    @property
+    def slack_enabled(self) -> bool:
+        """True when Slack credentials are configured."""
+        return bool(self.slack_bot_token)
+
+    @property
+    def teams_authenticated(self) -> bool:
+        """True when Bot Framework authentication is configured (an app id is set)."""
+        return bool(self.microsoft_app_id)
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some values replaced (CLI flags override the environment)."""

@@ -8,8 +8,9 @@ Links carry URLs from the catalogue only, never from a paste.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "Action",
@@ -22,6 +23,8 @@ __all__ = [
     "LinkItem",
     "Section",
     "Tone",
+    "card_from_json",
+    "card_to_json",
 ]
 
 
@@ -89,6 +92,7 @@ class ChecklistItemView:
     done_at: str | None = None  # ISO 8601 UTC
     enabled: bool = True  # the unblock step stays disabled until the security steps are done
     is_unblock: bool = False
+    required: bool = False  # a security step that must be ticked before the unblock step
     commands: tuple[CodeBlock, ...] = ()
 
 
@@ -103,7 +107,7 @@ class ChecklistView:
     @property
     def security_done(self) -> bool:
         """True when every step required before unblocking is ticked."""
-        return all(item.done for item in self.items if not item.is_unblock and item.enabled)
+        return all(item.done for item in self.items if item.required)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +145,46 @@ class Card:
         if self.summary:
             parts.append(self.summary)
         return " - ".join(parts)[:300]
+
+
+def card_to_json(card: Card) -> dict[str, object]:
+    """A JSON-ready dict of ``card`` (to store it and re-render it later, e.g. on a tick)."""
+    return asdict(card)
+
+
+def card_from_json(data: dict[str, Any]) -> Card:
+    """The card :func:`card_to_json` stored."""
+    checklist = data.get("checklist")
+    return Card(
+        title=data["title"],
+        tone=Tone(data["tone"]),
+        summary=data.get("summary", ""),
+        facts=tuple(Fact(**f) for f in data.get("facts", ())),
+        sections=tuple(Section(**s) for s in data.get("sections", ())),
+        checks=tuple(
+            CheckLine(**{**c, "details": tuple(c.get("details", ()))})
+            for c in data.get("checks", ())
+        ),
+        steps=tuple(data.get("steps", ())),
+        code=tuple(CodeBlock(**c) for c in data.get("code", ())),
+        links=tuple(LinkItem(**link) for link in data.get("links", ())),
+        checklist=None
+        if not checklist
+        else ChecklistView(
+            key=checklist["key"],
+            title=checklist["title"],
+            items=tuple(
+                ChecklistItemView(
+                    **{
+                        **item,
+                        "commands": tuple(CodeBlock(**c) for c in item.get("commands", ())),
+                    }
+                )
+                for item in checklist["items"]
+            ),
+        ),
+        actions=tuple(Action(**a) for a in data.get("actions", ())),
+        notes=tuple(data.get("notes", ())),
+        footer=data.get("footer", ""),
+        meta=dict(data.get("meta", {})),
+    )

@@ -136,6 +136,7 @@ def _checklist_view(
                 done_at=tick.at if tick else None,
                 enabled=security_done if item.is_unblock else True,
                 is_unblock=item.is_unblock,
+                required=item.required_before_unblock,
                 commands=tuple(CodeBlock(c.label, c.code, c.shell) for c in item.commands),
             )
         )

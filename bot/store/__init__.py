@@ -1,0 +1,72 @@
+"""State in one SQLite file: created and migrated on start, its path a setting (``NDRBOT_DB``).
+
+Each concern keeps its tables and queries in its own module (``chat``, ``alerts``) and lists
+its schema as named migrations; :class:`Database` applies the ones not applied yet, in order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["Database"]
+
+
+class Database:
+    """One SQLite connection shared by the stores of one process (WAL, foreign keys on)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # The event loop thread is the only writer; a lock covers executor threads too.
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA busy_timeout = 5000")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+
+    def migrate(self, migrations: Iterable[tuple[str, str]]) -> list[str]:
+        """Apply each ``(name, sql)`` not applied before; return the names applied now."""
+        applied: list[str] = []
+        with self._lock:
+            done = {row[0] for row in self.conn.execute("SELECT name FROM schema_migrations")}
+            for name, sql in migrations:
+                if name in done:
+                    continue
+                with self.transaction():
+                    for statement in (s.strip() for s in sql.split(";")):
+                        if statement:
+                            self.conn.execute(statement)
+                    self.conn.execute(
+                        "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                        (name, datetime.now(UTC).isoformat(timespec="seconds")),
+                    )
+                applied.append(name)
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error)."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self.conn.close()

@@ -1,0 +1,53 @@
+"""What the handlers need from the outside world, as small protocols.
+
+The chat side (``bot``) implements them over SQLite and the platforms; tests implement them in
+memory. Handlers never open a database or a socket themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+from handlers.card import Card
+
+__all__ = ["CardStore", "Clock", "SeenMessages", "WatchCommands"]
+
+Clock = Callable[[], datetime]  # returns an aware UTC datetime
+
+
+class SeenMessages(Protocol):
+    """Remembers which incoming messages were already answered (retries, edits, restarts)."""
+
+    def first_time(self, platform: str, conversation: str, message_id: str) -> bool:
+        """True the first time this message is seen; False on every later call."""
+        ...
+
+
+class CardStore(Protocol):
+    """Cards the bot posted that can change later (checklists), and who ticked what."""
+
+    def save_card(self, card_id: str, card: Card) -> None:
+        """Keep ``card`` so a later tick can re-render it."""
+        ...
+
+    def load_card(self, card_id: str) -> Card | None:
+        """The card saved under ``card_id``, or None."""
+        ...
+
+    def set_tick(self, card_id: str, item_id: str, user: str | None, at: str) -> None:
+        """Record that ``user`` ticked ``item_id`` at ``at`` (ISO 8601); None un-ticks it."""
+        ...
+
+    def ticks(self, card_id: str) -> dict[str, tuple[str, str]]:
+        """``item_id -> (user, at)`` for every ticked item of a card."""
+        ...
+
+
+class WatchCommands(Protocol):
+    """The watch list, as the ``/ndrwatch`` command uses it (implemented with the alerts)."""
+
+    def handle(self, platform: str, user: str, args: str) -> Awaitable[Card]:
+        """Run ``/ndrwatch ARGS`` for ``user`` and return the reply card."""
+        ...
