@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from handlers.card import Card
+from handlers.events import Command
 
 __all__ = ["CardStore", "Clock", "SeenMessages", "WatchCommands"]
 
@@ -48,6 +49,7 @@ class CardStore(Protocol):
 class WatchCommands(Protocol):
     """The watch list, as the ``/ndrwatch`` command uses it (implemented with the alerts)."""
 
-    def handle(self, platform: str, user: str, args: str) -> Awaitable[Card]:
-        """Run ``/ndrwatch ARGS`` for ``user`` and return the reply card."""
+    def handle(self, command: Command) -> Awaitable[Card]:
+        """Run ``/ndrwatch ARGS`` for the command's user (``command.is_admin`` says whether
+        they may change the list) and return the reply card."""
         ...

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 
 from handlers.card import Card
 from handlers.cards import TickRecord, check_card, diagnosis_card, error_card, help_card
@@ -27,6 +26,7 @@ from handlers.checks import (
     run_planned_checks,
 )
 from handlers.diagnosis import Diagnosis, diagnose
+from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
 from handlers.ndr import ReaderError, read
 from handlers.ndr.kind import BOUNCE_PHRASES
@@ -63,59 +63,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/ndrbot alerts here", "send proactive alerts to this channel (administrators only)"),
     ("/ndrbot help", "this help"),
 )
-
-
-class Visibility(StrEnum):
-    """Where a reply goes."""
-
-    THREAD = "thread"  # in the thread of the message it answers
-    PRIVATE = "private"  # only the person who asked sees it (Slack ephemeral / response_url)
-    CHANNEL = "channel"  # a new message in the conversation
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file shared with a message; the adapter fetches it (or says why it could not)."""
-
-    name: str
-    data: bytes | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message in a conversation the bot is in."""
-
-    platform: str
-    conversation: str
-    message_id: str
-    user: str
-    text: str = ""
-    direct: bool = False  # a one-to-one chat with the bot
-    attachments: tuple[Attachment, ...] = ()
-    edited: bool = False
-    from_bot: bool = False
-
-
-@dataclass(frozen=True)
-class Command:
-    """A slash command (Slack) or a bot command (Teams): ``name`` without the slash."""
-
-    platform: str
-    conversation: str
-    user: str
-    name: str
-    args: str = ""
-    is_admin: bool = False
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A card to post, and where."""
-
-    card: Card
-    visibility: Visibility
-    card_id: str | None = None
 
 
 _SIZE_HINT = "Upload the .eml of the bounce on its own, or paste only its diagnostic part."
@@ -267,7 +214,7 @@ class Router:
                     Visibility.PRIVATE,
                 )
             return Reply(
-                await self.watches.handle(command.platform, command.user, command.args),
+                await self.watches.handle(command),
                 Visibility.PRIVATE,
             )
         if name == "ndrbot" and command.args.strip().lower() == "alerts here":
