@@ -31,6 +31,8 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/corpus_accuracy.py
 	$(BIN)/python benchmarks/reader_speed.py
+	$(BIN)/python benchmarks/dns_domain.py
+	$(BIN)/python benchmarks/dns_blocklist.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
