@@ -1,59 +1,120 @@
-"""``ndrbot chat``: a terminal console running the same handlers as the chat platforms."""
+"""``ndrbot chat``: a terminal console running the same router and handlers as Slack and Teams.
+
+Paste a bounce and end it with a line holding a single ``.`` (or Ctrl-D); type a command such as
+``/spfcheck example.com``; ``/tick N`` ticks item N of the last checklist; ``/quit`` ends.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 
 from bot.render.text import render_text
-from bot.services import Services, build_services
+from bot.services import Services, build_router, build_services
 from bot.settings import Settings
-from handlers.cards import diagnosis_card, error_card
-from handlers.diagnosis import diagnose
-from handlers.ndr import ReaderError, read
+from handlers.card import Card
+from handlers.events import Command, Message, Reply
+from handlers.router import Router
 
 __all__ = ["register"]
 
-_BANNER = """ndrbot console. Paste a bounce (or type a command such as /spfcheck example.com),
-then enter a line with a single '.' to send it. Ctrl-D or /quit ends the session."""
+_BANNER = """ndrbot console (no Slack or Teams needed). Paste a bounce, then a line with a single '.'
+to send it. Commands: /spfcheck DOMAIN [IP], /dmarccheck, /dkimcheck, /blcheck, /mailcheck,
+/ndrbot help, /tick N (tick item N of the last checklist), /quit."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``chat`` subcommand."""
     parser = sub.add_parser("chat", help="a local console: paste bounces, type commands")
+    parser.add_argument(
+        "--no-checks", action="store_true", help="do not run DNS checks for pasted bounces"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Read pastes from stdin until EOF and answer each one."""
+    """Read pastes and commands from stdin until EOF or /quit, answering each one."""
+    settings = (
+        settings.with_overrides(db_path=":memory:")
+        if settings.db_path == "ndrbot.sqlite3"
+        else settings
+    )
     services = build_services(settings)
+    router = build_router(services, run_checks=not args.no_checks)
     interactive = sys.stdin.isatty()
     if interactive:
         print(_BANNER)
-    return asyncio.run(_loop(services, interactive))
-
-
-async def _answer(services: Services, text: str) -> str:
     try:
-        bounce = read(text, max_bytes=services.settings.max_paste_bytes)
-    except ReaderError as refusal:
-        return render_text(error_card("Paste refused", str(refusal)))
-    return render_text(diagnosis_card(diagnose(bounce, services.catalogue), services.catalogue))
+        return asyncio.run(_Console(services, router, interactive).loop())
+    finally:
+        services.close()
 
 
-async def _loop(services: Services, interactive: bool) -> int:
-    buffer: list[str] = []
-    while True:
-        if interactive and not buffer:
-            print("> ", end="", flush=True)
-        line = sys.stdin.readline()
-        if not line or line.strip() in (".", "/quit") or (False):
-            text = "".join(buffer).strip()
-            buffer = []
-            if text:
-                print(await _answer(services, text), flush=True)
-            if not line or line.strip() == "/quit":
-                return 0
-            continue
-        buffer.append(line)
+class _Console:
+    def __init__(self, services: Services, router: Router, interactive: bool) -> None:
+        self.services = services
+        self.router = router
+        self.interactive = interactive
+        self.user = getpass.getuser() or "console"
+        self.count = 0
+        self.last_card: tuple[str, Card] | None = None
+
+    def show(self, card: Card) -> None:
+        print(render_text(card) + "\n", flush=True)
+
+    async def send(self, text: str) -> None:
+        self.count += 1
+        if text.startswith("/tick"):
+            await self.tick(text[5:].strip())
+            return
+        reply: Reply | None
+        if text.startswith("/") and "\n" not in text.strip():
+            name, _, rest = text[1:].partition(" ")
+            reply = await self.router.on_command(
+                Command("console", "console", self.user, name, rest.strip(), is_admin=True)
+            )
+        else:
+            message = Message("console", "console", str(self.count), self.user, text, direct=True)
+            reply = await self.router.on_message(message)
+        if reply is None:
+            return
+        if reply.card_id and reply.card.checklist is not None:
+            self.last_card = (reply.card_id, reply.card)
+        self.show(reply.card)
+
+    async def tick(self, which: str) -> None:
+        if self.last_card is None or self.last_card[1].checklist is None:
+            print("There is no checklist to tick yet.\n")
+            return
+        card_id, card = self.last_card
+        items = card.checklist.items if card.checklist else ()
+        if not which.isdigit() or not 1 <= int(which) <= len(items):
+            print(f"Give the item number, 1 to {len(items)}.\n")
+            return
+        item = items[int(which) - 1]
+        updated = await self.router.on_tick(card_id, item.id, self.user, not item.done)
+        if updated is not None:
+            self.last_card = (card_id, updated)
+            self.show(updated)
+
+    async def loop(self) -> int:
+        buffer: list[str] = []
+        while True:
+            if self.interactive and not buffer:
+                print("> ", end="", flush=True)
+            line = sys.stdin.readline()
+            stripped = line.strip()
+            if not buffer and stripped.startswith("/") and stripped != "/quit":
+                await self.send(stripped)
+                continue
+            if not line or stripped in (".", "/quit"):
+                text = "".join(buffer).strip()
+                buffer = []
+                if text:
+                    await self.send(text)
+                if not line or stripped == "/quit":
+                    return 0
+                continue
+            buffer.append(line)

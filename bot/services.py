@@ -1,17 +1,31 @@
 """The composition root: one place that turns settings into the objects the handlers need.
 
-Nothing below ``bot`` builds its own DNS client or reads settings; they get what is made here.
+Nothing below ``bot`` builds its own DNS client, opens the database or reads settings; they get
+what is made here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bot.settings import Settings
+from bot.store import Database
+from bot.store.chat import ChatStore
 from handlers.checks.resolver import DnsClient
+from handlers.diagnosis import Diagnosis
+from handlers.limits import RateLimiter
+from handlers.ports import Clock, WatchCommands
+from handlers.router import AlertsHere, Router
 from knowledge import Catalogue, load_catalogue
 
-__all__ = ["Services", "build_services"]
+__all__ = ["Services", "build_router", "build_services", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC (the production clock)."""
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -21,10 +35,34 @@ class Services:
     settings: Settings
     catalogue: Catalogue
     dns: DnsClient
+    clock: Clock = utc_now
+    _db: Database | None = field(default=None, repr=False)
+    _chat: ChatStore | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Database:
+        """The SQLite database at ``settings.db_path``, opened and migrated on first use."""
+        if self._db is None:
+            self._db = Database(self.settings.db_path)
+        return self._db
+
+    @property
+    def chat(self) -> ChatStore:
+        """The chat state store (answered messages, cards, ticks, references, settings)."""
+        if self._chat is None:
+            self._chat = ChatStore(self.db)
+        return self._chat
+
+    def close(self) -> None:
+        """Close the database if it was opened."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+            self._chat = None
 
 
-def build_services(settings: Settings) -> Services:
-    """Wire the catalogue and the DNS client from ``settings``."""
+def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
+    """Wire the catalogue and the DNS client from ``settings`` (the database opens on use)."""
     return Services(
         settings=settings,
         catalogue=load_catalogue(),
@@ -33,4 +71,35 @@ def build_services(settings: Settings) -> Services:
             timeout=settings.dns_timeout,
             deadline=settings.check_deadline,
         ),
+        clock=clock,
+    )
+
+
+def build_router(
+    services: Services,
+    *,
+    watches: WatchCommands | None = None,
+    alerts_here: AlertsHere | None = None,
+    observe: Callable[[Diagnosis, str], None] | None = None,
+    run_checks: bool = True,
+) -> Router:
+    """The router every front end (Slack, Teams, the console) talks to."""
+    settings = services.settings
+    return Router(
+        catalogue=services.catalogue,
+        dns=services.dns,
+        seen=services.chat,
+        cards=services.chat,
+        clock=services.clock,
+        limiter=RateLimiter(
+            services.clock,
+            capacity=settings.commands_per_minute,
+            per_minute=settings.commands_per_minute,
+        ),
+        max_paste_bytes=settings.max_paste_bytes,
+        dqs_key=settings.spamhaus_dqs_key,
+        watches=watches,
+        alerts_here=alerts_here,
+        observe=observe,
+        run_checks=run_checks,
     )

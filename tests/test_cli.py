@@ -1,0 +1,95 @@
+"""The ``ndrbot`` command as a user runs it: a real process, real files, stdin and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SAMPLES = Path(__file__).parent / "ndr" / "samples"
+ENV = {
+    **os.environ,
+    "NDRBOT_DB": ":memory:",
+    "NDRBOT_NAMESERVERS": "127.0.0.1:9",
+    "NDRBOT_DNS_TIMEOUT": "0.2",
+}
+
+
+def ndrbot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_diagnose_json_one_object_per_input() -> None:
+    files = [SAMPLES / "banned_ip_postfix.eml", SAMPLES / "chat_message.txt"]
+    done = ndrbot("diagnose", "--json", "--no-checks", *map(str, files))
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["file"].endswith("banned_ip_postfix.eml")
+    assert first["is_ndr"] is True and first["family"] == "exo_banned_sending_ip"
+    assert (
+        first["status"] == "5.7.606" and first["reply_code"] == "550" and first["permanent"] is True
+    )
+    assert first["sending_ip"] == "192.0.2.15"
+    assert first["recipients"][0]["address"] == "kim@fabrikam.com"
+    assert first["remote_mta"] == {
+        "host": "fabrikam-com.mail.protection.outlook.com",
+        "ip": "198.51.100.60",
+    }
+    assert "checks" not in first
+    assert second["is_ndr"] is False and second["kind"] == "chat" and second["family"] is None
+    assert second["status"] is None and second["recipients"] == []
+
+
+def test_diagnose_reads_stdin_and_prints_a_readable_card() -> None:
+    done = ndrbot("diagnose", "--no-checks", stdin="550 5.7.1 Client was not authenticated\n")
+    assert done.returncode == 0
+    assert "Status  550 5.7.1" in done.stdout
+    assert "Next steps:" in done.stdout
+
+
+def test_diagnose_runs_the_variant_checks_and_says_unknown_when_dns_is_unreachable() -> None:
+    done = ndrbot("diagnose", "--json", str(SAMPLES / "banned_ip_postfix.eml"))
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    checks = {c["check"]: c for c in record["checks"]}
+    assert checks, "the banned-IP variant calls for checks"
+    assert all(c["status"] == "unknown" for c in checks.values())
+
+
+def test_unreadable_input_exits_non_zero_and_says_why() -> None:
+    done = ndrbot(
+        "diagnose",
+        "--json",
+        "--no-checks",
+        "/nonexistent/bounce.eml",
+        str(SAMPLES / "chat_message.txt"),
+    )
+    assert done.returncode == 1
+    assert "cannot read /nonexistent/bounce.eml" in done.stderr
+    assert json.loads(done.stdout)["kind"] == "chat"  # the other input was still read
+
+
+def test_bad_usage_exits_2() -> None:
+    done = ndrbot("diagnose", "--nameserver", "not-an-ip", stdin="x")
+    assert done.returncode == 2 and "--nameserver" in done.stderr
+
+
+def test_chat_console_answers_pastes_and_commands() -> None:
+    script = "550 5.1.8 Access denied, bad outbound sender\n.\n/tick 1\n/ndrbot help\n/quit\n"
+    done = ndrbot("chat", "--no-checks", stdin=script)
+    assert done.returncode == 0, done.stderr
+    shown = " ".join(done.stdout.split())  # the console wraps long lines
+    assert "Microsoft 365 has blocked this account from sending" in shown
+    assert "[x] Reset the password" in shown
+    assert "(not yet: finish the security steps first)" in shown
+    assert "/spfcheck DOMAIN [IP]" in shown

@@ -1,0 +1,153 @@
+"""The conversation, platform-neutral: what the router answers, and when it stays silent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.store import Database
+from bot.store.chat import ChatStore
+from handlers.checks import DnsClient
+from handlers.events import Command, Message, Visibility
+from handlers.limits import RateLimiter
+from handlers.router import Router
+from knowledge import Catalogue
+
+SAMPLES = Path(__file__).parent / "ndr" / "samples"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def router(catalogue: Catalogue, clock: FakeClock) -> Router:
+    store = ChatStore(Database(":memory:"))
+    ids = iter(f"card{i}" for i in range(1000))
+    return Router(
+        catalogue=catalogue,
+        dns=DnsClient([("127.0.0.1", 9)], timeout=0.2),
+        seen=store,
+        cards=store,
+        clock=clock,
+        limiter=RateLimiter(clock, capacity=3, per_minute=3),
+        max_paste_bytes=64 * 1024,
+        run_checks=False,
+        new_id=lambda: next(ids),
+    )
+
+
+def _message(text: str, message_id: str = "1", **kw: object) -> Message:
+    return Message("slack", "C1", message_id, "U1", text, **kw)  # type: ignore[arg-type]
+
+
+async def test_a_pasted_bounce_gets_a_card_in_the_thread(router: Router) -> None:
+    reply = await router.on_message(_message((SAMPLES / "exo_relay_old_layout.txt").read_text()))
+    assert reply is not None and reply.visibility is Visibility.THREAD
+    assert reply.card.title == "Microsoft 365 refused to relay your message"
+    assert any(f.label == "Recipient" and f.value == "lee@fabrikam.com" for f in reply.card.facts)
+
+
+async def test_ordinary_chat_in_a_channel_gets_silence(router: Router) -> None:
+    assert await router.on_message(_message("lunch at 12? the 550 bus is late again")) is None
+
+
+async def test_a_direct_message_that_is_not_a_bounce_gets_help(router: Router) -> None:
+    reply = await router.on_message(_message("hi, what can you do?", direct=True))
+    assert reply is not None and "paste" in reply.card.summary.lower()
+
+
+async def test_a_retried_or_edited_message_gets_no_second_card(router: Router) -> None:
+    text = "550 5.7.1 Unable to relay"
+    assert await router.on_message(_message(text, "42")) is not None
+    assert await router.on_message(_message(text, "42")) is None  # platform retry
+    assert await router.on_message(_message(text, "43", edited=True)) is None
+
+
+async def test_an_uploaded_eml_is_read(router: Router) -> None:
+    from handlers.events import Attachment
+
+    data = (SAMPLES / "banned_ip_postfix.eml").read_bytes()
+    reply = await router.on_message(_message("", attachments=(Attachment("bounce.eml", data),)))
+    assert reply is not None and any(f.value == "192.0.2.15" for f in reply.card.facts)
+
+
+async def test_an_oversized_bounce_paste_is_refused_with_a_clear_message(router: Router) -> None:
+    text = "Remote Server returned '550 5.7.1 Unable to relay'\n" + "x" * 70_000
+    reply = await router.on_message(_message(text))
+    assert reply is not None and reply.card.title == "Too large to read"
+    assert "over ndrbot's limit" in reply.card.summary
+
+
+async def test_commands_are_private_and_rate_limited(router: Router) -> None:
+    replies = [
+        await router.on_command(Command("slack", "C1", "U1", "blcheck", "not_an_ip!"))
+        for _ in range(4)
+    ]
+    assert all(r.visibility is Visibility.PRIVATE for r in replies)
+    assert replies[0].card.title == "Cannot check that"
+    assert replies[3].card.title == "Slow down"
+
+
+async def test_unknown_command_and_help(router: Router) -> None:
+    assert (
+        await router.on_command(Command("slack", "C1", "U2", "frobnicate"))
+    ).card.title == "Unknown command"
+    help_card = (await router.on_command(Command("slack", "C1", "U2", "ndrbot", "help"))).card
+    assert any("/spfcheck" in step for step in help_card.steps)
+
+
+async def test_checklist_unblock_waits_for_every_security_step(
+    router: Router, clock: FakeClock
+) -> None:
+    reply = await router.on_message(
+        _message((SAMPLES / "restricted_sender_quoted.txt").read_text())
+    )
+    assert reply is not None and reply.card_id and reply.card.checklist is not None
+    items = reply.card.checklist.items
+    unblock = next(i for i in items if i.is_unblock)
+    assert not unblock.enabled
+
+    card = await router.on_tick(reply.card_id, unblock.id, "U9", True)
+    assert card is not None and card.checklist is not None
+    assert not next(i for i in card.checklist.items if i.is_unblock).done  # refused: too early
+
+    for item in items:
+        if item.required:
+            clock.now += timedelta(minutes=1)
+            card = await router.on_tick(reply.card_id, item.id, "U9", True)
+    assert card is not None and card.checklist is not None
+    first = card.checklist.items[0]
+    assert first.done and first.done_by == "U9" and first.done_at == "2026-01-05T09:01:00+00:00"
+    assert next(i for i in card.checklist.items if i.is_unblock).enabled
+
+    card = await router.on_tick(reply.card_id, unblock.id, "U7", True)
+    assert card is not None and card.checklist is not None
+    assert next(i for i in card.checklist.items if i.is_unblock).done
+
+    # Taking back a security step takes the unblock tick back too.
+    card = await router.on_tick(reply.card_id, items[0].id, "U7", False)
+    assert card is not None and card.checklist is not None
+    again = next(i for i in card.checklist.items if i.is_unblock)
+    assert not again.enabled and not again.done
+
+
+async def test_share_posts_the_stored_card_without_the_button(router: Router) -> None:
+    reply = await router.on_command(
+        Command("slack", "C1", "U1", "ndr", "550 5.7.1 Unable to relay")
+    )
+    assert reply.card_id is not None
+    shared = await router.on_share(reply.card_id)
+    assert shared is not None and shared.visibility is Visibility.CHANNEL
+    assert shared.card.title == reply.card.title and shared.card.actions == ()
