@@ -1,0 +1,348 @@
+"""A fake Slack Web API on loopback: a real HTTP peer for slack_sdk, bolt and our own clients.
+
+Use it as an async context manager (or the ``fake_slack_api`` pytest fixture)::
+
+    async with FakeSlackApi(token="xoxb-test") as slack:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+        await client.chat_postMessage(channel="C1", text="hi")
+        (call,) = slack.calls_to("chat.postMessage")
+        assert call.params["channel"] == "C1"
+
+What it serves (all on ``127.0.0.1``, a free port):
+
+``slack.api_url``  (``http://127.0.0.1:PORT/api/``) — the Web API base for ``SLACK_API_URL``.
+    Answers ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
+    ``views.open``, ``usergroups.users.list`` and ``files.info`` with Slack's ``{"ok": true, ...}``
+    shapes; any other method gets ``{"ok": false, "error": "unknown_method"}``. Parameters may come
+    as a query string, a form or JSON, as slack_sdk sends them. The bearer token is checked when
+    ``token`` is given: missing -> ``not_authed``, wrong -> ``invalid_auth`` (both HTTP 200).
+``slack.response_url()`` — a fresh ``response_url`` to put in a slash command or interaction
+    payload; POSTs to it are recorded under the method name ``"response_url"``.
+``slack.add_file(name, content)`` — registers a private file and returns its Slack file object
+    (``id``, ``name``, ``size``, ``url_private``, ``url_private_download`` ...). Downloads need the
+    bearer token; without it Slack (and this fake) answer 200 with an HTML sign-in page.
+    ``files.info`` returns the object.
+
+Every request is recorded as a :class:`Call` (``method``, ``params``, ``headers``, ``path``) in
+``slack.calls``; ``slack.calls_to(method)`` filters them and ``await slack.wait_for(method,
+count=1)`` waits until that many arrived (for work Slack triggers in the background).
+
+Failures, for the next ``times`` calls of a method (``"response_url"`` and ``"files"`` included)::
+
+    slack.fail("chat.postMessage", status=500)                  # HTTP 500
+    slack.fail("chat.postMessage", status=429, retry_after=7)   # HTTP 429 + Retry-After: 7
+    slack.fail("chat.postMessage", error="channel_not_found")   # 200 {"ok": false, ...}
+
+``slack.usergroups[group_id] = ["U1", ...]`` sets the members ``usergroups.users.list`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+__all__ = ["Call", "FakeSlackApi", "fake_slack_api"]
+
+TEAM_ID = "T0NDRBOT1"
+BOT_USER_ID = "U0NDRBOT1"
+BOT_ID = "B0NDRBOT1"
+_LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received."""
+
+    method: str  # "chat.postMessage", "response_url", "files", ...
+    params: dict[str, Any]  # query, form and JSON fields merged (JSON values kept as JSON)
+    headers: dict[str, str]
+    path: str
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+    times: int
+
+
+@dataclass
+class FakeSlackApi:
+    """The fake Web API server (see the module docstring)."""
+
+    token: str | None = None  # the expected bearer token; None accepts any
+    calls: list[Call] = field(default_factory=list)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _contents: dict[str, bytes] = field(default_factory=dict)
+    _failures: dict[str, list[_Failure]] = field(default_factory=dict)
+    _runner: web.AppRunner | None = None
+    _port: int = 0
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _arrived: asyncio.Condition | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeSlackApi:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/files/{file_id}/{name}", self._download)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+        self._arrived = asyncio.Condition()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- what tests use -------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base (with the trailing slash slack_sdk expects)."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, key: str | None = None) -> str:
+        """A ``response_url`` served by this fake."""
+        return f"{self.base_url}/response/{key or next(self._ts)}"
+
+    def add_file(
+        self, name: str, content: bytes, *, mimetype: str = "message/rfc822", file_id: str = ""
+    ) -> dict[str, Any]:
+        """Register a private file; returns its Slack file object (as in a message event)."""
+        file_id = file_id or f"F{next(self._ts):08d}"
+        url = f"{self.base_url}/files/{file_id}/{name}"
+        obj = {
+            "id": file_id,
+            "created": 1700000000,
+            "timestamp": 1700000000,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1] if "." in name else "text",
+            "pretty_type": "Email" if name.endswith(".eml") else "Plain Text",
+            "user": "U0HELPDESK",
+            "mode": "hosted",
+            "editable": False,
+            "is_external": False,
+            "external_type": "",
+            "is_public": True,
+            "size": len(content),
+            "url_private": url,
+            "url_private_download": f"{url}?download=1",
+            "permalink": f"https://example.slack.com/files/U0HELPDESK/{file_id}/{name}",
+        }
+        self.files[file_id] = obj
+        self._contents[file_id] = content
+        return obj
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail (HTTP ``status``, or ``ok: false``)."""
+        if status == 200 and error is None:
+            raise ValueError("fail() needs an HTTP status other than 200, or an error code")
+        self._failures.setdefault(method, []).append(_Failure(status, error, retry_after, times))
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The calls of one method, in arrival order."""
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` arrived; return them (AssertionError on timeout)."""
+        assert self._arrived is not None, "use the fake inside 'async with'"
+        async with self._arrived:
+            try:
+                await asyncio.wait_for(
+                    self._arrived.wait_for(lambda: len(self.calls_to(method)) >= count), timeout
+                )
+            except TimeoutError:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(
+                    f"{count} call(s) of {method} expected within {timeout} s; got {seen}"
+                ) from None
+        return self.calls_to(method)
+
+    # -- serving --------------------------------------------------------------------------
+
+    async def _record(self, request: web.Request, method: str) -> Call:
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+                if isinstance(body, dict):
+                    params.update(body)
+            else:
+                params.update({k: v for k, v in (await request.post()).items()})
+        call = Call(method, params, dict(request.headers), request.path_qs)
+        self.calls.append(call)
+        assert self._arrived is not None
+        async with self._arrived:
+            self._arrived.notify_all()
+        return call
+
+    def _failure(self, method: str) -> web.Response | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            queue.pop(0)
+        if failure.error is not None:
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status)
+        headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+        if failure.status == 429:
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+            )
+        return web.Response(status=failure.status, text="internal error", headers=headers)
+
+    def _auth_error(self, headers: dict[str, str], params: dict[str, Any]) -> str | None:
+        if self.token is None:
+            return None
+        auth = headers.get("Authorization", "")
+        given = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+        if not given:
+            return "not_authed"
+        return None if given == self.token else "invalid_auth"
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        call = await self._record(request, method)
+        failed = self._failure(method)
+        if failed is not None:
+            return failed
+        error = self._auth_error(call.headers, call.params)
+        if error is not None:
+            return web.json_response({"ok": False, "error": error})
+        answer = getattr(self, "_" + method.replace(".", "_"), None)
+        if answer is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response({"ok": True, **answer(call.params)})
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://example.slack.com/",
+            "team": "Example",
+            "user": "ndrbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _message(self, params: dict[str, Any], ts: str) -> dict[str, Any]:
+        message = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": params.get("text", ""),
+            "ts": ts,
+            "username": "ndrbot",
+            "bot_id": BOT_ID,
+        }
+        if params.get("blocks"):
+            message["blocks"] = params["blocks"]
+        if params.get("thread_ts"):
+            message["thread_ts"] = params["thread_ts"]
+        return message
+
+    def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        ts = self._next_ts()
+        channel = params.get("channel", "")
+        return {"channel": channel, "ts": ts, "message": self._message(params, ts)}
+
+    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        ts = params.get("ts", "")
+        return {
+            "channel": params.get("channel", ""),
+            "ts": ts,
+            "text": params.get("text", ""),
+            "message": self._message(params, ts),
+        }
+
+    def _chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"message_ts": self._next_ts()}
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view") or {}
+        if isinstance(view, str):
+            view = json.loads(view)
+        return {
+            "view": {
+                "id": f"V{next(self._ts):08d}",
+                "team_id": TEAM_ID,
+                "type": view.get("type", "modal"),
+                "title": view.get("title"),
+                "blocks": view.get("blocks", []),
+                "private_metadata": view.get("private_metadata", ""),
+                "callback_id": view.get("callback_id", ""),
+                "state": {"values": {}},
+                "hash": "156772938.1827394",
+                "clear_on_close": False,
+                "notify_on_close": False,
+                "root_view_id": None,
+                "app_id": "A0NDRBOT1",
+                "bot_id": BOT_ID,
+            }
+        }
+
+    def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"users": list(self.usergroups.get(params.get("usergroup", ""), []))}
+
+    def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        obj = self.files.get(params.get("file", ""))
+        return {"file": obj, "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    async def _response_url(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request, "response_url")
+        failed = self._failure("response_url")
+        return failed or web.json_response({"ok": True})
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        call = await self._record(request, "files")
+        failed = self._failure("files")
+        if failed is not None:
+            return failed
+        content = self._contents.get(request.match_info["file_id"])
+        if content is None:
+            return web.Response(status=404, text="not found")
+        if self.token is not None and call.headers.get("Authorization") != f"Bearer {self.token}":
+            # What Slack does too: a 200 with its sign-in page instead of the file.
+            return web.Response(text=_LOGIN_PAGE, content_type="text/html")
+        return web.Response(body=content, content_type="application/octet-stream")
+
+
+@pytest.fixture
+async def fake_slack_api() -> AsyncIterator[FakeSlackApi]:
+    """A running :class:`FakeSlackApi` expecting the token ``xoxb-test-token``."""
+    async with FakeSlackApi(token="xoxb-test-token") as slack:
+        yield slack
