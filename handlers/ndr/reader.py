@@ -43,6 +43,7 @@ from handlers.ndr.headers import parse_original
 from handlers.ndr.kind import BOUNCE_PHRASES, non_bounce_kind
 from handlers.ndr.mime import Document, parse_document, split_original
 from handlers.ndr.model import Bounce, FailedRecipient, Kind, Mta, OriginalMessage
+from handlers.ndr.ses import read_ses_notification
 
 __all__ = ["DEFAULT_MAX_BYTES", "InputTooLarge", "ReaderError", "read"]
 
@@ -80,10 +81,21 @@ def read(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Bounce:
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", errors="replace"))
     if size > max_bytes:
         raise InputTooLarge(size, max_bytes)
+    head = data[:64] if isinstance(data, str) else data[:64].decode("utf-8", "replace")
+    if head.lstrip().startswith("{"):
+        text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+        notification = read_ses_notification(text)
+        if notification is not None:
+            return notification
     return _read_document(parse_document(data))
 
 
 def _read_document(doc: Document) -> Bounce:
+    for text in doc.texts[:3]:
+        if text.lstrip().startswith("{"):
+            notification = read_ses_notification(text)
+            if notification is not None:
+                return notification
     bodies: list[str] = []
     original_headers = list(doc.original_headers)
     for text in doc.texts:
@@ -362,6 +374,8 @@ def _from_dsn(
         or normalise_address(fields.get("x-actual-recipient"))
     )
     candidate = by_address.get(address or "") or (candidates[0] if len(candidates) == 1 else None)
+    if address is None and candidate is not None:
+        address = candidate.address  # a broken Final-Recipient ("@mx.example.org"): the prose knows
     diagnostic = fields.get("diagnostic-code")
     if not diagnostic and candidate is not None:
         diagnostic = reply_text(candidate.text)
