@@ -29,7 +29,9 @@ class _Rule:
 
 
 def _rule(reason: str, codes: str = "", phrases: tuple[str, ...] = (), **kw: bool) -> _Rule:
-    pattern = re.compile("|".join(phrases), re.IGNORECASE) if phrases else None
+    # Phrases are lower case and run against lower-cased text: without re.IGNORECASE the
+    # engine can use its literal-prefix shortcuts, several times faster on long alternations.
+    pattern = re.compile("|".join(phrases)) if phrases else None
     return _Rule(reason, frozenset(codes.split()), pattern, **kw)
 
 
@@ -184,7 +186,7 @@ _RULES: tuple[_Rule, ...] = (
         "4.7.650",
         (
             r"poor reputation|bad reputation|low reputation|ip reputation",
-            r"\[TSS0\d\]",
+            r"\[tss0\d\]",
             r"temporarily deferred due to unexpected volume or user complaints",
             r"has been temporarily rate limited due to ip reputation",
             r"our system has detected that this message is likely suspicious due to the very low reputation",
@@ -259,8 +261,8 @@ _RULES: tuple[_Rule, ...] = (
             r"refused to talk to me|not allowed to send",
             r"please use the smtp server of your isp|dynamic ip|residential|dial-?up",
             r"your network is on our block list|part of their network is on our block list",
-            r"\((?:S3150|S3140|S3114|S844|S775)\)",
-            r"\b(?:DY|RP|SC|OU)-00\d\b",
+            r"\((?:s3150|s3140|s3114|s844|s775)\)",
+            r"\b(?:dy|rp|sc|ou)-00\d\b",
             r"may not be mail exchanger|invalid domain name|my name was rejected",
             r"host network not allowed|not allowed by local policy",
             r"service refused",
@@ -402,7 +404,7 @@ _MESSAGE_EXPIRED = re.compile(r"message expired(?!, dns)", re.IGNORECASE)
 
 
 def _by_rules(recipient: FailedRecipient, status: str) -> str:
-    text = recipient.diagnostic[:3000]
+    text = recipient.diagnostic[:3000].lower()
     for rule in _RULES:
         code_hit = status in rule.codes
         text_hit = bool(rule.pattern and rule.pattern.search(text))
