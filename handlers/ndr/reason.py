@@ -226,6 +226,7 @@ _RULES: tuple[_Rule, ...] = (
             r"domain name not found",
             r"nxdomain",
         ),
+        code_alone=False,  # 5.4.4 alone: "no route" can also mean a domain with no mail server
     ),
     _rule("virusdetected", "", (r"virus|malware|infected|trojan",)),
     _rule(
@@ -280,6 +281,7 @@ _RULES: tuple[_Rule, ...] = (
             r"email policy violation",
             r"lpn\d{3}",
         ),
+        code_alone=False,  # a bare 5.7.9 is a security refusal, not a stated policy
     ),
     _rule(
         "systemerror",
@@ -356,6 +358,7 @@ _RULES: tuple[_Rule, ...] = (
     ),
 )
 
+_CODE_FALLBACK = {"5.4.4": "hostunknown", "4.4.4": "networkerror"}
 _CLASS_FALLBACK = {
     "5.6": "contenterror",
     "4.6": "contenterror",
@@ -421,7 +424,7 @@ def _by_rules(recipient: FailedRecipient, status: str) -> str:
             return rule.reason
     if recipient.action in ("delayed", "expired"):
         return "expired"
-    fallback = _CLASS_FALLBACK.get(status[:3])
+    fallback = _CODE_FALLBACK.get(status) or _CLASS_FALLBACK.get(status[:3])
     if fallback:
         return fallback
     if recipient.command in ("HELO", "EHLO", "CONN"):
