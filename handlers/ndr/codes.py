@@ -34,7 +34,7 @@ _LEADING_REPLY = re.compile(r"^[\s'\"(<#]{0,4}([245][0-5]\d)(?:[ \-:]|$)")
 _SMTP_WRAPPER = re.compile(r"smtp\s*;\s*", re.IGNORECASE)
 # Local part kept permissive (real bounces carry odd ones); domain needs a dot or brackets.
 ADDRESS_RE = re.compile(
-    r"(?<![\w.+=-])([\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+"
+    r"(?<![\w.+=-])((?:\"[^\"\r\n@<>]{1,64}\"|[\w.!#$%&'*+/=?^`{|}~-]{1,64})@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+"
     r"[A-Za-z]{2,24}|[\w.+=-]{1,64}@\[[0-9A-Fa-f:.]{3,45}\])(?![\w-])"
 )
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)")

@@ -266,7 +266,7 @@ _PROSE = re.compile(
     + _ADDR
     + ")"
     r"|(?:unknown user|user unknown|no such user|mailbox[^\n<@:]{0,30}|recipient(?: address)?|address(?:es)?|"
-    r"invalid|undeliverable)\b[^\n<@:]{0,20}:?\s*<?(" + _ADDR + ")"
+    r"invalid|undeliverable)\b[^\n<@:]{0,30}:?\s*<?(" + _ADDR + ")"
     r"|(?:failed|failure)\b[^\n<@:]{0,40}:\s*<?(" + _ADDR + ")",
     re.IGNORECASE,
 )

@@ -168,6 +168,13 @@ def _walk(part: email.message.Message, doc: Document, depth: int) -> None:
     doc.content_types.append(ctype)
     if ctype == "multipart/report" and not doc.report_type:
         doc.report_type = str(part.get_param("report-type") or "").lower()
+    if ctype.startswith("multipart/") and isinstance(part.get_payload(), str):
+        # A multipart whose boundary parameter was lost (a badly folded header): its body is
+        # still the text, sub-part headers and all.
+        text = _part_text(part)
+        if text.strip():
+            doc.texts.append(strip_quote_markers(text))
+        return
     if part.is_multipart() and ctype.startswith("multipart/"):
         html_parts: list[str] = []
         before = len(doc.texts)

@@ -324,7 +324,7 @@ def _fallback_addresses(
     doc: Document, report: str, senders: list[str], original: OriginalMessage | None
 ) -> list[str | None]:
     match = re.search(
-        r"^[ \t]*(?:Recipient Address|Original-Recipient|To)[ \t]*:[ \t]*(.{3,300})$",
+        r"^[ \t]*(?:Recipient Address|Original-Recipient|RCPT TO|To)[ \t]*:[ \t]*(.{3,300})$",
         report[:50_000],
         re.I | re.M,
     )

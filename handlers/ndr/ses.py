@@ -15,10 +15,12 @@ __all__ = ["read_ses_notification"]
 
 def _load(text: str) -> Any:
     try:
-        # strict=False: notifications are often pasted with their long lines wrapped.
-        return json.loads(text, strict=False)
+        # strict=False: notifications are often pasted with their long lines wrapped;
+        # raw_decode: a forwarder may append a footer after the JSON.
+        value, _end = json.JSONDecoder(strict=False).raw_decode(text)
     except (ValueError, RecursionError):
         return None
+    return value
 
 
 def read_ses_notification(text: str) -> Bounce | None:
