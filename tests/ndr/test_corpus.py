@@ -43,20 +43,20 @@ def test_no_non_bounce_is_called_a_bounce(report) -> None:  # type: ignore[no-un
 
 
 def test_bounces_are_recognised(report) -> None:  # type: ignore[no-untyped-def]
-    assert report.detection_bounce.rate >= 0.98, report.detection_bounce.misses
+    assert report.detection_bounce.rate >= 0.99, report.detection_bounce.misses
 
 
 def test_status_codes_agree(report) -> None:  # type: ignore[no-untyped-def]
-    assert report.status.rate >= 0.98, report.status.misses
+    assert report.status.rate >= 0.985, report.status.misses
 
 
 def test_reply_codes_agree(report) -> None:  # type: ignore[no-untyped-def]
-    assert report.reply.rate >= 0.94, report.reply.misses
+    assert report.reply.rate >= 0.945, report.reply.misses
 
 
 def test_recipients_agree(report) -> None:  # type: ignore[no-untyped-def]
-    assert report.recipient.rate >= 0.96, report.recipient.misses
+    assert report.recipient.rate >= 0.97, report.recipient.misses
 
 
 def test_reasons_agree(report) -> None:  # type: ignore[no-untyped-def]
-    assert report.reason.rate >= 0.77, report.reason.misses
+    assert report.reason.rate >= 0.78, report.reason.misses
