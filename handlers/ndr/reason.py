@@ -412,10 +412,10 @@ def _by_rules(recipient: FailedRecipient, status: str) -> str:
         code_hit = status in rule.codes
         text_hit = bool(rule.pattern and rule.pattern.search(text))
         if rule.reason == "userunknown" and (code_hit or text_hit):
-            # "User unknown" is a directory answer when the code says so (x.1.1) or when it
-            # answered RCPT TO (assumed when the stage is not known); said after DATA, a filter
-            # said it (the address had been accepted).
-            if code_hit or recipient.command in ("RCPT", None):
+            # Sisimai's reading, kept for interoperability: "user unknown" is `userunknown` when
+            # the code says so (x.1.1) or it answered RCPT TO; said at another or an unknown stage
+            # it is `filtered`. (The family, recipient_not_found, says what a helpdesk needs.)
+            if code_hit or recipient.command == "RCPT":
                 return "userunknown"
             if recipient.command in _BEFORE_DATA:
                 continue
