@@ -413,9 +413,9 @@ def _by_rules(recipient: FailedRecipient, status: str) -> str:
         text_hit = bool(rule.pattern and rule.pattern.search(text))
         if rule.reason == "userunknown" and (code_hit or text_hit):
             # Sisimai's reading, kept for interoperability: "user unknown" is `userunknown` when
-            # the code says so (x.1.1) or it answered RCPT TO; said at another or an unknown stage
+            # the code is an addressing one (x.1.y) or it answered RCPT TO; said at another or an unknown stage
             # it is `filtered`. (The family, recipient_not_found, says what a helpdesk needs.)
-            if code_hit or recipient.command == "RCPT":
+            if code_hit or recipient.command == "RCPT" or status[1:3] == ".1":
                 return "userunknown"
             if recipient.command in _BEFORE_DATA:
                 continue
