@@ -12,10 +12,9 @@ from bot.render.text import render_text
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError, parse_nameserver
 from handlers.cards import diagnosis_card
-from handlers.checks.plan import run_planned_checks
-from handlers.checks.result import CheckResult
-from handlers.diagnosis import Diagnosis, diagnose, diagnosis_json
+from handlers.diagnosis import diagnose, diagnosis_json
 from handlers.ndr import ReaderError, read
+from handlers.router import checks_for
 
 __all__ = ["register"]
 
@@ -74,23 +73,6 @@ def _settings_with_flags(args: argparse.Namespace, settings: Settings) -> Settin
     return settings.with_overrides(**changes) if changes else settings
 
 
-async def _checks_for(services: Services, diagnosis: Diagnosis) -> list[CheckResult]:
-    if not diagnosis.checks:
-        return []
-    targets = diagnosis.targets
-    return await run_planned_checks(
-        services.dns,
-        checks=diagnosis.checks,
-        sender_domain=targets.sender_domain,
-        sending_ip=targets.sending_ip,
-        from_domain=targets.from_domain,
-        spf_domain=targets.spf_domain,
-        dkim_domains=targets.dkim_domains,
-        dkim_selectors=targets.dkim_selectors,
-        dqs_key=services.settings.spamhaus_dqs_key,
-    )
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Diagnose every input; exit 0 when all were read, 1 when any could not be, 2 on bad usage."""
     try:
@@ -117,7 +99,13 @@ async def _run(args: argparse.Namespace, services: Services) -> int:
             status = 1
             continue
         diagnosis = diagnose(bounce, services.catalogue)
-        checks = [] if args.no_checks else await _checks_for(services, diagnosis)
+        checks = (
+            []
+            if args.no_checks
+            else await checks_for(
+                services.dns, diagnosis, dqs_key=services.settings.spamhaus_dqs_key
+            )
+        )
         if args.json:
             record = diagnosis_json(diagnosis, None if name == "-" else name)
             if not args.no_checks:

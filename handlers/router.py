@@ -41,6 +41,7 @@ __all__ = [
     "Reply",
     "Router",
     "Visibility",
+    "checks_for",
 ]
 
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -164,20 +165,7 @@ class Router:
         return Reply(card, visibility, card_id)
 
     async def _planned_checks(self, diagnosis: Diagnosis) -> list[CheckResult]:
-        if not diagnosis.checks:
-            return []
-        targets = diagnosis.targets
-        return await run_planned_checks(
-            self.dns,
-            checks=diagnosis.checks,
-            sender_domain=targets.sender_domain,
-            sending_ip=targets.sending_ip,
-            from_domain=targets.from_domain,
-            spf_domain=targets.spf_domain,
-            dkim_domains=targets.dkim_domains,
-            dkim_selectors=targets.dkim_selectors,
-            dqs_key=self.dqs_key,
-        )
+        return await checks_for(self.dns, diagnosis, dqs_key=self.dqs_key)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -305,6 +293,26 @@ class Router:
     def tick_record(self, card_id: str) -> dict[str, TickRecord]:
         """The ticks of a card as records (for renderers that show who ticked what)."""
         return {k: TickRecord(*v) for k, v in self.cards.ticks(card_id).items()}
+
+
+async def checks_for(
+    dns: DnsClient, diagnosis: Diagnosis, *, dqs_key: str | None = None
+) -> list[CheckResult]:
+    """Run the checks a diagnosis calls for, concurrently, on the targets its bounce gave."""
+    if not diagnosis.checks:
+        return []
+    targets = diagnosis.targets
+    return await run_planned_checks(
+        dns,
+        checks=diagnosis.checks,
+        sender_domain=targets.sender_domain,
+        sending_ip=targets.sending_ip,
+        from_domain=targets.from_domain,
+        spf_domain=targets.spf_domain,
+        dkim_domains=targets.dkim_domains,
+        dkim_selectors=targets.dkim_selectors,
+        dqs_key=dqs_key,
+    )
 
 
 def _security_done(card: Card, ticks: dict[str, tuple[str, str]]) -> bool:
