@@ -1,0 +1,98 @@
+"""Intake (every received bounce kept raw), bounce counts and trend state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.store import Database
+from bot.store.alerts._schema import iso, parse_iso
+
+__all__ = ["IntakeQueries"]
+
+
+class IntakeQueries:
+    """Intake, bounce-count and trend queries."""
+
+    db: Database
+
+    def add_intake(
+        self,
+        *,
+        at: datetime,
+        source: str,
+        digest: str,
+        raw: bytes,
+        status: str,
+        family: str | None = None,
+        variant: str | None = None,
+        sender_domain: str | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Keep a received bounce, raw, with what became of it; return its id."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO intake (received_at, source, digest, raw, status, family, variant,"
+                " sender_domain, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (iso(at), source, digest, raw, status, family, variant, sender_domain, error),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def intake_seen(self, digest: str, *, since: datetime) -> int | None:
+        """The id of an intake row with the same digest received since ``since``."""
+        row = self.db.conn.execute(
+            "SELECT id FROM intake WHERE digest = ? AND received_at >= ? ORDER BY id LIMIT 1",
+            (digest, iso(since)),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def intake(self, intake_id: int) -> dict[str, object] | None:
+        """One intake row as a dict (``raw`` as bytes)."""
+        row = self.db.conn.execute("SELECT * FROM intake WHERE id = ?", (intake_id,)).fetchone()
+        return dict(row) if row else None
+
+    def count_unreadable(self, *, since: datetime) -> int:
+        """How many intake rows could not be read since ``since``."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM intake WHERE status = 'unreadable' AND received_at > ?",
+            (iso(since),),
+        ).fetchone()
+        return int(row[0])
+
+    def count_bounce(
+        self, family: str, sender_domain: str, *, at: datetime, source: str, since: datetime
+    ) -> tuple[int, list[str]]:
+        """Record one bounce; return how many of its key fell in ``(since, at]`` and where seen."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO bounces (at, family, sender_domain, source) VALUES (?, ?, ?, ?)",
+                (iso(at), family, sender_domain, source),
+            )
+            rows = conn.execute(
+                "SELECT source FROM bounces WHERE family = ? AND sender_domain = ?"
+                " AND at > ? AND at <= ?",
+                (family, sender_domain, iso(since), iso(at)),
+            ).fetchall()
+        return len(rows), [r[0] for r in rows]
+
+    def trend(self, family: str, sender_domain: str) -> tuple[datetime | None, bool]:
+        """``(last_seen, alerted)`` of a trend key."""
+        row = self.db.conn.execute(
+            "SELECT last_seen, alerted FROM trends WHERE family = ? AND sender_domain = ?",
+            (family, sender_domain),
+        ).fetchone()
+        return (parse_iso(row[0]), bool(row[1])) if row else (None, False)
+
+    def save_trend(
+        self, family: str, sender_domain: str, *, last_seen: datetime, alerted: bool
+    ) -> None:
+        """Remember a trend key's state."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO trends VALUES (?, ?, ?, ?)",
+                (family, sender_domain, iso(last_seen), int(alerted)),
+            )
+
+    def prune(self, *, before: datetime) -> None:
+        """Forget bounce counts older than ``before`` (trends only look back one window)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM bounces WHERE at < ?", (iso(before),))

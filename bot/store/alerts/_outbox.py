@@ -1,0 +1,161 @@
+"""Alert history and the outbox: written before sending, marked sent only on success."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.store import Database
+from bot.store.alerts._schema import iso, parse_iso
+from handlers.card import Card, card_from_json, card_to_json
+
+__all__ = ["Delivery", "NewAlert", "OutboxQueries", "enqueue_in"]
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """An alert to record and queue: ``key`` makes it idempotent (written once, sent once)."""
+
+    key: str
+    kind: str
+    subject: str
+    card: Card
+    destinations: tuple[tuple[str, str], ...]  # (platform, target)
+    watch_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox row: an alert card to post to one conversation."""
+
+    id: int
+    idempotency_key: str
+    platform: str
+    target: str
+    attempts: int
+    created_at: datetime
+    card: Card
+
+
+def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
+    """Record ``alert`` and its outbox rows in the open transaction; False if the key exists."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO alerts (key, kind, watch_id, subject, created_at, card)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            alert.key,
+            alert.kind,
+            alert.watch_id,
+            alert.subject,
+            iso(at),
+            json.dumps(card_to_json(alert.card)),
+        ),
+    )
+    if cursor.rowcount != 1:
+        return False
+    alert_id = cursor.lastrowid
+    for platform, target in alert.destinations:
+        conn.execute(
+            "INSERT OR IGNORE INTO outbox (alert_id, idempotency_key, platform, target,"
+            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (alert_id, f"{alert.key}|{platform}|{target}", platform, target, iso(at), iso(at)),
+        )
+    return True
+
+
+class OutboxQueries:
+    """Alert history and outbox queries."""
+
+    db: Database
+
+    def enqueue(self, alert: NewAlert, *, at: datetime) -> bool:
+        """Record an alert and queue one delivery per destination; False if the key exists."""
+        with self.db.transaction() as conn:
+            return enqueue_in(conn, alert, at)
+
+    def alerts(self, kind: str | None = None) -> list[tuple[str, str, Card]]:
+        """Alert history, oldest first: ``(kind, subject, card)``."""
+        sql = "SELECT kind, subject, card FROM alerts"
+        rows = self.db.conn.execute(
+            sql + (" WHERE kind = ? ORDER BY id" if kind else " ORDER BY id"),
+            (kind,) if kind else (),
+        ).fetchall()
+        return [(r[0], r[1], card_from_json(json.loads(r[2]))) for r in rows]
+
+    def last_alert_at(self, kind: str) -> datetime | None:
+        """When the latest alert of ``kind`` was recorded."""
+        row = self.db.conn.execute(
+            "SELECT MAX(created_at) FROM alerts WHERE kind = ?", (kind,)
+        ).fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
+        """Outbox rows to try now (not sent, not given up, not leased), oldest first."""
+        rows = self.db.conn.execute(
+            "SELECT o.id, o.idempotency_key, o.platform, o.target, o.attempts, o.created_at,"
+            " a.card FROM outbox o JOIN alerts a ON a.id = o.alert_id"
+            " WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?"
+            " AND (o.lease_until IS NULL OR o.lease_until <= ?) ORDER BY o.id LIMIT ?",
+            (iso(now), iso(now), limit),
+        ).fetchall()
+        return [
+            Delivery(
+                r[0], r[1], r[2], r[3], r[4], parse_iso(r[5]), card_from_json(json.loads(r[6]))
+            )
+            for r in rows
+        ]
+
+    def next_delivery_at(self) -> datetime | None:
+        """When the earliest pending delivery may be tried (None when nothing is pending)."""
+        row = self.db.conn.execute(
+            "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox"
+            " WHERE sent_at IS NULL AND failed_at IS NULL"
+        ).fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def lease(self, delivery_id: int, *, now: datetime, until: datetime) -> bool:
+        """Claim a delivery for one attempt (counted); False if someone else holds it or it is done.
+
+        The lease keeps a second process (the CLI beside the server) from posting it too; if
+        this process dies mid-send, the row is tried again once the lease runs out.
+        """
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = ?"
+                " AND sent_at IS NULL AND failed_at IS NULL"
+                " AND (lease_until IS NULL OR lease_until <= ?)",
+                (iso(until), delivery_id, iso(now)),
+            )
+            return cursor.rowcount == 1
+
+    def mark_sent(self, delivery_id: int, *, at: datetime, message_id: str) -> None:
+        """The platform accepted the post."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET sent_at = ?, message_id = ?, lease_until = NULL WHERE id = ?",
+                (iso(at), message_id, delivery_id),
+            )
+
+    def mark_retry(self, delivery_id: int, *, next_attempt_at: datetime, error: str) -> None:
+        """The post failed in a way worth retrying; try again at ``next_attempt_at``."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = NULL"
+                " WHERE id = ?",
+                (iso(next_attempt_at), error[:500], delivery_id),
+            )
+
+    def mark_failed(self, delivery_id: int, *, at: datetime, error: str) -> None:
+        """Give up on a delivery (the alert stays in the history)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET failed_at = ?, last_error = ?, lease_until = NULL WHERE id = ?",
+                (iso(at), error[:500], delivery_id),
+            )
+
+    def outbox(self) -> list[dict[str, object]]:
+        """Every outbox row as a dict (for the CLI and tests)."""
+        rows = self.db.conn.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+        return [dict(r) for r in rows]

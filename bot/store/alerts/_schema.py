@@ -1,0 +1,65 @@
+"""The alert tables, as named migrations, and the time format they store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["MIGRATIONS", "iso", "parse_iso"]
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "alerts-0001",
+        """
+        CREATE TABLE watches (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('domain', 'ip')), target TEXT NOT NULL,
+            selectors TEXT NOT NULL DEFAULT '',
+            added_by TEXT NOT NULL, added_at TEXT NOT NULL,
+            removed_by TEXT, removed_at TEXT,
+            next_run_at TEXT NOT NULL, last_run_at TEXT);
+        CREATE UNIQUE INDEX watches_active ON watches (kind, target) WHERE removed_at IS NULL;
+        CREATE TABLE watch_state (
+            watch_id INTEGER PRIMARY KEY REFERENCES watches (id),
+            version INTEGER NOT NULL, state TEXT NOT NULL, checked_at TEXT NOT NULL);
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL);
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+            watch_id INTEGER, subject TEXT NOT NULL, created_at TEXT NOT NULL, card TEXT NOT NULL);
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            alert_id INTEGER NOT NULL REFERENCES alerts (id),
+            idempotency_key TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL, target TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, lease_until TEXT,
+            sent_at TEXT, message_id TEXT, failed_at TEXT, last_error TEXT,
+            created_at TEXT NOT NULL);
+        CREATE INDEX outbox_pending ON outbox (next_attempt_at)
+            WHERE sent_at IS NULL AND failed_at IS NULL;
+        CREATE TABLE intake (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL,
+            source TEXT NOT NULL, digest TEXT NOT NULL, raw BLOB NOT NULL, status TEXT NOT NULL,
+            family TEXT, variant TEXT, sender_domain TEXT, error TEXT);
+        CREATE INDEX intake_digest ON intake (digest);
+        CREATE TABLE bounces (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, family TEXT NOT NULL,
+            sender_domain TEXT NOT NULL, source TEXT NOT NULL);
+        CREATE INDEX bounces_key ON bounces (family, sender_domain, at);
+        CREATE TABLE trends (
+            family TEXT NOT NULL, sender_domain TEXT NOT NULL,
+            last_seen TEXT NOT NULL, alerted INTEGER NOT NULL,
+            PRIMARY KEY (family, sender_domain))
+        """,
+    ),
+)
+
+
+def iso(at: datetime) -> str:
+    """``at`` as fixed-width UTC text (``2026-01-05T09:00:00.000000+00:00``)."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(text: str) -> datetime:
+    """The datetime :func:`iso` wrote."""
+    return datetime.fromisoformat(text)

@@ -1,0 +1,189 @@
+"""Watches, who changed them and when (the audit log), and each watch's remembered state."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.store import Database
+from bot.store.alerts._outbox import NewAlert, enqueue_in
+from bot.store.alerts._schema import iso, parse_iso
+from handlers.watch.model import Watch, WatchKind
+from handlers.watch.transitions import WatchState
+
+__all__ = ["AlreadyWatched", "WatchQueries"]
+
+
+class AlreadyWatched(ValueError):
+    """The domain or IP is watched already (the message names who added it)."""
+
+
+def _watch(row: sqlite3.Row) -> Watch:
+    return Watch(
+        id=row["id"],
+        kind=WatchKind(row["kind"]),
+        target=row["target"],
+        selectors=tuple(s for s in row["selectors"].split(",") if s),
+        added_by=row["added_by"],
+        added_at=parse_iso(row["added_at"]),
+        next_run_at=parse_iso(row["next_run_at"]),
+        removed_by=row["removed_by"],
+        removed_at=parse_iso(row["removed_at"]) if row["removed_at"] else None,
+        last_run_at=parse_iso(row["last_run_at"]) if row["last_run_at"] else None,
+    )
+
+
+class WatchQueries:
+    """Watch, audit and watch-state queries."""
+
+    db: Database
+
+    def add_watch(
+        self,
+        kind: WatchKind,
+        target: str,
+        *,
+        who: str,
+        at: datetime,
+        first_run_at: datetime,
+        selectors: Sequence[str] = (),
+    ) -> Watch:
+        """Add a watch and record who did it; AlreadyWatched if it is watched already."""
+        with self.db.transaction() as conn:
+            existing = self._active(conn, kind, target)
+            if existing is not None:
+                raise AlreadyWatched(
+                    f"{kind} {target} is watched already (#{existing.id}, added by "
+                    f"{existing.added_by} on {existing.added_at:%Y-%m-%d})"
+                )
+            cursor = conn.execute(
+                "INSERT INTO watches (kind, target, selectors, added_by, added_at, next_run_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (str(kind), target, ",".join(selectors), who, iso(at), iso(first_run_at)),
+            )
+            self._audit(conn, at, who, "watch.add", f"{kind} {target}")
+            watch_id = cursor.lastrowid
+        found = self.watch(int(watch_id or 0))
+        assert found is not None
+        return found
+
+    def remove_watch(self, kind: WatchKind, target: str, *, who: str, at: datetime) -> Watch | None:
+        """Stop a watch (its row stays, with who removed it); None when it was not watched."""
+        with self.db.transaction() as conn:
+            existing = self._active(conn, kind, target)
+            if existing is None:
+                return None
+            conn.execute(
+                "UPDATE watches SET removed_by = ?, removed_at = ? WHERE id = ?",
+                (who, iso(at), existing.id),
+            )
+            self._audit(conn, at, who, "watch.remove", f"{kind} {target}")
+        return self.watch(existing.id)
+
+    @staticmethod
+    def _active(conn: sqlite3.Connection, kind: WatchKind, target: str) -> Watch | None:
+        row = conn.execute(
+            "SELECT * FROM watches WHERE kind = ? AND target = ? AND removed_at IS NULL",
+            (str(kind), target),
+        ).fetchone()
+        return _watch(row) if row else None
+
+    def watch(self, watch_id: int) -> Watch | None:
+        """A watch by id, removed or not."""
+        row = self.db.conn.execute("SELECT * FROM watches WHERE id = ?", (watch_id,)).fetchone()
+        return _watch(row) if row else None
+
+    def watches(self) -> list[Watch]:
+        """Every active watch, oldest first."""
+        rows = self.db.conn.execute(
+            "SELECT * FROM watches WHERE removed_at IS NULL ORDER BY id"
+        ).fetchall()
+        return [_watch(r) for r in rows]
+
+    def due_watches(self, now: datetime) -> list[Watch]:
+        """Active watches whose next run is due, most overdue first."""
+        rows = self.db.conn.execute(
+            "SELECT * FROM watches WHERE removed_at IS NULL AND next_run_at <= ?"
+            " ORDER BY next_run_at, id",
+            (iso(now),),
+        ).fetchall()
+        return [_watch(r) for r in rows]
+
+    def next_run_at(self) -> datetime | None:
+        """When the next watch is due (None when nothing is watched)."""
+        row = self.db.conn.execute(
+            "SELECT MIN(next_run_at) FROM watches WHERE removed_at IS NULL"
+        ).fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def audit(self, *, at: datetime, who: str, action: str, subject: str) -> None:
+        """Record a change (who, when, what) that is not a watch add or remove."""
+        with self.db.transaction() as conn:
+            self._audit(conn, at, who, action, subject)
+
+    @staticmethod
+    def _audit(conn: sqlite3.Connection, at: datetime, who: str, action: str, subject: str) -> None:
+        conn.execute(
+            "INSERT INTO audit (at, who, action, subject) VALUES (?, ?, ?, ?)",
+            (iso(at), who, action, subject),
+        )
+
+    def audit_log(self, limit: int = 100) -> list[tuple[datetime, str, str, str]]:
+        """The latest changes, newest first: ``(at, who, action, subject)``."""
+        rows = self.db.conn.execute(
+            "SELECT at, who, action, subject FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [(parse_iso(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    def state(self, watch_id: int) -> tuple[WatchState, int]:
+        """The watch's remembered state and its version (0 before the first run)."""
+        row = self.db.conn.execute(
+            "SELECT version, state FROM watch_state WHERE watch_id = ?", (watch_id,)
+        ).fetchone()
+        if row is None:
+            return WatchState(), 0
+        return WatchState.from_json(json.loads(row[1])), int(row[0])
+
+    def states(self) -> dict[int, WatchState]:
+        """Every watch's state, by watch id."""
+        rows = self.db.conn.execute("SELECT watch_id, state FROM watch_state").fetchall()
+        return {int(r[0]): WatchState.from_json(json.loads(r[1])) for r in rows}
+
+    def record_run(
+        self,
+        watch: Watch,
+        *,
+        version: int,
+        state: WatchState,
+        checked_at: datetime,
+        next_run_at: datetime,
+        alerts: Sequence[NewAlert],
+    ) -> bool:
+        """Save a run's state, schedule the next, and queue its alerts, all at once.
+
+        False (and nothing written) when another process saved a newer run of this watch
+        since ``version`` was read, so a transition is never announced twice.
+        """
+        with self.db.transaction() as conn:
+            if version == 0:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO watch_state VALUES (?, 1, ?, ?)",
+                    (watch.id, json.dumps(state.to_json()), iso(checked_at)),
+                )
+            else:
+                cursor = conn.execute(
+                    "UPDATE watch_state SET version = version + 1, state = ?, checked_at = ?"
+                    " WHERE watch_id = ? AND version = ?",
+                    (json.dumps(state.to_json()), iso(checked_at), watch.id, version),
+                )
+            if cursor.rowcount != 1:
+                return False
+            conn.execute(
+                "UPDATE watches SET next_run_at = ?, last_run_at = ? WHERE id = ?",
+                (iso(next_run_at), iso(checked_at), watch.id),
+            )
+            for alert in alerts:
+                enqueue_in(conn, alert, checked_at)
+        return True
