@@ -1,0 +1,143 @@
+"""ndrbot in Slack: bolt's ``AsyncApp`` with ndrbot's listeners, over HTTP or Socket Mode.
+
+Wiring, in the composition root (``ndrbot serve``)::
+
+    slack = SlackIntegration(settings, router, store)
+    slack.attach(web_app)        # POST /slack/events, and start/stop with the web app
+    alerts_posters.append(slack.poster)
+
+With ``SLACK_APP_TOKEN`` set it connects with Socket Mode instead (no public URL needed) and adds
+no route. The Web API base is ``SLACK_API_URL``. Slack's libraries log request and response
+bodies at DEBUG, so their loggers are held at INFO or above here: pasted bounces and tokens do
+not reach the logs even when an operator turns debugging on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.platform import Poster
+from bot.settings import Settings, SettingsError
+from bot.slack.admins import AdminCheck
+from bot.slack.files import FileFetcher
+from bot.slack.http import SignatureGate, events_handler
+from bot.slack.listeners import Listeners
+from bot.slack.poster import SlackPoster
+from bot.store.chat import ChatStore
+from handlers.router import Router
+
+__all__ = ["EVENTS_PATH", "SlackIntegration"]
+
+EVENTS_PATH = "/slack/events"
+log = logging.getLogger(__name__)
+
+
+class _DropTokenNotice(logging.Filter):
+    # bolt reads SLACK_BOT_TOKEN from the environment itself and then says it will not use it,
+    # since it gets a client; that is what we want, so the notice is noise.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _quiet_loggers() -> logging.Logger:
+    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
+    for name in ("slack_bolt", "slack_sdk"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < floor:
+            logger.setLevel(floor)
+    bolt = logging.getLogger("ndrbot.slack.bolt")
+    bolt.setLevel(floor)
+    bolt.addFilter(_DropTokenNotice())
+    return bolt
+
+
+class SlackIntegration:
+    """The Slack side of ndrbot: one per process."""
+
+    def __init__(self, settings: Settings, router: Router, store: ChatStore) -> None:
+        if not settings.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is missing: Slack cannot be started without it")
+        self.settings = settings
+        self.router = router
+        self.store = store
+        bolt_logger = _quiet_loggers()
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, logger=bolt_logger
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            logger=bolt_logger,
+            name="ndrbot",
+        )
+        self.is_admin = AdminCheck(self.client, settings.admins)
+        self.poster: Poster = SlackPoster(self.client)
+        self._session: aiohttp.ClientSession | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        Listeners(
+            router, files=self._files, is_admin=self.is_admin, api_url=settings.slack_api_url
+        ).register(self.app)
+
+    @property
+    def socket_mode(self) -> bool:
+        """True when Slack is reached over Socket Mode (``SLACK_APP_TOKEN`` is set)."""
+        return bool(self.settings.slack_app_token)
+
+    def attach(self, app: web.Application) -> None:
+        """Add ``POST /slack/events`` (HTTP mode) and run :meth:`start`/:meth:`stop` with ``app``."""
+        if not self.socket_mode:
+            secret = self.settings.slack_signing_secret
+            if not secret:
+                raise SettingsError(
+                    "SLACK_SIGNING_SECRET is missing: Slack's requests cannot be verified"
+                )
+            app.router.add_post(EVENTS_PATH, events_handler(self.app, SignatureGate(secret)))
+
+        async def on_startup(_: web.Application) -> None:
+            await self.start()
+
+        async def on_cleanup(_: web.Application) -> None:
+            await self.stop()
+
+        app.on_startup.append(on_startup)
+        app.on_cleanup.append(on_cleanup)
+
+    async def start(self) -> None:
+        """Connect with Socket Mode when configured (HTTP mode needs nothing started)."""
+        if self.socket_mode and self._socket is None:
+            self._socket = AsyncSocketModeHandler(
+                self.app,
+                app_token=self.settings.slack_app_token,
+                logger=self.app.logger,
+                web_client=self.client,
+            )
+            await self._socket.connect_async()
+            log.info("slack: connected with Socket Mode")
+        elif not self.socket_mode:
+            log.info("slack: receiving events at %s", EVENTS_PATH)
+
+    async def stop(self) -> None:
+        """Disconnect Socket Mode and close the download session."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _files(self) -> FileFetcher:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return FileFetcher(
+            self.client,
+            self._session,
+            token=self.settings.slack_bot_token or "",
+            api_url=self.settings.slack_api_url,
+            max_bytes=self.settings.max_paste_bytes,
+        )

@@ -1,0 +1,297 @@
+"""What ndrbot does with each kind of Slack request, registered on bolt's ``AsyncApp``.
+
+Every listener translates the payload (``bot.slack.translate``), asks the router, renders the
+card (``bot.render.blockkit``) and sends it back the way Slack expects for that surface:
+
+- a message in a channel or DM -> ``chat.postMessage`` in its thread;
+- a slash command -> an ephemeral "Checking…" ack within Slack's 3 seconds, then a lazy
+  listener that replaces it through ``response_url`` (docs.slack.dev "Implementing slash
+  commands"; bolt's lazy listeners);
+- ``/ndr`` without text -> ``views.open`` with the paste form; its submission is answered
+  privately through the command's ``response_url`` (kept in ``private_metadata``);
+- "Share in channel" -> ``router.on_share`` and ``chat.postMessage`` in that channel;
+- a checklist tick -> ``router.on_tick`` and ``chat.update`` of the card for everyone.
+
+Logs carry ids and sizes only: never a token, a secret or what was pasted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.render.blockkit import TICK_ACTION_PREFIX, parse_tick_action_id, render_blockkit
+from bot.slack.files import FileFetcher
+from bot.slack.translate import (
+    PASTE_BLOCK,
+    PASTE_CALLBACK,
+    PLATFORM,
+    from_slack_text,
+    is_slack_url,
+    message_from_event,
+    paste_modal,
+    paste_origin,
+)
+from handlers.card import Card
+from handlers.cards import error_card
+from handlers.events import Command
+from handlers.router import Router
+
+__all__ = ["COMMAND_NAMES", "Listeners"]
+
+log = logging.getLogger(__name__)
+
+COMMAND_NAMES = (
+    "spfcheck",
+    "dmarccheck",
+    "dkimcheck",
+    "blcheck",
+    "mailcheck",
+    "ndr",
+    "ndrwatch",
+    "ndrbot",
+)
+_COMMANDS = re.compile("^/(?:" + "|".join(COMMAND_NAMES) + ")$")
+_CHECKING = ":hourglass_flowing_sand: Checking…"
+_GONE = "That card is no longer available (it is older than what ndrbot keeps)."
+_NOT_POSTED = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action")
+# Portal links would unfurl into big previews; a card is enough.
+_MESSAGE_OPTIONS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False}
+
+
+def _log_failure(what: str, error: BaseException) -> None:
+    # The frames, not the message: an exception's text may quote what was pasted.
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("%s failed: %s\n%s", what, type(error).__name__, frames)
+
+
+def _slack_error(error: SlackApiError) -> str:
+    data = getattr(error.response, "data", None)
+    return str(data.get("error")) if isinstance(data, dict) else "http error"
+
+
+class Listeners:
+    """The listeners, bound to one router and one set of Slack clients."""
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        files: Callable[[], FileFetcher],
+        is_admin: Callable[[str], Awaitable[bool]],
+        api_url: str,
+    ) -> None:
+        self.router = router
+        self.files = files
+        self.is_admin = is_admin
+        self.api_url = api_url
+
+    def register(self, app: AsyncApp) -> None:
+        """Attach every listener to ``app``."""
+        app.event("message")(self.on_message)
+        app.event("app_mention")(self.on_message)
+        app.command(_COMMANDS)(ack=self.ack_command, lazy=[self.run_command])
+        app.action(re.compile("^" + re.escape(TICK_ACTION_PREFIX) + r"\|"))(self.on_tick)
+        app.action("ndr_share")(self.on_share)
+        app.view(PASTE_CALLBACK)(ack=self.ack_paste, lazy=[self.run_paste])
+
+    # -- messages -----------------------------------------------------------------------------
+
+    async def on_message(
+        self, event: dict[str, Any], context: Mapping[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A pasted or uploaded bounce gets a card in its thread; anything else, silence."""
+        slack = message_from_event(event, context.get("bot_user_id"))
+        if slack is None or slack.message.from_bot or slack.message.edited:
+            return
+        message = slack.message
+        log.info(
+            "slack message %s/%s: %d chars, %d files",
+            message.conversation,
+            message.message_id,
+            len(message.text),
+            len(slack.files),
+        )
+        try:
+            if slack.files:
+                message = slack.with_attachments(await self.files().fetch_all(slack.files))
+            reply = await self.router.on_message(message)
+            if reply is None:
+                return
+            await client.chat_postMessage(
+                channel=message.conversation,
+                thread_ts=slack.thread_ts,
+                **_MESSAGE_OPTIONS,
+                **render_blockkit(reply.card),
+            )
+        except SlackApiError as error:
+            log.warning("reply to %s failed: %s", message.conversation, _slack_error(error))
+        except Exception as error:
+            _log_failure(f"message {message.conversation}/{message.message_id}", error)
+
+    # -- slash commands -----------------------------------------------------------------------
+
+    async def ack_command(
+        self, ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Within 3 s: the paste form for a bare ``/ndr``, otherwise "Checking…"."""
+        if command.get("command") == "/ndr" and not command.get("text", "").strip():
+            await ack()
+            view = paste_modal(command.get("channel_id", ""), command.get("response_url"))
+            try:
+                await client.views_open(trigger_id=command.get("trigger_id", ""), view=view)
+            except SlackApiError as error:
+                log.warning("views.open failed: %s", _slack_error(error))
+            return
+        await ack(response_type="ephemeral", text=_CHECKING)
+
+    async def run_command(self, command: dict[str, Any], respond: AsyncRespond) -> None:
+        """The command's work, after the ack: the result replaces "Checking…", privately."""
+        name = str(command.get("command", "")).lstrip("/")
+        args = from_slack_text(str(command.get("text") or ""))
+        if name == "ndr" and not args.strip():
+            return  # the paste form answers instead
+        user = str(command.get("user_id") or "")
+        log.info("slack /%s by %s: %d chars", name, user, len(args))
+        try:
+            reply = await self.router.on_command(
+                Command(
+                    platform=PLATFORM,
+                    conversation=str(command.get("channel_id") or ""),
+                    user=user,
+                    name=name,
+                    args=args,
+                    is_admin=await self.is_admin(user),
+                )
+            )
+            card = reply.card
+        except Exception as error:
+            _log_failure(f"/{name}", error)
+            card = error_card("Something went wrong", "ndrbot could not finish; try again.")
+        await _respond(respond, card, replace_original=True)
+
+    # -- interactivity ------------------------------------------------------------------------
+
+    async def on_tick(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        """A checklist tick: record it and show the card, as it now is, to everyone."""
+        await ack()
+        ids = parse_tick_action_id(str(action.get("action_id") or ""))
+        if ids is None:
+            return
+        user = str((body.get("user") or {}).get("id") or "")
+        done = bool(action.get("selected_options"))
+        card = await self.router.on_tick(ids[0], ids[1], user, done)
+        log.info("tick %s/%s by %s: %s", ids[0], ids[1], user, "done" if done else "undone")
+        if card is None:
+            await respond(response_type="ephemeral", replace_original=False, text=_GONE)
+            return
+        container = body.get("container") or {}
+        if container.get("is_ephemeral"):
+            await _respond(respond, card, replace_original=True)
+            return
+        try:
+            await client.chat_update(
+                channel=str(container.get("channel_id") or ""),
+                ts=str(container.get("message_ts") or ""),
+                **render_blockkit(card),
+            )
+        except SlackApiError as error:
+            log.warning("chat.update after a tick failed: %s", _slack_error(error))
+
+    async def on_share(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        """ "Share in channel": the private result, posted for everyone in the channel."""
+        await ack()
+        reply = await self.router.on_share(str(action.get("value") or ""))
+        if reply is None:
+            await respond(response_type="ephemeral", replace_original=False, text=_GONE)
+            return
+        channel = str((body.get("channel") or {}).get("id") or "")
+        message = render_blockkit(reply.card)
+        try:
+            await client.chat_postMessage(channel=channel, **_MESSAGE_OPTIONS, **message)
+        except SlackApiError as error:
+            code = _slack_error(error)
+            if code not in _NOT_POSTED:
+                log.warning("sharing in %s failed: %s", channel, code)
+                await respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=f"Slack would not let me post it ({code}).",
+                )
+                return
+            # Not a member there: the response_url can still post in the channel.
+            await respond(response_type="in_channel", replace_original=False, **message)
+        await respond(delete_original=True)
+
+    async def ack_paste(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        """The paste form: refuse an empty paste in the form itself, else close it."""
+        text, _, _ = paste_origin(view)
+        if not text.strip():
+            await ack(response_action="errors", errors={PASTE_BLOCK: "Paste the bounce first."})
+            return
+        await ack()
+
+    async def run_paste(
+        self, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The pasted bounce's card, privately, in the channel ``/ndr`` was typed in."""
+        text, channel, response_url = paste_origin(view)
+        user = str((body.get("user") or {}).get("id") or "")
+        if not text.strip():
+            return
+        log.info("slack /ndr form by %s: %d chars", user, len(text))
+        command = Command(PLATFORM, channel, user, "ndr", text)
+        try:
+            card = (await self.router.on_command(command)).card
+        except Exception as error:
+            _log_failure("/ndr form", error)
+            card = error_card("Something went wrong", "ndrbot could not finish; try again.")
+        message = {"response_type": "ephemeral", "replace_original": False}
+        message.update(render_blockkit(card))
+        if response_url and is_slack_url(response_url, self.api_url):
+            sent = await AsyncWebhookClient(response_url).send_dict(message)
+            if sent.status_code == 200:
+                return
+            log.warning("response_url answered HTTP %s; posting ephemerally", sent.status_code)
+        try:
+            if channel:
+                await client.chat_postEphemeral(channel=channel, user=user, **render_blockkit(card))
+            else:
+                await client.chat_postMessage(
+                    channel=user, **_MESSAGE_OPTIONS, **render_blockkit(card)
+                )
+        except SlackApiError as error:
+            log.warning("could not deliver the /ndr form's answer: %s", _slack_error(error))
+
+
+async def _respond(respond: AsyncRespond, card: Card, *, replace_original: bool) -> None:
+    response = await respond(
+        response_type="ephemeral",
+        replace_original=replace_original,
+        **_MESSAGE_OPTIONS,
+        **render_blockkit(card),
+    )
+    if response.status_code != 200:
+        log.warning("response_url answered HTTP %s", response.status_code)

@@ -1,0 +1,73 @@
+"""Unprompted posts into Slack channels (alerts): :class:`bot.platform.Poster` for Slack.
+
+Errors of slack_sdk are mapped here, at the edge (docs.slack.dev "Rate limits", chat.postMessage
+errors): HTTP 429 and 5xx, and a network failure, are worth retrying (``Retry-After`` honoured);
+``{"ok": false}`` (``channel_not_found``, ``not_in_channel``, ``invalid_auth``...) is not.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.platform import DeliveryError
+from bot.render.blockkit import render_blockkit
+from handlers.card import Card
+
+__all__ = ["SlackPoster"]
+
+log = logging.getLogger(__name__)
+
+
+class SlackPoster:
+    """Posts cards with ``chat.postMessage``; returns the new message's ``ts``."""
+
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def post(self, target: str, card: Card, *, idempotency_key: str | None = None) -> str:
+        """Post ``card`` to channel ``target``. Slack has no idempotency key for messages, so
+        ``idempotency_key`` is only logged; retrying is the caller's decision."""
+        try:
+            response = await self.client.chat_postMessage(
+                channel=target, unfurl_links=False, unfurl_media=False, **render_blockkit(card)
+            )
+        except SlackApiError as error:
+            raise _delivery_error(target, error) from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(
+                f"Slack could not be reached ({type(error).__name__})", retryable=True
+            ) from None
+        ts = str(response.get("ts") or "")
+        log.info("posted to slack %s: ts=%s key=%s", target, ts, idempotency_key)
+        return ts
+
+
+def _delivery_error(target: str, error: SlackApiError) -> DeliveryError:
+    response = error.response
+    status = int(getattr(response, "status_code", 0) or 0)
+    code = ""
+    if isinstance(response.data, dict):
+        code = str(response.data.get("error") or "")
+    if status == 429 or status >= 500:
+        retry_after = _seconds(
+            response.headers.get("Retry-After") or response.headers.get("retry-after")
+        )
+        return DeliveryError(
+            f"Slack is {'throttling' if status == 429 else 'failing'} (HTTP {status})",
+            retryable=True,
+            retry_after=retry_after,
+        )
+    return DeliveryError(f"Slack refused the post to {target}: {code or status}", retryable=False)
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return max(0.0, float(str(value)))
+    except ValueError:
+        return None
