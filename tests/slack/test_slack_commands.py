@@ -1,0 +1,158 @@
+"""Slash commands: "Checking…" within Slack's 3 seconds, then the private result replaces it;
+"Share in channel" posts it for everyone; ``/ndr`` alone opens a form to paste into."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tests.slack.conftest import SlackBot, blocks_of, bounce_text, header, payload
+
+RESTRICTED = ":red_circle: Microsoft 365 has blocked this account from sending"
+
+
+def _command(slack_bot: SlackBot, command: str, text: str, **fields: str) -> dict[str, Any]:
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url())
+    data.update(command=command, text=text, **fields)
+    return data
+
+
+async def _run(slack_bot: SlackBot, command: str, text: str, **fields: str) -> dict[str, Any]:
+    """Send a command; return the response_url post that replaced "Checking…"."""
+    before = len(slack_bot.slack.calls_to("response_url"))
+    response = await slack_bot.command(_command(slack_bot, command, text, **fields))
+    assert response.status == 200
+    calls = await slack_bot.slack.wait_for("response_url", count=before + 1)
+    return calls[before].params
+
+
+async def test_a_check_is_acknowledged_at_once_and_its_result_replaces_the_ack(
+    slack_bot: SlackBot,
+) -> None:
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("spf"))
+    started = time.monotonic()
+    response = await slack_bot.command(data)
+    elapsed = time.monotonic() - started
+    assert response.status == 200 and elapsed < 3.0
+    ack = json.loads(await response.text())
+    assert ack == {"text": ":hourglass_flowing_sand: Checking…", "response_type": "ephemeral"}
+    (result,) = await slack_bot.slack.wait_for("response_url")
+    assert result.path == "/response/spf"
+    assert result.params["replace_original"] is True
+    assert result.params["response_type"] == "ephemeral"
+    # Slack's <http://contoso.com|contoso.com> markup was read as the domain typed.
+    assert header(result.params) == ":white_check_mark: SPF check: contoso.com"
+    (share,) = [b for b in blocks_of(result.params) if b["type"] == "actions"]
+    assert share["elements"][0]["action_id"] == "ndr_share"
+    assert share["elements"][0]["text"]["text"] == "Share in channel"
+
+
+async def test_share_in_channel_posts_the_result_for_everyone(slack_bot: SlackBot) -> None:
+    result = await _run(slack_bot, "/spfcheck", "contoso.com")
+    card_id = next(b for b in blocks_of(result) if b["type"] == "actions")["elements"][0]["value"]
+    ephemeral = slack_bot.slack.response_url("ephemeral")
+    click = payload("block_actions_share.json", CARD_ID=card_id, RESPONSE_URL=ephemeral)
+    assert (await slack_bot.interaction(click)).status == 200
+    (post,) = await slack_bot.slack.wait_for("chat.postMessage")
+    assert post.params["channel"] == "C0HELPDESK"
+    assert header(post.params) == ":white_check_mark: SPF check: contoso.com"
+    assert not [b for b in blocks_of(post.params) if b["type"] == "actions"]
+    calls = await slack_bot.slack.wait_for("response_url", count=2)
+    assert calls[-1].path == "/response/ephemeral"
+    assert calls[-1].params["delete_original"] is True
+
+
+async def test_share_where_ndrbot_is_not_a_member_goes_through_the_response_url(
+    slack_bot: SlackBot,
+) -> None:
+    result = await _run(slack_bot, "/spfcheck", "contoso.com")
+    card_id = next(b for b in blocks_of(result) if b["type"] == "actions")["elements"][0]["value"]
+    slack_bot.slack.fail("chat.postMessage", error="not_in_channel")
+    click = payload(
+        "block_actions_share.json", CARD_ID=card_id, RESPONSE_URL=slack_bot.slack.response_url()
+    )
+    await slack_bot.interaction(click)
+    calls = await slack_bot.slack.wait_for("response_url", count=3)
+    shared, deleted = calls[1].params, calls[2].params
+    assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
+    assert header(shared) == ":white_check_mark: SPF check: contoso.com"
+    assert deleted["delete_original"] is True
+
+
+async def test_sharing_a_card_ndrbot_no_longer_has_says_so(slack_bot: SlackBot) -> None:
+    click = payload(
+        "block_actions_share.json", CARD_ID="gone", RESPONSE_URL=slack_bot.slack.response_url()
+    )
+    await slack_bot.interaction(click)
+    (call,) = await slack_bot.slack.wait_for("response_url")
+    assert "no longer available" in call.params["text"]
+    assert slack_bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_ndr_alone_opens_the_paste_form_and_answers_privately(slack_bot: SlackBot) -> None:
+    command = _command(slack_bot, "/ndr", "", response_url=slack_bot.slack.response_url("ndr"))
+    response = await slack_bot.command(command)
+    assert response.status == 200 and await response.text() == ""
+    (opened,) = await slack_bot.slack.wait_for("views.open")
+    assert opened.params["trigger_id"] == command["trigger_id"]
+    view = opened.params["view"]
+    assert view["callback_id"] == "ndr_paste"
+    metadata = view["private_metadata"]
+    assert json.loads(metadata)["channel"] == "C0HELPDESK"
+
+    submission = payload("view_submission_paste.json", PRIVATE_METADATA=metadata)
+    submission["view"]["state"]["values"]["ndr_paste_block"]["ndr_paste_text"]["value"] = (
+        bounce_text()
+    )
+    response = await slack_bot.interaction(submission)
+    assert response.status == 200 and await response.text() == ""  # the form closes
+    (answer,) = await slack_bot.slack.wait_for("response_url")
+    assert answer.path == "/response/ndr"
+    assert answer.params["response_type"] == "ephemeral"
+    assert header(answer.params) == RESTRICTED
+    assert slack_bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_an_empty_paste_form_is_refused_in_the_form(slack_bot: SlackBot) -> None:
+    submission = payload("view_submission_paste.json", PRIVATE_METADATA="{}", PASTE="  ")
+    response = await slack_bot.interaction(submission)
+    assert json.loads(await response.text()) == {
+        "response_action": "errors",
+        "errors": {"ndr_paste_block": "Paste the bounce first."},
+    }
+
+
+async def test_ndr_with_text_diagnoses_it_privately(slack_bot: SlackBot) -> None:
+    slack_text = bounce_text().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    result = await _run(slack_bot, "/ndr", slack_text)
+    assert header(result) == RESTRICTED
+
+
+async def test_help(slack_bot: SlackBot) -> None:
+    result = await _run(slack_bot, "/ndrbot", "help")
+    assert "paste a bounce, get the fix" in header(result)
+    assert "/spfcheck DOMAIN [IP]" in json.dumps(blocks_of(result))
+
+
+async def test_admins_are_listed_users_or_members_of_a_listed_user_group(
+    slack_bot: SlackBot,
+) -> None:
+    slack_bot.slack.usergroups["S0ADMINS"] = ["U0HELPDESK"]
+    await _run(slack_bot, "/ndrwatch", "list")
+    await _run(slack_bot, "/ndrwatch", "list")
+    await _run(slack_bot, "/ndrwatch", "list", user_id="U0BOSS")
+    await _run(slack_bot, "/ndrwatch", "list", user_id="U0SOMEONE")
+    assert [c.is_admin for c in slack_bot.watches.commands] == [True, True, True, False]
+    assert [c.user for c in slack_bot.watches.commands][:3] == ["U0HELPDESK"] * 2 + ["U0BOSS"]
+    # The group's members are cached: one lookup answers all four commands.
+    assert len(slack_bot.slack.calls_to("usergroups.users.list")) == 1
+
+
+async def test_too_many_commands_are_slowed_down_per_user(slack_bot: SlackBot) -> None:
+    for _ in range(5):
+        await _run(slack_bot, "/spfcheck", "contoso.com")
+    result = await _run(slack_bot, "/spfcheck", "contoso.com")
+    assert "Slow down" in header(result)
+    other = await _run(slack_bot, "/spfcheck", "contoso.com", user_id="U0OTHER")
+    assert "SPF check" in header(other)
