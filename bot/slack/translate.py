@@ -66,7 +66,9 @@ _READABLE_TYPES = ("text/", "message/rfc822", "application/vnd.ms-outlook")
 def _markup(match: re.Match[str]) -> str:
     target, bar, label = match.group(1).partition("|")
     if bar and label:
-        return label  # what the person saw: the address, the domain, #channel, @group
+        # What the person saw: the address, the domain, @group; channels and people by name.
+        prefix = target[0] if target[:1] in ("#", "@") and label[:1] != target[0] else ""
+        return prefix + label
     if target.startswith("mailto:"):
         return target[len("mailto:") :]
     if target.startswith("!"):

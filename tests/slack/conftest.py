@@ -38,7 +38,9 @@ from handlers.limits import RateLimiter
 from handlers.router import Router
 from knowledge import Catalogue
 from tests.dns.server import LoopbackDns
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import FakeSlackApi, fake_slack_api
+
+__all__ = ["fake_slack_api"]  # the fixture, for tests that need only the fake
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SAMPLES = Path(__file__).parents[1] / "ndr" / "samples"
