@@ -50,11 +50,10 @@ class IntakeQueries:
         row = self.db.conn.execute("SELECT * FROM intake WHERE id = ?", (intake_id,)).fetchone()
         return dict(row) if row else None
 
-    def count_unreadable(self, *, since: datetime) -> int:
-        """How many intake rows could not be read since ``since``."""
+    def count_unreadable(self, *, after_id: int) -> int:
+        """How many intake rows newer than ``after_id`` could not be read."""
         row = self.db.conn.execute(
-            "SELECT COUNT(*) FROM intake WHERE status = 'unreadable' AND received_at > ?",
-            (iso(since),),
+            "SELECT COUNT(*) FROM intake WHERE status = 'unreadable' AND id > ?", (after_id,)
         ).fetchone()
         return int(row[0])
 

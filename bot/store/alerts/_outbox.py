@@ -84,12 +84,12 @@ class OutboxQueries:
         ).fetchall()
         return [(r[0], r[1], card_from_json(json.loads(r[2]))) for r in rows]
 
-    def last_alert_at(self, kind: str) -> datetime | None:
-        """When the latest alert of ``kind`` was recorded."""
+    def last_alert(self, kind: str) -> tuple[str, datetime] | None:
+        """``(key, created_at)`` of the latest alert of ``kind``."""
         row = self.db.conn.execute(
-            "SELECT MAX(created_at) FROM alerts WHERE kind = ?", (kind,)
+            "SELECT key, created_at FROM alerts WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
         ).fetchone()
-        return parse_iso(row[0]) if row and row[0] else None
+        return (row[0], parse_iso(row[1])) if row else None
 
     def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
         """Outbox rows to try now (not sent, not given up, not leased), oldest first."""

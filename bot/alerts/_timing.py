@@ -1,0 +1,29 @@
+"""Time seams for the background loops: an injected sleep that a wake-up can cut short."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+__all__ = ["Sleep", "nap"]
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def nap(sleep: Sleep, seconds: float, wake: asyncio.Event) -> None:
+    """Sleep ``seconds`` with the injected ``sleep``, or until ``wake`` is set (then clear it)."""
+    if wake.is_set():
+        wake.clear()
+        return
+    sleeper = asyncio.ensure_future(sleep(max(seconds, 0.0)))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, waker):
+            task.cancel()
+        for task in (sleeper, waker):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        wake.clear()

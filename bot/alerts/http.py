@@ -1,0 +1,106 @@
+"""``POST /api/ndr``: the intake route, a thin adapter from HTTP to :class:`Intake`.
+
+    curl -H "Authorization: Bearer $NDRBOT_INTAKE_TOKEN" \\
+         -H "Content-Type: message/rfc822" --data-binary @bounce.eml \\
+         "https://ndrbot.example.com/api/ndr?source=helpdesk-mailbox"
+
+The body is the raw message or the bounce text (any text or message type), or JSON
+``{"message": "...", "source": "..."}``. Answers: 200 read (or a duplicate, or not a bounce),
+202 kept but not readable (an alert says so), 400 not a message, 401 bad token (compared in
+constant time), 413 over the size cap, 503 intake not configured.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.alerts.intake import Intake, NotText
+from handlers.ndr import InputTooLarge
+
+__all__ = ["intake_handler"]
+
+_SOURCE = re.compile(r"[^A-Za-z0-9@._:+-]")
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+_STATUS = {"diagnosed": 200, "not_a_bounce": 200, "duplicate": 200, "unreadable": 202}
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+def _source(text: str | None) -> str:
+    cleaned = _SOURCE.sub("", text or "")[:64]
+    return f"intake:{cleaned}" if cleaned else "intake"
+
+
+def _authorised(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    # hmac.compare_digest: the time taken does not tell a caller how much of a guess was right.
+    return hmac.compare_digest(given.strip().encode(), token.encode()) and (
+        scheme.lower() == "bearer"
+    )
+
+
+async def _body(request: web.Request, limit: int) -> bytes | None:
+    """The body, read in chunks; None as soon as it passes ``limit`` (413, nothing kept)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _message(body: bytes, content_type: str) -> tuple[bytes, str | None]:
+    """(message bytes, source from the body) or ValueError with what to send instead."""
+    if content_type in _FORMS:
+        raise ValueError("Send the bounce as the request body (or as JSON), not as a form.")
+    if content_type != "application/json":
+        return body, None
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError('The body is not valid JSON: send {"message": "<the bounce>"}.') from None
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+        raise ValueError('The JSON needs a "message" string holding the bounce.')
+    source = data.get("source")
+    return data["message"].encode("utf-8"), source if isinstance(source, str) else None
+
+
+def intake_handler(
+    intake: Intake, *, token: str | None, max_bytes: int
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler for ``POST /api/ndr``."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if not token:
+            return _error(503, "NDR intake is off: set NDRBOT_INTAKE_TOKEN to turn it on.")
+        if not _authorised(request.headers.get("Authorization", ""), token):
+            return _error(
+                401, "Missing or wrong bearer token.", **{"WWW-Authenticate": 'Bearer realm="ndr"'}
+            )
+        too_large = f"The bounce is over the limit of {max_bytes} bytes (NDRBOT_MAX_PASTE_BYTES)."
+        body = await _body(request, max_bytes)
+        if body is None:
+            return _error(413, too_large)
+        try:
+            message, named = _message(body, request.content_type)
+            result = intake.take(message, source=_source(named or request.query.get("source")))
+        except InputTooLarge:
+            return _error(413, too_large)
+        except (NotText, ValueError) as refusal:
+            return _error(400, str(refusal))
+        if result.status == "garbage":
+            return _error(400, result.message)
+        return web.json_response(result.to_json(), status=_STATUS.get(result.status, 200))
+
+    return handle

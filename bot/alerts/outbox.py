@@ -1,0 +1,155 @@
+"""The outbox worker: posts queued alerts through each platform's Poster, exactly once.
+
+Every alert is in the outbox (SQLite) before anything is sent. A delivery is leased (so a second
+process does not post it too), posted with its idempotency key, and marked sent only when the
+platform accepted it. A retryable failure (5xx, 429, a network error) is tried again with
+exponential backoff, or after the platform's ``Retry-After`` when it gave one; a failure that
+retrying cannot fix (unknown channel, revoked token) is given up at once and logged. A restart
+loses nothing: unsent rows are still there, and the next worker picks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from bot.alerts._timing import Sleep, nap
+from bot.platform import DeliveryError, Poster
+from bot.store.alerts import AlertStore, Delivery
+from handlers.ports import Clock
+
+__all__ = ["OutboxWorker", "backoff"]
+
+log = logging.getLogger("ndrbot.alerts.outbox")
+
+BASE_DELAY = 10.0  # seconds before the first retry
+MAX_DELAY = 15 * 60.0  # the longest wait between two tries
+GIVE_UP_AFTER = timedelta(days=3)  # an alert older than this is history, not news
+LEASE = timedelta(minutes=2)  # longer than any one post takes
+POLL = 30.0  # seconds: the longest the loop sleeps (rows written by another process)
+
+
+def backoff(attempts: int, rng: random.Random) -> float:
+    """Seconds before retry number ``attempts``: 10, 20, 40 ... capped at 15 minutes, +-20%."""
+    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(attempts - 1, 0))
+    return delay * rng.uniform(0.8, 1.2)
+
+
+class OutboxWorker:
+    """Delivers due outbox rows; ``run_forever`` is the background loop of ``ndrbot serve``."""
+
+    def __init__(
+        self,
+        store: AlertStore,
+        posters: Mapping[str, Poster],
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.posters = posters
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self.wake = asyncio.Event()
+        self.hold_until: dict[str, datetime] = {}  # platform -> its Retry-After ends
+        self._warned: set[str] = set()
+
+    async def deliver_due(self) -> int:
+        """Try every delivery that is due now; return how many were sent."""
+        sent = 0
+        for delivery in self.store.due_deliveries(self.clock()):
+            sent += await self._deliver(delivery)
+        return sent
+
+    async def _deliver(self, delivery: Delivery) -> int:
+        now = self.clock()
+        poster = self.posters.get(delivery.platform)
+        if poster is None:
+            if delivery.platform not in self._warned:
+                self._warned.add(delivery.platform)
+                log.warning("alerts for %s wait: %s is not configured", *[delivery.platform] * 2)
+            return 0
+        hold = self.hold_until.get(delivery.platform)
+        if hold is not None and hold > now:
+            return 0  # the platform asked us to wait; do not spend this row's attempt
+        if now - delivery.created_at > GIVE_UP_AFTER:
+            self.store.mark_failed(delivery.id, at=now, error="gave up: too old to be news")
+            return 0
+        if not self.store.lease(delivery.id, now=now, until=now + LEASE):
+            return 0  # another worker holds it, or it was sent meanwhile
+        attempts = delivery.attempts + 1
+        try:
+            message_id = await poster.post(
+                delivery.target, delivery.card, idempotency_key=delivery.idempotency_key
+            )
+        except DeliveryError as error:
+            self._failed(delivery, attempts, error)
+            return 0
+        except Exception as error:  # a bug or an unmapped network error: retry, loudly
+            log.exception("posting alert %s failed unexpectedly", delivery.idempotency_key)
+            self._retry(delivery, attempts, f"{type(error).__name__}: {error}", None)
+            return 0
+        self.store.mark_sent(delivery.id, at=self.clock(), message_id=message_id)
+        log.info("alert %s sent to %s", delivery.idempotency_key, delivery.platform)
+        return 1
+
+    def _failed(self, delivery: Delivery, attempts: int, error: DeliveryError) -> None:
+        if not error.retryable:
+            log.error(
+                "alert %s to %s %s given up: %s",
+                delivery.idempotency_key,
+                delivery.platform,
+                delivery.target,
+                error,
+            )
+            self.store.mark_failed(delivery.id, at=self.clock(), error=str(error))
+            return
+        self._retry(delivery, attempts, str(error), error.retry_after)
+
+    def _retry(
+        self, delivery: Delivery, attempts: int, error: str, retry_after: float | None
+    ) -> None:
+        now = self.clock()
+        if retry_after is not None:
+            # Retry-After applies to the whole platform (Slack rate-limits per method and app).
+            delay = max(retry_after, 1.0)
+            self.hold_until[delivery.platform] = now + timedelta(seconds=delay)
+        else:
+            delay = backoff(attempts, self.rng)
+        log.warning(
+            "alert %s to %s failed (attempt %d), retrying in %.0f s: %s",
+            delivery.idempotency_key,
+            delivery.platform,
+            attempts,
+            delay,
+            error,
+        )
+        self.store.mark_retry(
+            delivery.id, next_attempt_at=now + timedelta(seconds=delay), error=error
+        )
+
+    def seconds_to_next(self) -> float:
+        """How long the loop may sleep before something could be due."""
+        now = self.clock()
+        upcoming = self.store.next_delivery_at()
+        if upcoming is None:
+            return POLL
+        wait = (upcoming - now).total_seconds()
+        if wait <= 0:  # due rows are held back by a platform's Retry-After
+            holds = [(h - now).total_seconds() for h in self.hold_until.values() if h > now]
+            wait = min(holds, default=POLL)
+        return min(max(wait, 0.5), POLL)
+
+    async def run_forever(self) -> None:
+        """Deliver, then sleep until the next delivery is due (or a wake-up), forever."""
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:  # the loop must outlive a bad pass (a locked database, say)
+                log.exception("outbox pass failed; trying again shortly")
+            await nap(self.sleep, self.seconds_to_next(), self.wake)

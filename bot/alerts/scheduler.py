@@ -1,0 +1,178 @@
+"""The watch scheduler: run due watches with bounded concurrency, spread with jitter.
+
+Each run reads the watch's remembered state, runs its checks (a domain: SPF, DMARC, DKIM, MX;
+an IP: blocklists and reverse DNS), turns the results into facts, and saves the new state with
+the alerts it produced in one transaction (see :meth:`AlertStore.record_run`). The alert key is
+the watch id and the state version it creates, so a run redone after a crash cannot announce the
+same transition twice. Time and sleep are injected: tests run many cycles without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.alerts._timing import Sleep, nap
+from bot.store.alerts import AlertStore, NewAlert
+from handlers.checks import CheckResult, DnsClient, check_blocklist, check_rdns
+from handlers.checks.dkim import check_dkim
+from handlers.checks.dmarc import check_dmarc
+from handlers.checks.mx import check_mx
+from handlers.checks.spf import check_spf
+from handlers.ports import Clock
+from handlers.watch.cards import event_cards
+from handlers.watch.model import Watch, WatchKind
+from handlers.watch.snapshot import Snapshot, snapshot
+from handlers.watch.transitions import advance
+
+__all__ = ["Scheduler", "SweepReport", "run_checks"]
+
+log = logging.getLogger("ndrbot.alerts.scheduler")
+
+JITTER = 0.1  # each next run lands within +-10% of the interval, so watches drift apart
+FIRST_RUN_SPREAD = 60.0  # seconds: a new watch runs within a minute, not all at one instant
+IDLE_WAKE = 60.0  # seconds: the longest the loop sleeps (a watch added elsewhere is seen)
+
+
+async def run_checks(dns: DnsClient, watch: Watch, *, dqs_key: str | None) -> list[CheckResult]:
+    """The checks of one watch, concurrently (a domain's four, or an IP's two)."""
+    if watch.kind is WatchKind.IP:
+        return list(
+            await asyncio.gather(
+                check_blocklist(dns, watch.target, dqs_key=dqs_key), check_rdns(dns, watch.target)
+            )
+        )
+    return list(
+        await asyncio.gather(
+            check_spf(dns, watch.target),
+            check_dmarc(dns, watch.target),
+            check_dkim(dns, watch.target, watch.selectors),
+            check_mx(dns, watch.target),
+        )
+    )
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    watches: int = 0
+    alerts: int = 0
+    lost_races: int = 0  # runs discarded because another process saved a newer one
+
+
+class Scheduler:
+    """Runs watches when due; ``run_forever`` is the background loop of ``ndrbot serve``."""
+
+    def __init__(
+        self,
+        store: AlertStore,
+        *,
+        dns: Callable[[], DnsClient],
+        clock: Clock,
+        sleep: Sleep,
+        intervals: Mapping[WatchKind, float],
+        concurrency: int,
+        unknown_alert_after: int,
+        destinations: Callable[[], tuple[tuple[str, str], ...]],
+        dqs_key: str | None = None,
+        rng: random.Random | None = None,
+        on_alert: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.dns = dns
+        self.clock = clock
+        self.sleep = sleep
+        self.intervals = intervals
+        self.concurrency = concurrency
+        self.unknown_alert_after = unknown_alert_after
+        self.destinations = destinations
+        self.dqs_key = dqs_key
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self.on_alert = on_alert
+        self.wake = asyncio.Event()
+
+    def first_run_at(self, now: datetime) -> datetime:
+        """When a newly added watch first runs."""
+        return now + timedelta(seconds=self.rng.uniform(0, FIRST_RUN_SPREAD))
+
+    def next_run_at(self, kind: WatchKind, started: datetime) -> datetime:
+        """The run after one that started at ``started``: the interval, jittered."""
+        interval = self.intervals[kind] * self.rng.uniform(1 - JITTER, 1 + JITTER)
+        return started + timedelta(seconds=interval)
+
+    async def run_due(self) -> SweepReport:
+        """Run every watch that is due now."""
+        return await self.run(self.store.due_watches(self.clock()))
+
+    async def run(self, watches: Sequence[Watch]) -> SweepReport:
+        """Run ``watches``, at most ``concurrency`` at a time (so a thousand do not stampede)."""
+        report = SweepReport()
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(watch: Watch) -> None:
+            async with limit:
+                await self._run_one(watch, report)
+
+        async with asyncio.TaskGroup() as group:
+            for watch in watches:
+                group.create_task(one(watch))
+        if report.alerts:
+            self.on_alert()
+        return report
+
+    async def _run_one(self, watch: Watch, report: SweepReport) -> None:
+        state, version = self.store.state(watch.id)
+        started = self.clock()
+        try:
+            snap = snapshot(await run_checks(self.dns(), watch, dqs_key=self.dqs_key))
+        except Exception as exc:
+            # A bug in one check must not stop the sweep; it counts as "could not check".
+            log.exception("watch %s (%s) failed", watch.id, watch.label)
+            snap = Snapshot(unknown={"checks": f"internal error ({type(exc).__name__})"})
+        new_state, events = advance(state, snap, unknown_alert_after=self.unknown_alert_after)
+        cards = event_cards(watch, events, started, unknown_runs=new_state.unknown_runs)
+        destinations = self.destinations() if cards else ()
+        alerts = [
+            NewAlert(
+                key=f"watch:{watch.id}:{version + 1}:{kind}",
+                kind=f"watch.{kind}",
+                subject=watch.label,
+                card=card,
+                destinations=destinations,
+                watch_id=watch.id,
+            )
+            for kind, card in cards
+        ]
+        saved = self.store.record_run(
+            watch,
+            version=version,
+            state=new_state,
+            checked_at=started,
+            next_run_at=self.next_run_at(watch.kind, started),
+            alerts=alerts,
+        )
+        report.watches += 1
+        if saved:
+            report.alerts += len(alerts)
+        else:
+            report.lost_races += 1
+        for _kind, card in cards:
+            log.info("alert: %s", card.title)
+
+    async def run_forever(self) -> None:
+        """Run due watches, then sleep until the next is due (or a wake-up), forever."""
+        while True:
+            try:
+                await self.run_due()
+            except Exception:  # the loop must outlive a bad sweep (a locked database, say)
+                log.exception("watch sweep failed; trying again shortly")
+            upcoming = self.store.next_run_at()
+            wait = IDLE_WAKE
+            if upcoming is not None:
+                wait = min(IDLE_WAKE, max((upcoming - self.clock()).total_seconds(), 0.5))
+            await nap(self.sleep, wait, self.wake)

@@ -1,0 +1,154 @@
+"""Watch cycles against the loopback DNS server, time injected: a zone edit between two cycles is
+exactly one alert, its revert exactly one recovery; a resolver outage is no false alert."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from bot.alerts import Alerts
+from handlers.events import Command
+from tests.alerts import zones
+from tests.alerts.conftest import FakeClock
+from tests.dns.conftest import client_for
+from tests.dns.server import LoopbackDns
+
+Serve = Callable[..., LoopbackDns]
+SIX_HOURS_AND_MORE = 7 * 3600  # past a domain watch's interval with any jitter
+AN_HOUR = 3600  # past an IP watch's 30 minutes with any jitter
+
+
+async def add(alerts: Alerts, args: str) -> None:
+    card = await alerts.watch_commands.handle(
+        Command("slack", "C1", "UADMIN", "ndrwatch", args, is_admin=True)
+    )
+    assert card.title.startswith("Watching"), card
+
+
+async def cycle(alerts: Alerts, server: LoopbackDns, clock: FakeClock, seconds: float) -> list[str]:
+    """Let ``seconds`` pass, run what is due, and return the titles of the alerts it queued.
+
+    Each cycle gets a fresh DnsClient: the loopback server's answers carry a 300 s TTL and the
+    client's cache runs on the real monotonic clock, which the fake clock cannot move.
+    """
+    before = len(alerts.store.alerts())
+    clock.advance(seconds)
+    alerts.dns = client_for(server, timeout=0.3)
+    report = await alerts.run_due()
+    assert report.watches >= 1
+    return [card.title for _kind, _subject, card in alerts.store.alerts()[before:]]
+
+
+async def test_a_spf_edit_alerts_once_and_its_revert_recovers_once(
+    serve: Serve, alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    healthy = zones.healthy_domain()
+    server = serve(copy.deepcopy(healthy))
+    alerts = alerts_factory()
+    await add(alerts, f"add domain {zones.DOMAIN}")
+
+    assert await cycle(alerts, server, clock, 61) == []  # the baseline: all well, nothing said
+    zones.spf_over_the_limit(server.zone)
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "contoso.test: SPF record over the 10-lookup limit (permerror)"
+    ]
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []  # nothing changed
+    server.zone.clear()
+    server.zone.update(copy.deepcopy(healthy))
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "Fixed: contoso.test: SPF record within the 10-lookup limit again"
+    ]
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []
+
+    (alert, _recovery) = [card for _k, _s, card in alerts.store.alerts()]
+    assert "11 DNS lookups" in alert.sections[0].text  # the check's own sentence, with the count
+    assert {row["target"] for row in alerts.store.outbox()} == {"CALERTS"}
+    assert len(alerts.store.outbox()) == 2
+
+
+async def test_dmarc_removed_and_mx_changed_in_one_edit_make_one_card(
+    serve: Serve, alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    server = serve(zones.healthy_domain())
+    alerts = alerts_factory()
+    await add(alerts, f"add domain {zones.DOMAIN}")
+    assert await cycle(alerts, server, clock, 61) == []
+    del server.zone["_dmarc.contoso.test"]
+    server.zone[zones.DOMAIN][1] = ("MX", [20, "mx2.contoso.test"])
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "contoso.test: 2 new problems"
+    ]
+    card = alerts.store.alerts()[-1][2]
+    assert [s.title for s in card.sections] == [
+        "DMARC record removed",
+        "MX changed from 10 mx1.contoso.test to 20 mx2.contoso.test",
+    ]
+
+
+async def test_an_ip_listed_then_delisted(
+    serve: Serve, alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    server = serve(zones.clean_ip())
+    alerts = alerts_factory()
+    await add(alerts, f"add ip {zones.IP}")
+    assert await cycle(alerts, server, clock, 61) == []
+    server.zone[zones.LISTING] = [("A", "127.0.0.2")]
+    assert await cycle(alerts, server, clock, AN_HOUR) == ["203.0.113.5: listed on Spamhaus ZEN"]
+    del server.zone[zones.LISTING]
+    assert await cycle(alerts, server, clock, AN_HOUR) == [
+        "Fixed: 203.0.113.5: no longer listed on Spamhaus ZEN"
+    ]
+
+
+async def test_a_resolver_outage_is_no_false_alert_until_it_lasts(
+    serve: Serve, alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    server = serve(zones.healthy_domain())
+    alerts = alerts_factory()  # unknown_alert_after=3
+    await add(alerts, f"add domain {zones.DOMAIN}")
+    assert await cycle(alerts, server, clock, 61) == []
+    server.faults.timeout = {"*"}  # the resolver stops answering anything
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "contoso.test: cannot be checked"
+    ]
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []  # said once
+    server.faults.timeout = set()
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "contoso.test: can be checked again"
+    ]
+    cannot = alerts.store.alerts()[0][2]
+    assert "timed out" in cannot.sections[0].text and server.address in cannot.sections[0].text
+    assert "not a finding about the records" in cannot.summary
+
+
+async def test_an_outage_that_hides_a_change_reports_the_change_when_dns_is_back(
+    serve: Serve, alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    server = serve(zones.healthy_domain())
+    alerts = alerts_factory()
+    await add(alerts, f"add domain {zones.DOMAIN}")
+    assert await cycle(alerts, server, clock, 61) == []
+    server.faults.timeout = {"_dmarc.*"}
+    del server.zone["_dmarc.contoso.test"]
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []  # unknown, not "removed"
+    server.faults.timeout = set()
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "contoso.test: DMARC record removed"
+    ]
+
+
+async def test_watches_are_spread_and_not_run_before_they_are_due(
+    serve: Serve, alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    server = serve(zones.healthy_domain())
+    alerts = alerts_factory()
+    await add(alerts, f"add domain {zones.DOMAIN}")
+    await add(alerts, "add ip 198.51.100.7")
+    await cycle(alerts, server, clock, 61)
+    runs = {w.target: w.next_run_at - w.last_run_at for w in alerts.store.watches()}  # type: ignore[operator]
+    assert 0.9 * 6 * 3600 <= runs[zones.DOMAIN].total_seconds() <= 1.1 * 6 * 3600
+    assert 0.9 * 1800 <= runs["198.51.100.7"].total_seconds() <= 1.1 * 1800
+    clock.advance(60)
+    assert (await alerts.run_due()).watches == 0
