@@ -1,0 +1,263 @@
+"""The Teams bot: an ``ActivityHandler`` that turns Activities into router calls and the router's
+replies into Adaptive Cards.
+
+What goes where (issue 4):
+
+- a message in a channel, group chat or personal chat -> ``router.on_message`` (bounces get a
+  card in the thread; anything else in a channel gets silence; when the bot is addressed, by an
+  @mention or in a personal chat, a non-bounce gets the help card);
+- the same words as Slack's slash commands, typed after an @mention (or anywhere in a personal
+  chat), with or without a leading ``/`` -> ``router.on_command``;
+- ``Action.Submit`` from a card -> ``router.on_tick`` (then the card is updated in place, for
+  everyone) or ``router.on_share``.
+
+"Private" results: Teams has no ephemeral messages for bots, so a command's result is a reply in
+the thread where it was typed (in a personal chat that *is* private). Its "Share in channel"
+button, shown only in channels, posts the result as a new top-level message in the channel. A 1:1
+chat was the alternative, but a bot can only open one with people who installed it personally,
+so for everyone else the answer would silently go nowhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from bot.platform import DeliveryError
+from bot.store.chat import ChatStore
+from bot.teams.activities import (
+    Submit,
+    base_conversation,
+    file_refs,
+    html_to_text,
+    parse_command,
+    parse_submit,
+    strip_mention,
+)
+from bot.teams.files import FileFetcher
+from bot.teams.poster import TeamsPoster, card_activity
+from handlers.card import Card
+from handlers.cards import error_card
+from handlers.events import Command, Message, Reply, Visibility
+from handlers.router import Router
+
+__all__ = ["NdrTeamsBot"]
+
+log = logging.getLogger("ndrbot.teams")
+PLATFORM = "teams"
+
+
+def _conversation_type(activity: Activity) -> str:
+    conversation = activity.conversation
+    kind = getattr(conversation, "conversation_type", None)
+    if kind:
+        return str(kind)
+    # The Emulator sends no conversationType: it is a one-to-one chat unless marked as a group.
+    return "groupChat" if getattr(conversation, "is_group", False) else "personal"
+
+
+def _user(activity: Activity) -> str:
+    sender = activity.from_property
+    return str(getattr(sender, "aad_object_id", None) or sender.id)
+
+
+def _entities(activity: Activity) -> list[dict[str, Any]]:
+    return [
+        {"type": entity.type, **(entity.additional_properties or {})}
+        for entity in activity.entities or ()
+        if entity is not None
+    ]
+
+
+def _attachments(activity: Activity) -> list[dict[str, Any]]:
+    return [
+        {"contentType": a.content_type, "name": a.name, "content": a.content}
+        for a in activity.attachments or ()
+        if a is not None
+    ]
+
+
+class NdrTeamsBot(ActivityHandler):
+    """Answers Teams Activities through the router (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        router: Router,
+        store: ChatStore,
+        admins: tuple[str, ...],
+        files: FileFetcher,
+        poster: TeamsPoster,
+    ) -> None:
+        super().__init__()
+        self.router = router
+        self.store = store
+        self.admins = frozenset(admins)
+        self.files = files
+        self.poster = poster
+
+    # -- activities -----------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """A message, a command or a card's submit."""
+        activity = turn_context.activity
+        submit = parse_submit(activity.value)
+        if submit is not None:
+            self._remember(activity)
+            await self._on_submit(turn_context, submit)
+            return
+        recipient = activity.recipient
+        text, mentioned = strip_mention(
+            activity.text or "",
+            _entities(activity),
+            getattr(recipient, "id", "") or "",
+            getattr(recipient, "name", "") or "",
+        )
+        addressed = mentioned or _conversation_type(activity) == "personal"
+        attachments = _attachments(activity)
+        html = next(
+            (
+                a["content"]
+                for a in attachments
+                if a["contentType"] == "text/html" and isinstance(a["content"], str)
+            ),
+            None,
+        )
+        full_text = (html_to_text(html) if html else "") or text
+        if addressed:
+            self._remember(activity)
+            command = parse_command(text)
+            if command is not None:
+                # The HTML copy keeps <addresses> that Teams drops from ``text`` (for /ndr).
+                name, args = command
+                fuller = parse_command(full_text)
+                if fuller is not None and fuller[0] == name:
+                    args = fuller[1]
+                await self._on_command(turn_context, name, args)
+                return
+        fetched = tuple([await self.files.fetch(ref) for ref in file_refs(attachments)])
+        message = Message(
+            platform=PLATFORM,
+            conversation=base_conversation(activity.conversation.id),
+            message_id=str(activity.id or ""),
+            user=_user(activity),
+            text=full_text,
+            direct=addressed,
+            attachments=fetched,
+        )
+        reply = await self.router.on_message(message)
+        if reply is not None:
+            await self._send(turn_context, reply)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Added to a team or chat (or its members changed): remember how to post there."""
+        self._remember(turn_context.activity)
+        await super().on_conversation_update_activity(turn_context)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        """Installed: remember the conversation; in a personal chat, say what ndrbot does."""
+        self._remember(turn_context.activity)
+        if _conversation_type(turn_context.activity) == "personal":
+            await turn_context.send_activity(card_activity(self.router.help()))
+
+    # -- commands and submits -------------------------------------------------------------
+
+    async def _on_command(self, turn_context: TurnContext, name: str, args: str) -> None:
+        activity = turn_context.activity
+        conversation = base_conversation(activity.conversation.id)
+        # Teams redelivers an Activity it thinks timed out; a command runs once per message.
+        if not self.store.first_time(PLATFORM, conversation, str(activity.id or "")):
+            return
+        await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+        user = _user(activity)
+        command = Command(
+            platform=PLATFORM,
+            conversation=conversation,
+            user=user,
+            name=name,
+            args=args,
+            is_admin=user in self.admins,
+        )
+        await self._send(turn_context, await self.router.on_command(command))
+
+    async def _on_submit(self, turn_context: TurnContext, submit: Submit) -> None:
+        if submit.action == "share":
+            await self._share(turn_context, submit.card_id)
+            return
+        cards = self.router.cards
+        stored = cards.load_card(submit.card_id)
+        if stored is None or stored.checklist is None:
+            await self._reply(
+                turn_context,
+                error_card("Checklist not found", "This checklist is no longer stored."),
+            )
+            return
+        sender = turn_context.activity.from_property
+        who = str(getattr(sender, "name", None) or sender.id)
+        updated: Card | None = None
+        for item in stored.checklist.items:  # in order: security steps before the unblock step
+            wanted = submit.toggles.get(item.id)
+            if wanted is None or wanted == (item.id in cards.ticks(submit.card_id)):
+                continue
+            updated = await self.router.on_tick(submit.card_id, item.id, who, wanted) or updated
+        if updated is not None:
+            await self._show(turn_context, updated)
+
+    async def _share(self, turn_context: TurnContext, card_id: str) -> None:
+        activity = turn_context.activity
+        conversation = base_conversation(activity.conversation.id)
+        if not self.store.first_time(PLATFORM, conversation, str(activity.id or "")):
+            return
+        reply = await self.router.on_share(card_id)
+        if reply is None:
+            await self._reply(
+                turn_context, error_card("Nothing to share", "That result is no longer stored.")
+            )
+            return
+        try:
+            await self.poster.post(conversation, reply.card)
+        except DeliveryError as error:
+            log.warning("teams share failed: %s", error)
+            await self._reply(
+                turn_context, error_card("Could not share", "Posting to the channel failed.")
+            )
+            return
+        await self._show(turn_context, reply.card)  # the thread's copy loses its button
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
+        card = reply.card
+        if _conversation_type(turn_context.activity) != "channel":
+            # Outside a channel there is no channel to share to: the result is already there.
+            card = replace(card, actions=tuple(a for a in card.actions if a.id != "share"))
+        if reply.visibility is Visibility.CHANNEL:
+            conversation = base_conversation(turn_context.activity.conversation.id)
+            await self.poster.post(conversation, card)
+        else:  # THREAD and PRIVATE: a reply to the message that asked
+            await self._reply(turn_context, card)
+
+    async def _reply(self, turn_context: TurnContext, card: Card) -> None:
+        await turn_context.send_activity(card_activity(card))
+
+    async def _show(self, turn_context: TurnContext, card: Card) -> None:
+        """Replace the card the submit came from (everyone sees the new state)."""
+        card_message = turn_context.activity.reply_to_id
+        if not card_message:
+            await self._reply(turn_context, card)
+            return
+        update = card_activity(card)
+        update.id = card_message
+        await turn_context.update_activity(update)
+
+    def _remember(self, activity: Activity) -> None:
+        """Save how to reach this conversation later (the channel itself, not a thread)."""
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.activity_id = None
+        conversation = base_conversation(activity.conversation.id)
+        reference.conversation.id = conversation
+        self.store.save_reference(PLATFORM, conversation, reference.serialize())
