@@ -34,6 +34,11 @@ Failures, for the next ``times`` calls of a method (``"response_url"`` and ``"fi
     slack.fail("chat.postMessage", error="channel_not_found")   # 200 {"ok": false, ...}
 
 ``slack.usergroups[group_id] = ["U1", ...]`` sets the members ``usergroups.users.list`` returns.
+
+Socket Mode: with ``app_token`` set, ``apps.connections.open`` (called with that token) hands
+out a WebSocket URL on this fake. A client that connects gets Slack's ``hello`` (recorded as
+``"socket_connect"``); ``await slack.socket_send("events_api", payload)`` sends it an envelope
+and returns its ``envelope_id``; what the client sends back is recorded as ``"socket_ack"``.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 __all__ = ["Call", "FakeSlackApi", "fake_slack_api"]
 
@@ -79,6 +84,7 @@ class FakeSlackApi:
     """The fake Web API server (see the module docstring)."""
 
     token: str | None = None  # the expected bearer token; None accepts any
+    app_token: str | None = None  # the app-level token for apps.connections.open (Socket Mode)
     calls: list[Call] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -88,6 +94,7 @@ class FakeSlackApi:
     _port: int = 0
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _arrived: asyncio.Condition | None = None
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -96,6 +103,7 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_get("/files/{file_id}/{name}", self._download)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -105,6 +113,8 @@ class FakeSlackApi:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for socket in self._sockets:
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -169,6 +179,24 @@ class FakeSlackApi:
             raise ValueError("fail() needs an HTTP status other than 200, or an error code")
         self._failures.setdefault(method, []).append(_Failure(status, error, retry_after, times))
 
+    async def socket_send(
+        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False
+    ) -> str:
+        """Send a Socket Mode envelope (``events_api``, ``slash_commands``, ``interactive``)."""
+        assert self._sockets, "no Socket Mode client is connected"
+        envelope_id = f"env-{next(self._ts)}"
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "payload": payload,
+                "type": kind,
+                "accepts_response_payload": accepts_response_payload,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return envelope_id
+
     def calls_to(self, method: str) -> list[Call]:
         """The calls of one method, in arrival order."""
         return [c for c in self.calls if c.method == method]
@@ -223,14 +251,16 @@ class FakeSlackApi:
             )
         return web.Response(status=failure.status, text="internal error", headers=headers)
 
-    def _auth_error(self, headers: dict[str, str], params: dict[str, Any]) -> str | None:
-        if self.token is None:
+    def _auth_error(
+        self, headers: dict[str, str], params: dict[str, Any], expected: str | None
+    ) -> str | None:
+        if expected is None:
             return None
         auth = headers.get("Authorization", "")
         given = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
         if not given:
             return "not_authed"
-        return None if given == self.token else "invalid_auth"
+        return None if given == expected else "invalid_auth"
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -238,7 +268,11 @@ class FakeSlackApi:
         failed = self._failure(method)
         if failed is not None:
             return failed
-        error = self._auth_error(call.headers, call.params)
+        socket = method == "apps.connections.open"
+        expected = self.app_token if socket else self.token
+        if socket and expected is None:
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+        error = self._auth_error(call.headers, call.params, expected)
         if error is not None:
             return web.json_response({"ok": False, "error": error})
         answer = getattr(self, "_" + method.replace(".", "_"), None)
@@ -315,6 +349,9 @@ class FakeSlackApi:
             }
         }
 
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self._port}/socket"}
+
     def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"users": list(self.usergroups.get(params.get("usergroup", ""), []))}
 
@@ -339,6 +376,28 @@ class FakeSlackApi:
             # What Slack does too: a 200 with its sign-in page instead of the file.
             return web.Response(text=_LOGIN_PAGE, content_type="text/html")
         return web.Response(body=content, content_type="application/octet-stream")
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await self._record(request, "socket_connect")
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": "A0NDRBOT1"},
+            }
+        )
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                self.calls.append(Call("socket_ack", json.loads(message.data), {}, "/socket"))
+                assert self._arrived is not None
+                async with self._arrived:
+                    self._arrived.notify_all()
+        self._sockets.remove(socket)
+        return socket
 
 
 @pytest.fixture

@@ -162,25 +162,41 @@ def dns_server() -> Iterator[LoopbackDns]:
 
 
 @pytest.fixture
-async def slack_bot(catalogue: Catalogue, dns_server: LoopbackDns) -> AsyncIterator[SlackBot]:
+def watches() -> RecordingWatches:
+    """The ``/ndrwatch`` port the router is given."""
+    return RecordingWatches()
+
+
+@pytest.fixture
+def slack_bot_parts(
+    catalogue: Catalogue, dns_server: LoopbackDns, watches: RecordingWatches
+) -> tuple[Router, ChatStore]:
+    """The router (real catalogue, loopback DNS, in-memory store) and its store."""
+    store = ChatStore(Database(":memory:"))
+    clock = FakeClock()
+    ids = iter(f"card{n:03d}" for n in range(1000))
+    router = Router(
+        catalogue=catalogue,
+        dns=DnsClient([dns_server.nameserver], timeout=0.5, deadline=5.0),
+        seen=store,
+        cards=store,
+        clock=clock,
+        limiter=RateLimiter(clock, capacity=5, per_minute=5),
+        max_paste_bytes=256 * 1024,
+        watches=watches,
+        run_checks=False,
+        new_id=lambda: next(ids),
+    )
+    return router, store
+
+
+@pytest.fixture
+async def slack_bot(
+    slack_bot_parts: tuple[Router, ChatStore], watches: RecordingWatches
+) -> AsyncIterator[SlackBot]:
     """ndrbot's Slack integration on a test server, talking to a fake Slack Web API."""
+    router, store = slack_bot_parts
     async with FakeSlackApi(token=TOKEN) as slack, aiohttp.ClientSession() as http:
-        store = ChatStore(Database(":memory:"))
-        clock = FakeClock()
-        ids = iter(f"card{n:03d}" for n in range(1000))
-        watches = RecordingWatches()
-        router = Router(
-            catalogue=catalogue,
-            dns=DnsClient([dns_server.nameserver], timeout=0.5, deadline=5.0),
-            seen=store,
-            cards=store,
-            clock=clock,
-            limiter=RateLimiter(clock, capacity=5, per_minute=5),
-            max_paste_bytes=256 * 1024,
-            watches=watches,
-            run_checks=False,
-            new_id=lambda: next(ids),
-        )
         settings = Settings(
             slack_bot_token=TOKEN,
             slack_signing_secret=SECRET,
