@@ -114,6 +114,9 @@ class TeamsPoster:
             # continue_conversation makes up: in a channel that would start or join a thread.
             activity = TurnContext.apply_conversation_reference(card_activity(card), reference)
             connector = turn_context.turn_state[turn_context.adapter.BOT_CONNECTOR_CLIENT_KEY]
+            # msrest retries refused connections three times with back-off (about 5 s); the
+            # caller has its own schedule and should hear about an outage at once.
+            connector.config.retry_policy.retries = 0
             try:
                 response = await connector.conversations.send_to_conversation(
                     activity.conversation.id, activity
