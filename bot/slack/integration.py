@@ -3,8 +3,9 @@
 Wiring, in the composition root (``ndrbot serve``)::
 
     slack = SlackIntegration(settings, router, store)
-    slack.attach(web_app)        # POST /slack/events, and start/stop with the web app
-    alerts_posters.append(slack.poster)
+    slack.attach(web_app)              # POST /slack/events (HTTP mode only)
+    posters["slack"] = slack.poster    # for alerts
+    # ... and await slack.start() / slack.stop() in the web app's startup / cleanup.
 
 With ``SLACK_APP_TOKEN`` set it connects with Socket Mode instead (no public URL needed) and adds
 no route. The Web API base is ``SLACK_API_URL``. Slack's libraries log request and response
@@ -90,27 +91,23 @@ class SlackIntegration:
         return bool(self.settings.slack_app_token)
 
     def attach(self, app: web.Application) -> None:
-        """Add ``POST /slack/events`` (HTTP mode) and run :meth:`start`/:meth:`stop` with ``app``."""
-        if not self.socket_mode:
-            secret = self.settings.slack_signing_secret
-            if not secret:
-                raise SettingsError(
-                    "SLACK_SIGNING_SECRET is missing: Slack's requests cannot be verified"
-                )
-            app.router.add_post(EVENTS_PATH, events_handler(self.app, SignatureGate(secret)))
-
-        async def on_startup(_: web.Application) -> None:
-            await self.start()
-
-        async def on_cleanup(_: web.Application) -> None:
-            await self.stop()
-
-        app.on_startup.append(on_startup)
-        app.on_cleanup.append(on_cleanup)
+        """Add ``POST /slack/events`` to ``app`` (HTTP mode; Socket Mode needs no route)."""
+        if self.socket_mode:
+            return
+        secret = self.settings.slack_signing_secret
+        if not secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is missing: Slack's requests cannot be verified"
+            )
+        app.router.add_post(EVENTS_PATH, events_handler(self.app, SignatureGate(secret)))
 
     async def start(self) -> None:
-        """Connect with Socket Mode when configured (HTTP mode needs nothing started)."""
-        if self.socket_mode and self._socket is None:
+        """Connect with Socket Mode when configured (HTTP mode needs nothing started).
+        Call it from the web app's startup; calling it twice does nothing more."""
+        if not self.socket_mode:
+            log.info("slack: receiving events at %s", EVENTS_PATH)
+            return
+        if self._socket is None:
             self._socket = AsyncSocketModeHandler(
                 self.app,
                 app_token=self.settings.slack_app_token,
@@ -119,8 +116,6 @@ class SlackIntegration:
             )
             await self._socket.connect_async()
             log.info("slack: connected with Socket Mode")
-        elif not self.socket_mode:
-            log.info("slack: receiving events at %s", EVENTS_PATH)
 
     async def stop(self) -> None:
         """Disconnect Socket Mode and close the download session."""

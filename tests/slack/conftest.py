@@ -206,14 +206,17 @@ async def slack_bot(
         )
         settings.validate()
         app = web.Application()
-        SlackIntegration(settings, router, store).attach(app)
+        integration = SlackIntegration(settings, router, store)
+        integration.attach(app)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
+        await integration.start()  # as ndrbot serve does on startup
         bot = SlackBot(slack, server, router, store, watches, http)
         try:
             yield bot
         finally:
             await bot.settle()
+            await integration.stop()
             await server.close()
 
 

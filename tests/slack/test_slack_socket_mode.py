@@ -31,9 +31,11 @@ async def socket_bot(
         )
         settings.validate()
         app = web.Application()
-        SlackIntegration(settings, router, store).attach(app)
+        integration = SlackIntegration(settings, router, store)
+        integration.attach(app)
         server = TestServer(app, host="127.0.0.1")
-        await server.start_server()  # runs on_startup: the Socket Mode connection
+        await server.start_server()
+        await integration.start()  # the Socket Mode connection
         try:
             await slack.wait_for("socket_connect")
             async with (
@@ -43,6 +45,7 @@ async def socket_bot(
                 assert response.status == 404  # no HTTP route in Socket Mode
             yield slack
         finally:
+            await integration.stop()
             await server.close()
 
 
