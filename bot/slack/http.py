@@ -30,6 +30,7 @@ class _Clock(Clock):
         self._now = now
 
     def now(self) -> float:
+        """The injected time (seconds since the epoch)."""
         return self._now()
 
 
@@ -67,6 +68,7 @@ def events_handler(
     """The aiohttp handler for Events API, slash command and interactivity requests."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        """Refuse what is not Slack's; hand the rest to bolt and return its answer."""
         body = await request.read()
         refusal = gate.refusal(body, request.headers)
         if refusal is not None:

@@ -43,6 +43,7 @@ class _DropTokenNotice(logging.Filter):
     # bolt reads SLACK_BOT_TOKEN from the environment itself and then says it will not use it,
     # since it gets a client; that is what we want, so the notice is noise.
     def filter(self, record: logging.LogRecord) -> bool:
+        """False for bolt's "`token` will be unused" notice."""
         return "`token` will be unused" not in record.getMessage()
 
 
