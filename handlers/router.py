@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from handlers.card import Card
+from handlers.card import Action, Card
 from handlers.cards import TickRecord, check_card, diagnosis_card, error_card, help_card
 from handlers.checks import (
     CheckResult,
@@ -161,6 +161,9 @@ class Router:
         checks = await self._planned_checks(diagnosis) if self.run_checks else []
         card_id = self.new_id()
         card = diagnosis_card(diagnosis, self.catalogue, checks, card_id=card_id)
+        if visibility is Visibility.PRIVATE:
+            # A private diagnosis (/ndr) can be shared, like a check result.
+            card = replace(card, actions=(Action("share", "Share in channel", card_id),))
         self.cards.save_card(card_id, card)
         return Reply(card, visibility, card_id)
 
