@@ -60,8 +60,11 @@ def problems(body: object) -> list[str]:
     service_url = _text_field(body, "serviceUrl")
     if service_url is None or not service_url.startswith(("https://", "http://")):
         found.append("'serviceUrl' is missing or not an http(s) URL")
-    if body.get("type") in ("message", "invoke") and _text_field(body, "from", "id") is None:
-        found.append("'from.id' is missing or not a string")
+    if body.get("type") in ("message", "invoke"):
+        # Both are needed to answer once per message and to know who asked.
+        for path in (("id",), ("from", "id")):
+            if _text_field(body, *path) is None:
+                found.append(f"'{'.'.join(path)}' is missing or not a string")
     for key, kind in (("text", str), ("attachments", list), ("entities", list)):
         if key in body and body[key] is not None and not isinstance(body[key], kind):
             found.append(f"'{key}' must be a {kind.__name__}")

@@ -65,6 +65,12 @@ def _user(activity: Activity) -> str:
     return str(getattr(sender, "aad_object_id", None) or sender.id)
 
 
+def _from_bot(activity: Activity) -> bool:
+    # Bot Framework ids: "29:" for people, "28:" for bots; the Emulator marks roles instead.
+    sender = activity.from_property
+    return str(sender.id).startswith("28:") or getattr(sender, "role", None) == "bot"
+
+
 def _entities(activity: Activity) -> list[dict[str, Any]]:
     return [
         {"type": entity.type, **(entity.additional_properties or {})}
@@ -148,6 +154,7 @@ class NdrTeamsBot(ActivityHandler):
             text=full_text,
             direct=addressed,
             attachments=fetched,
+            from_bot=_from_bot(activity),
         )
         reply = await self.router.on_message(message)
         if reply is not None:

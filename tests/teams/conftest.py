@@ -52,12 +52,41 @@ def load_activity(name: str, service_url: str, **changes: Any) -> dict[str, Any]
     return activity
 
 
+def card_validator(schema: dict[str, Any]) -> jsonschema.Draft6Validator:
+    """A Draft 6 validator for the Adaptive Card schema that tries, in each ``anyOf``, the
+    alternative named by the instance's ``type`` first.
+
+    Same verdicts as the plain validator (``anyOf`` does not depend on the order of its
+    alternatives), about ten times faster: the schema lists some thirty element types for every
+    element, and the plain validator tries them in turn.
+    """
+    definitions = schema["definitions"]
+
+    def named(subschema: dict[str, Any]) -> str | None:
+        # An alternative is {"required": ["type"], "allOf": [{"$ref": "#/definitions/X"}]}.
+        refs = [subschema, *subschema.get("allOf", ())]
+        ref = next((r["$ref"] for r in refs if "$ref" in r), "")
+        target = definitions.get(ref.removeprefix("#/definitions/"), {})
+        enum = target.get("properties", {}).get("type", {}).get("enum", [None])
+        return enum[0] if len(enum) == 1 else None
+
+    plain = jsonschema.Draft6Validator.VALIDATORS["anyOf"]
+
+    def any_of(validator: Any, alternatives: list, instance: Any, schema: Any) -> Any:
+        if isinstance(instance, dict) and isinstance(instance.get("type"), str):
+            alternatives = sorted(alternatives, key=lambda sub: named(sub) != instance["type"])
+        yield from plain(validator, alternatives, instance, schema)
+
+    fast = jsonschema.validators.extend(jsonschema.Draft6Validator, {"anyOf": any_of})
+    return fast(schema)
+
+
 @pytest.fixture(scope="session")
 def card_schema() -> jsonschema.Draft6Validator:
     """A validator for the Adaptive Card 1.5 schema (skips when the reference is absent)."""
     if not SCHEMA_PATH.is_file():
         pytest.skip(f"Adaptive Card schema not found at {SCHEMA_PATH}")
-    return jsonschema.Draft6Validator(json.loads(SCHEMA_PATH.read_text("utf-8")))
+    return card_validator(json.loads(SCHEMA_PATH.read_text("utf-8")))
 
 
 @pytest.fixture

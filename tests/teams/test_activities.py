@@ -139,6 +139,7 @@ def test_problems_name_the_fields() -> None:
         "'channelId' is missing or not a string",
         "'conversation.id' is missing or not a string",
         "'serviceUrl' is missing or not an http(s) URL",
+        "'id' is missing or not a string",
         "'from.id' is missing or not a string",
         "'text' must be a str",
     ]

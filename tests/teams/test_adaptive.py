@@ -296,3 +296,22 @@ def test_any_text_anywhere_gives_a_valid_inert_card(
 def test_the_fallback_text_is_plain_and_short() -> None:
     rendered = render_adaptive(error_card(f"Too large {HOSTILE}", "x" * 1000))
     assert "\x1b" not in rendered["fallbackText"] and len(rendered["fallbackText"]) <= 300
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": "x", "bogus": 1}]}],
+        [{"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": "x", "color": "red"}]}],
+        [{"type": "Input.Toggle", "id": "a"}],
+        [{"type": "TextRun", "text": "an inline is not an element"}],
+        [{"type": "Nope"}],
+        [{"type": "ActionSet", "actions": [{"type": "Action.OpenUrl", "title": "no url"}]}],
+    ],
+)
+def test_the_test_validator_rejects_what_the_schema_rejects(
+    card_schema: jsonschema.Draft6Validator, body: list[dict[str, Any]]
+) -> None:
+    card = {"type": "AdaptiveCard", "version": "1.5", "body": body}
+    plain = jsonschema.Draft6Validator(card_schema.schema)
+    assert not plain.is_valid(card) and not card_schema.is_valid(card)

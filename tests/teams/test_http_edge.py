@@ -47,6 +47,7 @@ async def test_bodies_that_are_not_activities_get_a_clear_error(
         ({"serviceUrl": "file:///etc/passwd"}, "'serviceUrl' is missing or not an http(s) URL"),
         ({"conversation": {}}, "'conversation.id' is missing"),
         ({"from": "Pat"}, "'from.id' is missing"),
+        ({"id": None}, "'id' is missing"),
         ({"channelId": 7}, "'channelId' is missing or not a string"),
         ({"entities": "mention"}, "'entities' must be a list"),
         ({"text": ["a"]}, "'text' must be a str"),

@@ -73,9 +73,12 @@ async def test_a_pasted_bounce_gets_one_card_in_its_thread(
     assert len(bed.cards()) == 1
 
 
-async def test_channel_chatter_and_edits_get_silence(bed: TeamsBed) -> None:
+async def test_channel_chatter_edits_and_other_bots_get_silence(bed: TeamsBed) -> None:
     assert await bed.post(bed.activity("channel_chatter")) == 200
     assert await bed.post(bed.activity("channel_message_edit")) == 200
+    other_bot = bed.activity("channel_bounce_paste")
+    other_bot["from"] = {"id": "28:another-bot", "name": "Mail relay bot"}
+    assert await bed.post(other_bot) == 200
     assert bed.connector.calls == []
 
 
