@@ -22,7 +22,9 @@ __all__ = [
     "FileRef",
     "Submit",
     "base_conversation",
+    "command_in",
     "file_refs",
+    "html_body",
     "html_to_text",
     "parse_command",
     "parse_submit",
@@ -119,6 +121,17 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return word, rest
 
 
+def command_in(text: str, full_text: str) -> tuple[str, str] | None:
+    """The command typed in a message, as :func:`parse_command` reads ``text``; its arguments
+    come from ``full_text`` (the HTML copy) when that reads as the same command, because the
+    HTML keeps the ``<addresses>`` of a bounce pasted after ``ndr``."""
+    command = parse_command(text)
+    fuller = parse_command(full_text)
+    if command is not None and fuller is not None and fuller[0] == command[0]:
+        return fuller
+    return command
+
+
 class _HtmlText(HTMLParser):
     """Text of a Teams message body: blocks become lines, mentions are dropped."""
 
@@ -164,6 +177,15 @@ def html_to_text(html: str) -> str:
     parser.close()
     text = "".join(parser.parts).replace("\u00a0", " ")
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def html_body(attachments: list[dict[str, Any]]) -> str:
+    """The text of a message's ``text/html`` copy (empty when it has none)."""
+    for attachment in attachments:
+        content = attachment.get("content")
+        if attachment.get("contentType") == "text/html" and isinstance(content, str):
+            return html_to_text(content)
+    return ""
 
 
 @dataclass(frozen=True)

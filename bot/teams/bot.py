@@ -32,9 +32,9 @@ from bot.store.chat import ChatStore
 from bot.teams.activities import (
     Submit,
     base_conversation,
+    command_in,
     file_refs,
-    html_to_text,
-    parse_command,
+    html_body,
     parse_submit,
     strip_mention,
 )
@@ -123,29 +123,19 @@ class NdrTeamsBot(ActivityHandler):
             getattr(recipient, "id", "") or "",
             getattr(recipient, "name", "") or "",
         )
-        addressed = mentioned or _conversation_type(activity) == "personal"
         attachments = _attachments(activity)
-        html = next(
-            (
-                a["content"]
-                for a in attachments
-                if a["contentType"] == "text/html" and isinstance(a["content"], str)
-            ),
-            None,
-        )
-        full_text = (html_to_text(html) if html else "") or text
+        full_text = html_body(attachments) or text
+        addressed = mentioned or _conversation_type(activity) == "personal"
         if addressed:
             self._remember(activity)
-            command = parse_command(text)
+            command = command_in(text, full_text)
             if command is not None:
-                # The HTML copy keeps <addresses> that Teams drops from ``text`` (for /ndr).
-                name, args = command
-                fuller = parse_command(full_text)
-                if fuller is not None and fuller[0] == name:
-                    args = fuller[1]
-                await self._on_command(turn_context, name, args)
+                await self._on_command(turn_context, *command)
                 return
-        fetched = tuple([await self.files.fetch(ref) for ref in file_refs(attachments)])
+        from_bot = _from_bot(activity)
+        fetched = (
+            () if from_bot else tuple([await self.files.fetch(f) for f in file_refs(attachments)])
+        )
         message = Message(
             platform=PLATFORM,
             conversation=base_conversation(activity.conversation.id),
@@ -154,7 +144,7 @@ class NdrTeamsBot(ActivityHandler):
             text=full_text,
             direct=addressed,
             attachments=fetched,
-            from_bot=_from_bot(activity),
+            from_bot=from_bot,
         )
         reply = await self.router.on_message(message)
         if reply is not None:

@@ -9,7 +9,9 @@ from bot.teams.activities import (
     FileRef,
     Submit,
     base_conversation,
+    command_in,
     file_refs,
+    html_body,
     html_to_text,
     parse_command,
     parse_submit,
@@ -143,3 +145,21 @@ def test_problems_name_the_fields() -> None:
         "'from.id' is missing or not a string",
         "'text' must be a str",
     ]
+
+
+def test_a_commands_arguments_come_from_the_html_copy_when_it_is_the_same_command() -> None:
+    assert command_in("ndr From: Sam", "ndr From: Sam <sam@contoso.com>") == (
+        "ndr",
+        "From: Sam <sam@contoso.com>",
+    )
+    assert command_in("spfcheck contoso.com", "") == ("spfcheck", "contoso.com")
+    assert command_in("Delivery has failed", "ndr x") is None
+
+
+def test_the_html_body_is_read_from_the_text_html_attachment_only() -> None:
+    attachments = [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "content": {"body": []}},
+        {"contentType": "text/html", "content": "<p>a &amp; b</p>"},
+    ]
+    assert html_body(attachments) == "a & b"
+    assert html_body([]) == ""

@@ -109,6 +109,20 @@ async def test_a_slash_command_in_a_personal_chat_needs_no_mention_and_has_no_sh
     assert "actions" not in card
 
 
+async def test_ndr_with_a_pasted_bounce_reads_the_html_copy(bed: TeamsBed) -> None:
+    paste = bed.activity("channel_bounce_paste")
+    html = paste["attachments"][0]["content"]
+    activity = bed.activity(
+        "personal_command",
+        text="ndr " + paste["text"],
+        attachments=[{"contentType": "text/html", "content": f"<p>ndr</p>{html}"}],
+    )
+    assert await bed.post(activity) == 200
+    ((_, card),) = bed.cards()
+    assert title(card) == "✖ Microsoft 365 has blocked this account from sending"
+    assert facts(card)["Sender"] == "sam@contoso.com"
+
+
 async def test_without_a_mention_a_command_in_a_channel_is_just_chatter(bed: TeamsBed) -> None:
     activity = bed.activity("channel_chatter", text="spfcheck contoso.com", attachments=[])
     assert await bed.post(activity) == 200
