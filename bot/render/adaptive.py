@@ -18,7 +18,9 @@ long texts are clipped so a card stays inside Teams' message size limit (about 2
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from handlers.card import Card, CheckLine, ChecklistItemView, ChecklistView, CodeBlock, Tone
@@ -32,6 +34,8 @@ TICK_ITEM_PREFIX = "item:"  # Input.Toggle ids: "item:<checklist item id>"
 _TEXT_MAX = 1200  # characters per paragraph
 _CODE_MAX = 3000  # characters per code block
 _FALLBACK_MAX = 300
+_SHORTER = (300, 120, 40)  # characters per paragraph, in turn, while a card is too large
+_BUDGET = 26 * 1024  # bytes of card JSON: Teams refuses messages over about 28 KB in all
 
 # C0/C1 controls except TAB and LF, DEL, and the bidirectional embeddings, overrides and isolates.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -202,8 +206,41 @@ def _links(card: Card) -> list[dict[str, Any]]:
     return [_heading("Links")] + [{"type": "ActionSet", "actions": [a]} for a in actions]
 
 
+def _shortened(card: Card, limit: int) -> Card:
+    """``card`` with every long paragraph of pasted or generated text cut to ``limit``."""
+
+    def cut(text: str) -> str:
+        return _clip(text, limit)
+
+    return replace(
+        card,
+        summary=cut(card.summary),
+        facts=tuple(replace(f, value=cut(f.value)) for f in card.facts),
+        sections=tuple(replace(s, text=cut(s.text)) for s in card.sections),
+        checks=tuple(
+            replace(c, summary=cut(c.summary), details=tuple(map(cut, c.details)))
+            for c in card.checks
+        ),
+        steps=tuple(map(cut, card.steps)),
+        notes=tuple(map(cut, card.notes)),
+    )
+
+
 def render_adaptive(card: Card) -> dict[str, Any]:
-    """The Adaptive Card 1.5 for ``card`` (a JSON-ready dict, valid against the 1.5 schema)."""
+    """The Adaptive Card 1.5 for ``card`` (a JSON-ready dict, valid against the 1.5 schema).
+
+    A card whose JSON would not fit Teams' message size is rendered again with its long
+    paragraphs cut shorter (visibly, with an ellipsis); commands and checklist steps are kept.
+    """
+    rendered = _render(card)
+    for limit in _SHORTER:
+        if len(json.dumps(rendered, ensure_ascii=False).encode()) <= _BUDGET:
+            break
+        rendered = _render(_shortened(card, limit))
+    return rendered
+
+
+def _render(card: Card) -> dict[str, Any]:
     card_id = card.meta.get("card_id") or (card.checklist.key if card.checklist else "")
     body: list[dict[str, Any]] = [_header(card), *_facts(card)]
     for section in card.sections:

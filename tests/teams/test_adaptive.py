@@ -315,3 +315,28 @@ def test_the_test_validator_rejects_what_the_schema_rejects(
     card = {"type": "AdaptiveCard", "version": "1.5", "body": body}
     plain = jsonschema.Draft6Validator(card_schema.schema)
     assert not plain.is_valid(card) and not card_schema.is_valid(card)
+
+
+def test_a_card_too_large_for_teams_is_cut_to_fit_and_keeps_its_checklist(
+    catalogue: Catalogue, card_schema: jsonschema.Draft6Validator
+) -> None:
+    card = checklist_card(catalogue)
+    long = "x" * 5000
+    card = Card(
+        **{
+            **card.__dict__,
+            "summary": long,
+            "facts": tuple(Fact(f.label, long) for f in card.facts),
+            "sections": tuple(Section(s.title, long) for s in card.sections),
+            "checks": tuple(
+                CheckLine("SPF", "contoso.com", "fail", long, (long,) * 4) for _ in range(4)
+            ),
+            "steps": (long,) * 5,
+            "notes": (long,) * 2,
+        }
+    )
+    rendered = render_adaptive(card)
+    assert_valid(card_schema, rendered)
+    assert len(json.dumps(rendered, ensure_ascii=False).encode()) < TEAMS_MESSAGE_LIMIT - 2048
+    assert len(_toggles(rendered)) == 7  # the checklist is all there
+    assert any(t.endswith("x…") for t in _rich_texts(rendered))  # cut visibly
