@@ -86,6 +86,12 @@ def variant_card(catalogue: Catalogue, variant: Variant) -> Card:
     )
 
 
+def security_steps(catalogue: Catalogue) -> tuple[str, ...]:
+    """The compromise checklist's steps that must be ticked before the unblock step."""
+    items = catalogue.checklists["compromise"].items
+    return tuple(item.id for item in items if item.required_before_unblock)
+
+
 def checklist_card(catalogue: Catalogue, ticked: dict[str, TickRecord] | None = None) -> Card:
     """The restricted-sender card with the compromise checklist, ``ticked`` as given."""
     variant = next(v for v in catalogue.variants if v.checklist == "compromise")

@@ -26,21 +26,12 @@ from handlers.cards import TickRecord, check_card, error_card, help_card
 from handlers.checks.result import CheckResult, Finding, Severity, Status
 from handlers.router import COMMANDS
 from knowledge import Catalogue, load_catalogue
-from tests.teams.cards import HOSTILE, checklist_card, hostile_card, variant_card
+from tests.teams.cards import HOSTILE, checklist_card, hostile_card, security_steps, variant_card
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("NDRBOT_UPDATE_GOLDEN") == "1"
 VARIANTS = [v.key for v in load_catalogue().variants]
 TEAMS_MESSAGE_LIMIT = 28 * 1024  # Teams refuses bot messages over about 28 KB
-SECURITY = (
-    "reset_password",
-    "revoke_sessions",
-    "enforce_mfa",
-    "remove_forwarding",
-    "inbox_rules",
-    "app_passwords_and_consents",
-    "review_activity",
-)
 
 
 def walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -124,7 +115,7 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
             catalogue, {"reset_password": TickRecord("Helpdesk Pat", at)}
         ),
         "checklist_unblockable": checklist_card(
-            catalogue, {item: TickRecord("Helpdesk Pat", at) for item in SECURITY}
+            catalogue, {item: TickRecord("Helpdesk Pat", at) for item in security_steps(catalogue)}
         ),
         "hostile": hostile_card(catalogue),
         "error_card": error_card("Too large to read", "The paste is over 2 MB."),
@@ -161,7 +152,7 @@ def test_checklist_items_are_toggles_and_the_unblock_step_says_not_yet(
 ) -> None:
     rendered = render_adaptive(checklist_card(catalogue))
     toggles = _toggles(rendered)
-    assert set(toggles) == {f"item:{item}" for item in SECURITY}
+    assert set(toggles) == {f"item:{item}" for item in security_steps(catalogue)}
     assert set(toggles.values()) == {"false"}
     assert any(t.startswith("Not yet:") for t in _rich_texts(rendered))
     (submit,) = [n for n in walk(rendered) if n.get("type") == "Action.Submit"]
@@ -188,7 +179,9 @@ def test_ticked_items_show_who_and_when_and_unblock_becomes_a_toggle_last(
     assert "item:unblock" not in _toggles(partly)
 
     ready = render_adaptive(
-        checklist_card(catalogue, {item: TickRecord("Helpdesk Pat", at) for item in SECURITY})
+        checklist_card(
+            catalogue, {item: TickRecord("Helpdesk Pat", at) for item in security_steps(catalogue)}
+        )
     )
     assert _toggles(ready)["item:unblock"] == "false"
     assert not any(t.startswith("Not yet:") for t in _rich_texts(ready))

@@ -10,20 +10,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.teams.cards import security_steps
 from tests.teams.conftest import ADMIN_AAD, TeamsBed
 from tests.teams.test_adaptive import assert_inert, assert_valid, walk
 
 SAMPLES = Path(__file__).resolve().parents[1] / "ndr" / "samples"
 CHANNEL = "19:c6e4b3a0f1d24b0e9a7f2c3d4e5f6a7b@thread.tacv2"
-SECURITY = (
-    "reset_password",
-    "revoke_sessions",
-    "enforce_mfa",
-    "remove_forwarding",
-    "inbox_rules",
-    "app_passwords_and_consents",
-    "review_activity",
-)
 
 
 def title(card: dict[str, Any]) -> str:
@@ -183,11 +175,19 @@ async def test_ticks_update_the_card_for_everyone_and_unblock_waits_for_security
     assert any("Done by Helpdesk Pat at 2026-11-20T09:15:00" in str(n) for n in walk(shown))
     assert "item:unblock" not in toggles(shown)
 
-    assert await bed.post(tick("t2", **dict.fromkeys(SECURITY, True))) == 200
+    assert (
+        await bed.post(tick("t2", **dict.fromkeys(security_steps(bed.router.catalogue), True)))
+        == 200
+    )
     shown = bed.cards("update")[-1][1]
     assert toggles(shown)["item:unblock"] == "false"
 
-    assert await bed.post(tick("t3", **dict.fromkeys(SECURITY, True), unblock=True)) == 200
+    assert (
+        await bed.post(
+            tick("t3", **dict.fromkeys(security_steps(bed.router.catalogue), True), unblock=True)
+        )
+        == 200
+    )
     shown = bed.cards("update")[-1][1]
     assert toggles(shown)["item:unblock"] == "true"
 
