@@ -152,6 +152,11 @@ class TeamsIntegration:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One Activity from the Bot Framework (or the Emulator)."""
+        header = ""
+        if self.settings.teams_authenticated:
+            header = request.headers.get("Authorization", "")
+            if not header:  # refused before the body is even read
+                return _error(401, "missing Authorization header (a Bot Framework token)")
         if request.content_type != "application/json":
             return _error(415, "expected Content-Type: application/json (a Bot Framework Activity)")
         try:
@@ -165,11 +170,6 @@ class TeamsIntegration:
             activity = Activity().deserialize(body)
         except DeserializationError:
             return _error(400, "not a usable Activity: a field has the wrong type")
-        header = ""
-        if self.settings.teams_authenticated:
-            header = request.headers.get("Authorization", "")
-            if not header:
-                return _error(401, "missing Authorization header (a Bot Framework token)")
         try:
             auth = await self.authentication.authenticate_request(activity, header)
         except Exception as error:  # any failure to validate the token means: not authenticated

@@ -195,3 +195,10 @@ async def test_proactive_posts_are_sent_as_the_bot_with_our_token(
     message_id = await loopback.teams.poster.post(channel, loopback.router.help())
     (post,) = loopback.connector.calls_of("send")
     assert post.headers["Authorization"] == f"Bearer {OUTBOUND}" and message_id
+
+
+async def test_without_a_token_even_a_malformed_body_gets_401(production: TeamsBed) -> None:
+    response = await production.client.post(
+        "/api/messages", data=b"{not json", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status == 401
