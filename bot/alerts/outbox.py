@@ -30,6 +30,7 @@ MAX_DELAY = 15 * 60.0  # the longest wait between two tries
 GIVE_UP_AFTER = timedelta(days=3)  # an alert older than this is history, not news
 LEASE = timedelta(minutes=2)  # longer than any one post takes
 POLL = 30.0  # seconds: the longest the loop sleeps (rows written by another process)
+BATCH = 50  # rows read at a time
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -57,26 +58,32 @@ class OutboxWorker:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self.wake = asyncio.Event()
         self.hold_until: dict[str, datetime] = {}  # platform -> its Retry-After ends
-        self._warned: set[str] = set()
 
     async def deliver_due(self) -> int:
-        """Try every delivery that is due now; return how many were sent."""
+        """Try every delivery that is due now; return how many were sent.
+
+        Platform by platform, in batches, oldest first; a platform that answers with
+        Retry-After is left alone until then, and one without a poster in this process keeps
+        its rows for a process that has one (``ndrbot serve``).
+        """
         sent = 0
-        for delivery in self.store.due_deliveries(self.clock()):
-            sent += await self._deliver(delivery)
+        for platform, poster in list(self.posters.items()):
+            while not self._held(platform):
+                batch = self.store.due_deliveries(self.clock(), platform, limit=BATCH)
+                for delivery in batch:
+                    if self._held(platform):
+                        break
+                    sent += await self._deliver(delivery, poster)
+                if len(batch) < BATCH:
+                    break
         return sent
 
-    async def _deliver(self, delivery: Delivery) -> int:
+    def _held(self, platform: str) -> bool:
+        hold = self.hold_until.get(platform)
+        return hold is not None and hold > self.clock()
+
+    async def _deliver(self, delivery: Delivery, poster: Poster) -> int:
         now = self.clock()
-        poster = self.posters.get(delivery.platform)
-        if poster is None:
-            if delivery.platform not in self._warned:
-                self._warned.add(delivery.platform)
-                log.warning("alerts for %s wait: %s is not configured", *[delivery.platform] * 2)
-            return 0
-        hold = self.hold_until.get(delivery.platform)
-        if hold is not None and hold > now:
-            return 0  # the platform asked us to wait; do not spend this row's attempt
         if now - delivery.created_at > GIVE_UP_AFTER:
             self.store.mark_failed(delivery.id, at=now, error="gave up: too old to be news")
             return 0
@@ -136,14 +143,14 @@ class OutboxWorker:
     def seconds_to_next(self) -> float:
         """How long the loop may sleep before something could be due."""
         now = self.clock()
-        upcoming = self.store.next_delivery_at()
-        if upcoming is None:
+        upcoming = []
+        for platform in self.posters:
+            due = self.store.next_delivery_at(platform)
+            if due is not None:
+                upcoming.append(max(due, self.hold_until.get(platform, due)))
+        if not upcoming:
             return POLL
-        wait = (upcoming - now).total_seconds()
-        if wait <= 0:  # due rows are held back by a platform's Retry-After
-            holds = [(h - now).total_seconds() for h in self.hold_until.values() if h > now]
-            wait = min(holds, default=POLL)
-        return min(max(wait, 0.5), POLL)
+        return min(max((min(upcoming) - now).total_seconds(), 0.05), POLL)
 
     async def run_forever(self) -> None:
         """Deliver, then sleep until the next delivery is due (or a wake-up), forever."""

@@ -27,9 +27,9 @@ from handlers.ports import Clock
 from handlers.watch.cards import event_cards
 from handlers.watch.model import Watch, WatchKind
 from handlers.watch.snapshot import Snapshot, snapshot
-from handlers.watch.transitions import advance
+from handlers.watch.transitions import WatchState, advance
 
-__all__ = ["Scheduler", "SweepReport", "run_checks"]
+__all__ = ["Scheduler", "SweepReport", "known_selectors", "run_checks"]
 
 log = logging.getLogger("ndrbot.alerts.scheduler")
 
@@ -38,8 +38,29 @@ FIRST_RUN_SPREAD = 60.0  # seconds: a new watch runs within a minute, not all at
 IDLE_WAKE = 60.0  # seconds: the longest the loop sleeps (a watch added elsewhere is seen)
 
 
-async def run_checks(dns: DnsClient, watch: Watch, *, dqs_key: str | None) -> list[CheckResult]:
-    """The checks of one watch, concurrently (a domain's four, or an IP's two)."""
+def known_selectors(watch: Watch, state: WatchState) -> tuple[str, ...]:
+    """DKIM selectors to check: those given on add and those found on earlier runs.
+
+    Selectors cannot be listed from DNS, so the first run also tries the common ones; once
+    some are known, later runs ask only for them (a new selector appearing is no alert, a
+    known one vanishing is), which saves most of a domain watch's queries.
+    """
+    # A selector that vanished stays on the list (its alert is open) so its return is seen.
+    found = [
+        key.removeprefix("dkim.")
+        for key, value in state.facts.items()
+        if key.startswith("dkim.") and (value == "present" or key in state.open)
+    ]
+    return tuple(dict.fromkeys([*watch.selectors, *sorted(found)]))
+
+
+async def run_checks(
+    dns: DnsClient, watch: Watch, *, dqs_key: str | None, selectors: tuple[str, ...] = ()
+) -> list[CheckResult]:
+    """The checks of one watch, concurrently (a domain's four, or an IP's two).
+
+    ``selectors``: the DKIM selectors known for the domain; none means try the common ones.
+    """
     if watch.kind is WatchKind.IP:
         return list(
             await asyncio.gather(
@@ -50,7 +71,7 @@ async def run_checks(dns: DnsClient, watch: Watch, *, dqs_key: str | None) -> li
         await asyncio.gather(
             check_spf(dns, watch.target),
             check_dmarc(dns, watch.target),
-            check_dkim(dns, watch.target, watch.selectors),
+            check_dkim(dns, watch.target, selectors or watch.selectors, common=not selectors),
             check_mx(dns, watch.target),
         )
     )
@@ -129,7 +150,10 @@ class Scheduler:
         state, version = self.store.state(watch.id)
         started = self.clock()
         try:
-            snap = snapshot(await run_checks(self.dns(), watch, dqs_key=self.dqs_key))
+            results = await run_checks(
+                self.dns(), watch, dqs_key=self.dqs_key, selectors=known_selectors(watch, state)
+            )
+            snap = snapshot(results)
         except Exception as exc:
             # A bug in one check must not stop the sweep; it counts as "could not check".
             log.exception("watch %s (%s) failed", watch.id, watch.label)

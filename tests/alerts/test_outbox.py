@@ -131,7 +131,7 @@ async def test_a_process_that_died_mid_send_is_retried_only_after_its_lease(
 ) -> None:
     first = alerts_factory(posters={"slack": RecordingPoster()})
     queue(first)
-    (delivery,) = first.store.due_deliveries(clock())
+    (delivery,) = first.store.due_deliveries(clock(), "slack")
     assert first.store.lease(delivery.id, now=clock(), until=clock() + timedelta(minutes=2))
     first.store.db.close()  # leased, then killed before the answer came back
 
@@ -173,3 +173,14 @@ async def test_the_background_worker_delivers_through_failures_without_sleeping(
     finally:
         await alerts.stop()
     assert poster.attempts == 4 and len(poster.posts) == 1
+
+
+async def test_a_backlog_longer_than_a_batch_goes_out_in_one_pass(
+    alerts_factory: Callable[..., Alerts],
+) -> None:
+    poster = RecordingPoster()
+    alerts = alerts_factory(posters={"slack": poster})
+    for n in range(120):
+        queue(alerts, f"test:{n}")
+    assert await alerts.deliver_once() == 120
+    assert [p.card.title for p in poster.posts] == [f"alert test:{n}" for n in range(120)]

@@ -152,3 +152,24 @@ async def test_watches_are_spread_and_not_run_before_they_are_due(
     assert 0.9 * 1800 <= runs["198.51.100.7"].total_seconds() <= 1.1 * 1800
     clock.advance(60)
     assert (await alerts.run_due()).watches == 0
+
+
+async def test_a_dkim_key_removed_then_restored_and_later_runs_ask_only_known_selectors(
+    serve: Serve, alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    server = serve(zones.healthy_domain())
+    alerts = alerts_factory()
+    await add(alerts, f"add domain {zones.DOMAIN}")
+    assert await cycle(alerts, server, clock, 61) == []
+    assert ("google._domainkey.contoso.test", "TXT", "udp") in server.log  # first run: guesses
+    key = server.zone.pop("selector1._domainkey.contoso.test")
+    server.log.clear()
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "contoso.test: DKIM selector selector1 gone (missing)"
+    ]
+    dkim_questions = {name for name, _t, _p in server.log if "._domainkey." in name}
+    assert dkim_questions == {"selector1._domainkey.contoso.test"}
+    server.zone["selector1._domainkey.contoso.test"] = key
+    assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
+        "Fixed: contoso.test: DKIM selector selector1 published again"
+    ]

@@ -91,14 +91,16 @@ class OutboxQueries:
         ).fetchone()
         return (row[0], parse_iso(row[1])) if row else None
 
-    def due_deliveries(self, now: datetime, limit: int = 50) -> list[Delivery]:
-        """Outbox rows to try now (not sent, not given up, not leased), oldest first."""
+    def due_deliveries(self, now: datetime, platform: str, limit: int = 50) -> list[Delivery]:
+        """One platform's outbox rows to try now (not sent, not given up, not leased), oldest
+        first."""
         rows = self.db.conn.execute(
             "SELECT o.id, o.idempotency_key, o.platform, o.target, o.attempts, o.created_at,"
             " a.card FROM outbox o JOIN alerts a ON a.id = o.alert_id"
-            " WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?"
-            " AND (o.lease_until IS NULL OR o.lease_until <= ?) ORDER BY o.id LIMIT ?",
-            (iso(now), iso(now), limit),
+            " WHERE o.platform = ? AND o.sent_at IS NULL AND o.failed_at IS NULL"
+            " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
+            " ORDER BY o.id LIMIT ?",
+            (platform, iso(now), iso(now), limit),
         ).fetchall()
         return [
             Delivery(
@@ -107,11 +109,12 @@ class OutboxQueries:
             for r in rows
         ]
 
-    def next_delivery_at(self) -> datetime | None:
-        """When the earliest pending delivery may be tried (None when nothing is pending)."""
+    def next_delivery_at(self, platform: str) -> datetime | None:
+        """When a platform's earliest pending delivery may be tried (None: nothing pending)."""
         row = self.db.conn.execute(
             "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox"
-            " WHERE sent_at IS NULL AND failed_at IS NULL"
+            " WHERE platform = ? AND sent_at IS NULL AND failed_at IS NULL",
+            (platform,),
         ).fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
