@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import cli_chat, cli_diagnose
+from bot import cli_chat, cli_check, cli_diagnose, cli_serve, cli_teams, cli_watch
 from bot.settings import Settings, SettingsError
 
 __all__ = ["build_parser", "main"]
@@ -26,13 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     cli_diagnose.register(sub)
+    cli_check.register(sub)
     cli_chat.register(sub)
-    try:
-        from bot import cli_check
-    except ImportError:  # pragma: no cover - only while the checks CLI is being written
-        pass
-    else:
-        cli_check.register(sub)
+    cli_serve.register(sub)
+    cli_watch.register(sub)
+    cli_teams.register(sub)
     return parser
 
 

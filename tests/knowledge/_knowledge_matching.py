@@ -1,7 +1,7 @@
 """The classifier's documented matching rules, re-stated small so the data can be tested alone.
 
-handlers/ owns the real classifier; this copy exists so the catalogue's tests do not depend on
-it. A variant is a candidate when its codes are empty or hold the bounce's code (a bounce without
+handlers/ owns the real classifier (used as ``classify_additive``); this strict-order restatement
+checks that the data does not depend on its weights. A variant is a candidate when its codes are empty or hold the bounce's code (a bounce without
 a code lets text decide), and it has no text rules or one of them is found. Score: longest text/regex/tag hit, then an exact single
 code over a range, then a match of the rejecting system; ties keep catalogue order.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from handlers.diagnosis import match_variant
 from knowledge import Catalogue, Variant
 
 
@@ -64,55 +65,8 @@ def classify(
     return chosen
 
 
-def _additive_text(variant: Variant, text: str) -> int:
-    lowered = text.lower()
-    best = 0
-    for needle in variant.match_text:
-        if needle in lowered:
-            best = max(best, len(needle))
-    for pattern in variant.match_regex:
-        m = pattern.search(text)
-        if m:
-            best = max(best, len(m.group(0)))
-    for tag in variant.tags:
-        if _tag_pattern(tag).search(text):
-            best = max(best, len(tag) + 10)  # tags are short but unambiguous
-    return best
-
-
 def classify_additive(
     catalogue: Catalogue, code: str | None, text: str, system: str | None = None
 ) -> Variant | None:
-    """The weighted form handlers/diagnosis.py uses (as of this writing), for a second opinion.
-
-    Text length (capped at 80) + 30 for an exact code or 20 for a range + 15 for the rejecting
-    system (5 for generic, -25 for another provider); without a status, codes do not filter.
-    """
-    best: float | None = None
-    chosen = None
-    for variant in catalogue.variants:
-        code_score = 0.0
-        if variant.codes and code is not None:
-            ranges = [r for r in variant.codes if r.contains(code)]
-            if not ranges:
-                continue
-            code_score = 30.0 if any(r.is_single for r in ranges) else 20.0
-        hit = _additive_text(variant, text)
-        if variant.has_text_rules and not hit:
-            continue
-        if system is None:
-            sys_score = 5.0 if variant.system == "generic" else 0.0
-        elif variant.system == system:
-            sys_score = 15.0
-        elif variant.system == "generic":
-            sys_score = 5.0
-        elif {variant.system, system} == {"exchange_online", "outlook_com"}:
-            sys_score = 0.0
-        else:
-            sys_score = -25.0
-        score = min(hit, 80) + code_score + sys_score
-        if not variant.has_text_rules and not variant.codes:
-            score = -1.0
-        if best is None or score > best:
-            best, chosen = score, variant
-    return chosen
+    """The real classifier's answer (handlers/diagnosis.py), as a second opinion to the above."""
+    return match_variant(catalogue, code, text, system)[0]

@@ -1,0 +1,50 @@
+"""``ndrbot serve``: Slack, Teams, the bounce intake and the alert workers in one process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from bot.server import build_server
+from bot.settings import Settings, SettingsError
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = sub.add_parser(
+        "serve",
+        help="run the server for Slack (/slack/events), Teams (/api/messages) and the intake (/api/ndr)",
+    )
+    parser.add_argument("--host", default=None, help="address to listen on (NDRBOT_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (NDRBOT_PORT)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the server and run until interrupted; a bad setting exits 2 naming it."""
+    changes: dict[str, object] = {}
+    if args.host:
+        changes["host"] = args.host
+    if args.port is not None:
+        if not 0 < args.port < 65536:
+            print("ndrbot serve: --port must be 1-65535", file=sys.stderr)
+            return 2
+        changes["port"] = args.port
+    if changes:
+        settings = settings.with_overrides(**changes)
+    # Library loggers stay at INFO or above: at DEBUG some log request bodies (pastes).
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        server = build_server(settings)
+    except SettingsError as error:
+        print(f"ndrbot serve: bad setting: {error}", file=sys.stderr)
+        return 2
+    web.run_app(server.app, host=settings.host, port=settings.port, print=None)
+    return 0
