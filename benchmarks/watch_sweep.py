@@ -77,6 +77,7 @@ class RemoteServer:
         self.nameserver = ("127.0.0.1", int(self._queue.get(timeout=60)))
 
     def stop(self) -> int:
+        """Stop the server process; return how many questions it received."""
         self._stop.set()
         received = int(self._queue.get(timeout=30))
         self._process.join(timeout=10)
@@ -118,6 +119,7 @@ async def _sweep(alerts: Alerts, nameserver: tuple[str, int]) -> tuple[tuple[flo
 
 
 async def main() -> int:
+    """Run the benchmark and print the figures; exit 1 if any watch could not be checked."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--watches", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=Settings().watch_concurrency)

@@ -139,6 +139,7 @@ def _run_once(args: argparse.Namespace, settings: Settings) -> int:
     alerts = _alerts(services, _posters(settings))
 
     async def run() -> None:
+        """Sweep, then print and deliver what it queued."""
         before = len(alerts.store.alerts())
         report = await alerts.run_once()
         print(f"Checked {report.watches} watch(es); {report.alerts} new alert(s).")

@@ -103,7 +103,8 @@ class WatchCommandHandler:
             except AlreadyWatched as already:
                 return error_card("Already watched", str(already))
             self.on_change()
-            every = self.intervals[request.kind] / 60
+            seconds = self.intervals[request.kind]
+            every = f"{seconds / 3600:g} hours" if seconds >= 7200 else f"{seconds / 60:g} minutes"
             checks = (
                 "blocklists and reverse DNS"
                 if request.kind is WatchKind.IP
@@ -112,7 +113,7 @@ class WatchCommandHandler:
             return _changed_card(
                 f"Watching {watch.label}",
                 watch,
-                f"ndrbot checks {checks} of {watch.target} about every {every:.0f} minutes and "
+                f"ndrbot checks {checks} of {watch.target} about every {every} and "
                 "posts to the alert channel when something changes, and again when it is fixed.",
             )
         removed = self.store.remove_watch(request.kind, request.target, who=author, at=now)

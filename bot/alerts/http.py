@@ -82,6 +82,7 @@ def intake_handler(
     """The aiohttp handler for ``POST /api/ndr``."""
 
     async def handle(request: web.Request) -> web.Response:
+        """Authenticate, cap, read and hand one bounce to intake."""
         if not token:
             return _error(503, "NDR intake is off: set NDRBOT_INTAKE_TOKEN to turn it on.")
         if not _authorised(request.headers.get("Authorization", ""), token):

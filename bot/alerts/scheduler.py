@@ -136,6 +136,7 @@ class Scheduler:
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(watch: Watch) -> None:
+            """Run one watch when a slot is free."""
             async with limit:
                 await self._run_one(watch, report)
 

@@ -137,6 +137,7 @@ class Alerts:
         """Counts every bounce diagnosed in a channel (the router's ``observe=``)."""
 
         def observe(diagnosis: Diagnosis, source: str) -> None:
+            """Count one bounce diagnosed in ``source`` (``slack:C123``)."""
             self.trends.observe(diagnosis, source)
 
         return observe

@@ -105,11 +105,13 @@ class _Builder:
         self.details: dict[str, str] = {}
 
     def known(self, key: str, value: str, detail: str = "") -> None:
+        """Record an established fact (and the sentence behind it)."""
         self.facts[key] = value
         if detail:
             self.details[key] = detail
 
     def cannot(self, key: str, reason: str) -> None:
+        """Record that DNS could not establish ``key``, and why."""
         self.unknown[key] = reason
 
 
