@@ -22,7 +22,7 @@ async def _installed(bed: TeamsBed) -> None:
 
 
 async def test_a_card_is_posted_as_a_new_message_in_the_saved_conversation(
-    bed: TeamsBed, card_schema: jsonschema.Draft6Validator
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
 ) -> None:
     poster: Poster = bed.teams.poster
     assert poster.platform == "teams"

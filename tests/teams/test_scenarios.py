@@ -46,7 +46,7 @@ def facts(card: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_a_pasted_bounce_gets_one_card_in_its_thread(
-    bed: TeamsBed, card_schema: jsonschema.Draft6Validator
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
 ) -> None:
     activity = bed.activity("channel_bounce_paste")
     assert await bed.post(activity) == 200
@@ -75,7 +75,7 @@ async def test_channel_chatter_edits_and_other_bots_get_silence(bed: TeamsBed) -
 
 
 async def test_a_command_after_a_mention_in_a_channel_answers_in_the_thread_with_a_share_button(
-    bed: TeamsBed, card_schema: jsonschema.Draft6Validator
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
 ) -> None:
     activity = bed.activity("channel_mention_command")
     assert await bed.post(activity) == 200
@@ -92,7 +92,7 @@ async def test_a_command_after_a_mention_in_a_channel_answers_in_the_thread_with
 
 
 async def test_a_slash_command_in_a_personal_chat_needs_no_mention_and_has_no_share_button(
-    bed: TeamsBed, card_schema: jsonschema.Draft6Validator
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
 ) -> None:
     assert await bed.post(bed.activity("personal_command")) == 200
     ((_, card),) = bed.cards()
@@ -155,7 +155,7 @@ async def test_addressing_the_bot_with_anything_else_gets_help(bed: TeamsBed) ->
 
 
 async def test_ticks_update_the_card_for_everyone_and_unblock_waits_for_security(
-    bed: TeamsBed, card_schema: jsonschema.Draft6Validator
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
 ) -> None:
     await bed.post(bed.activity("channel_bounce_paste"))
     ((_, card),) = bed.cards()
@@ -263,7 +263,7 @@ async def test_alerts_here_knows_who_is_an_admin(bed: TeamsBed) -> None:
 
 
 async def test_hostile_senders_and_diagnostics_render_inert(
-    bed: TeamsBed, card_schema: jsonschema.Draft6Validator
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
 ) -> None:
     evil = (
         "[click](https://evil.example) **now** <at>Everyone</at> \"q\" 'q' </script>"
