@@ -1,4 +1,4 @@
-"""The one DNS client every check uses: dnspython's async resolver behind a small, typed seam.
+"""The one DNS client every check uses: dnspython's messages behind a small, typed seam.
 
 ``DnsClient`` is built once at the edge (CLI or server) from settings and passed into each check.
 It adds three things to dnspython:
@@ -11,7 +11,10 @@ It adds three things to dnspython:
   unreachable server), naming the query and the server. Checks turn it into ``unknown``; it is
   never read as "no record". NXDOMAIN and empty answers are values (:class:`DnsAnswer`), not errors.
 
-dnspython itself retries over TCP when a UDP answer is truncated (RFC 7766 section 5).
+Queries go out over shared UDP sockets (:mod:`handlers.checks.transport`), built and parsed by
+dnspython; a truncated UDP answer is asked again over TCP with dnspython's ``asyncquery.tcp``
+(RFC 7766 section 5). Each server is tried in turn; a lost datagram is retried within the query's
+lifetime; SERVFAIL or REFUSED from every server ends the query as unavailable.
 """
 
 from __future__ import annotations
@@ -22,16 +25,18 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
 
+import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
+import dns.flags
 import dns.message
 import dns.name
 import dns.nameserver
 import dns.rcode
 import dns.rdatatype
-import dns.resolver
+
+from handlers.checks.transport import UdpPool
 
 __all__ = ["DnsAnswer", "DnsClient", "DnsUnavailable"]
 
@@ -105,7 +110,7 @@ def _negative_ttl(response: dns.message.Message) -> int:
 
 
 def _answer(
-    qname: dns.name.Name, rdtype: str, response: dns.message.Message, server: str
+    qname: dns.name.Name, rdtype: str, response: dns.message.Message, server: str, size: int
 ) -> DnsAnswer:
     chain = _cname_chain(response, qname)
     owner = chain[-1] if chain else qname
@@ -117,8 +122,7 @@ def _answer(
         "nxdomain": response.rcode() == dns.rcode.NXDOMAIN,
         "cname_chain": tuple(_text(n) for n in chain),
         "server": server,
-        # Re-rendering costs as much as the query itself; only TXT sizes matter (RFC 7208 3.4).
-        "size": len(response.to_wire()) if rdtype == "TXT" else 0,
+        "size": size,
     }
     if rrset is None:
         return DnsAnswer(ttl=_negative_ttl(response), **base)  # type: ignore[arg-type]
@@ -136,11 +140,19 @@ def _answer(
     return DnsAnswer(ttl=int(ttl), **base, **fields)  # type: ignore[arg-type]
 
 
-def _label(ns: dns.nameserver.Nameserver | str) -> str:
-    if isinstance(ns, dns.nameserver.Do53Nameserver):
-        host = f"[{ns.address}]" if ":" in ns.address else ns.address
-        return f"{host}:{ns.port}"
-    return str(ns)
+def _label(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _system_nameservers() -> list[tuple[str, int]]:
+    """The resolvers in /etc/resolv.conf (as dnspython reads them), port 53 unless stated."""
+    servers: list[tuple[str, int]] = []
+    for ns in dns.asyncresolver.Resolver().nameservers:
+        if isinstance(ns, dns.nameserver.Do53Nameserver):
+            servers.append((ns.address, ns.port))
+        elif isinstance(ns, str):
+            servers.append((ns, 53))
+    return servers
 
 
 class DnsClient:
@@ -154,26 +166,21 @@ class DnsClient:
         deadline: float = 10.0,
     ) -> None:
         """``nameservers`` as ``(ip, port)``; empty means the system's (``/etc/resolv.conf``)."""
-        if nameservers:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [
-                dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers
-            ]
-        else:
-            resolver = dns.asyncresolver.Resolver()
-        resolver.cache = None  # our own cache below also holds negative answers and errors' absence
-        resolver.retry_servfail = False
-        # A lost UDP datagram is retried within the query's lifetime rather than ending it.
-        resolver.timeout = max(timeout / 2, 0.05)
-        resolver.lifetime = timeout
-        self._resolver = resolver
+        self._nameservers = list(nameservers) or _system_nameservers()
+        self._pools = {address: UdpPool(*address) for address in self._nameservers}
         self.timeout = timeout
+        # A lost UDP datagram is retried within the query's lifetime rather than ending it.
+        self._attempt = max(timeout / 2, 0.05)
         self.deadline_seconds = deadline
-        self._labels = {str(ns): _label(ns) for ns in resolver.nameservers}
-        self.servers = tuple(self._labels.values())
+        self.servers = tuple(_label(ip, port) for ip, port in self._nameservers)
         self._cache: dict[tuple[str, str], tuple[float, DnsAnswer]] = {}
         self._inflight: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
         self.queries_sent = 0  # for benchmarks and tests: how many questions reached the wire
+
+    def close(self) -> None:
+        """Close the client's sockets (they are reopened if it is used again)."""
+        for pool in self._pools.values():
+            pool.close()
 
     @contextlib.asynccontextmanager
     async def deadline(self, seconds: float | None = None) -> AsyncIterator[None]:
@@ -219,46 +226,78 @@ class DnsClient:
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
         try:
             qname = dns.name.from_text(name)
-        except dns.exception.DNSException as exc:
+            wanted = dns.rdatatype.RdataType.make(rdtype)
+        except (dns.exception.DNSException, ValueError) as exc:
             raise DnsUnavailable(
                 name, rdtype, "(not sent)", f"not a valid DNS name: {exc}"
             ) from None
         self.queries_sent += 1
-        try:
-            result = await self._resolver.resolve(
-                qname, rdtype, search=False, raise_on_no_answer=False
-            )
-            answer = _answer(qname, rdtype, result.response, self._where(result))
-        except dns.resolver.NXDOMAIN as exc:
-            response = exc.responses().get(qname) or next(iter(exc.responses().values()))
-            answer = _answer(qname, rdtype, response, self._server_text())
-        except dns.resolver.LifetimeTimeout as exc:
-            raise self._unavailable(
-                name, rdtype, exc.kwargs.get("errors", []), "timed out"
-            ) from None
-        except dns.resolver.NoNameservers as exc:
-            raise self._unavailable(name, rdtype, exc.kwargs.get("errors", []), "failed") from None
-        except dns.exception.DNSException as exc:
-            raise DnsUnavailable(name, rdtype, self._server_text(), str(exc)) from None
+        response, where, size = await self._exchange(name, rdtype, qname, wanted)
+        answer = _answer(qname, rdtype, response, where, size)
         self._store(name, rdtype, answer)
         return answer
 
-    @staticmethod
-    def _where(result: dns.resolver.Answer) -> str:
-        if not result.nameserver:
-            return ""
-        host = f"[{result.nameserver}]" if ":" in result.nameserver else result.nameserver
-        return f"{host}:{result.port}"
+    async def _exchange(
+        self, name: str, rdtype: str, qname: dns.name.Name, wanted: dns.rdatatype.RdataType
+    ) -> tuple[dns.message.Message, str, int]:
+        """Ask each server in turn until one answers NOERROR or NXDOMAIN, within the lifetime."""
+        if not self._nameservers:
+            raise DnsUnavailable(name, rdtype, "the system resolver", "no DNS server is configured")
+        end = time.monotonic() + self.timeout
+        last: tuple[str, str] | None = None  # (where, reason) of the last failure
+        while True:
+            timed_out = False
+            for ip, port in self._nameservers:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    break
+                where = _label(ip, port)
+                query = dns.message.make_query(qname, wanted)
 
-    def _unavailable(
-        self, name: str, rdtype: str, errors: list[Any], default: str
-    ) -> DnsUnavailable:
-        if not errors:
-            return DnsUnavailable(name, rdtype, self._server_text(), default)
-        server, tcp, _port, error, _response = errors[-1]
-        reason = "timed out" if isinstance(error, dns.exception.Timeout) else f"answered {error}"
-        where = self._labels.get(server, server) + (" over TCP" if tcp else "")
-        return DnsUnavailable(name, rdtype, where, reason)
+                def render(qid: int, query: dns.message.Message = query) -> bytes:
+                    query.id = qid
+                    return query.to_wire()
+
+                try:
+                    _qid, wire = await self._pools[(ip, port)].exchange(
+                        render, min(self._attempt, remaining)
+                    )
+                    response = dns.message.from_wire(wire)
+                except TimeoutError:
+                    timed_out, last = True, (where, "timed out")
+                    continue
+                except OSError as exc:
+                    last = (where, f"could not be reached ({exc.strerror or exc})")
+                    continue
+                except dns.exception.DNSException:
+                    last = (where, "answered with a malformed message")
+                    continue
+                if not query.is_response(response):
+                    last = (where, "answered a different question")
+                    continue
+                size = len(wire)
+                if response.flags & dns.flags.TC:
+                    where = f"{where} over TCP"
+                    try:
+                        response = await dns.asyncquery.tcp(
+                            query, ip, port=port, timeout=max(end - time.monotonic(), 0.05)
+                        )
+                    except (dns.exception.Timeout, TimeoutError):
+                        timed_out, last = True, (where, "timed out")
+                        continue
+                    except (OSError, dns.exception.DNSException) as exc:
+                        last = (where, f"failed ({exc})")
+                        continue
+                    # Only TXT sizes matter (RFC 7208 section 3.4); re-rendering is not free.
+                    size = len(response.to_wire()) if rdtype == "TXT" else 0
+                rcode = response.rcode()
+                if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                    return response, where, size
+                last = (where, f"answered {dns.rcode.to_text(rcode)}")
+            if not timed_out or end - time.monotonic() <= 0:
+                break  # every server refused or failed outright: asking again will not help
+        where, reason = last or (self._server_text(), "timed out")
+        raise DnsUnavailable(name, rdtype, where, reason)
 
     def _store(self, name: str, rdtype: str, answer: DnsAnswer) -> None:
         now = time.monotonic()
