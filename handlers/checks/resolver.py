@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -164,8 +164,13 @@ class DnsClient:
         *,
         timeout: float = 3.0,
         deadline: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``nameservers`` as ``(ip, port)``; empty means the system's (``/etc/resolv.conf``)."""
+        """``nameservers`` as ``(ip, port)``; empty means the system's (``/etc/resolv.conf``).
+
+        ``clock`` (seconds, monotonic) ages the cache; tests pass one they can move forward.
+        """
+        self._clock = clock
         self._nameservers = list(nameservers) or _system_nameservers()
         self._pools = {address: UdpPool(*address) for address in self._nameservers}
         self.timeout = timeout
@@ -199,10 +204,10 @@ class DnsClient:
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask for ``rdtype`` records of ``name``; raise DnsUnavailable when DNS cannot say."""
         key = (name.lower().rstrip("."), rdtype.upper())
-        now = time.monotonic()
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > self._clock():
             return cached[1]
+        now = time.monotonic()
         deadline = _DEADLINE.get()
         remaining = self.timeout if deadline is None else deadline - now
         if remaining <= 0:
@@ -300,7 +305,7 @@ class DnsClient:
         raise DnsUnavailable(name, rdtype, where, reason)
 
     def _store(self, name: str, rdtype: str, answer: DnsAnswer) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if len(self._cache) >= _MAX_CACHE:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
             while len(self._cache) >= _MAX_CACHE:

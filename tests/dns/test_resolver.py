@@ -70,3 +70,16 @@ async def test_second_server_answers_when_first_is_down(serve: Serve) -> None:
     alive = serve(ZONE)
     dns = DnsClient([dead.nameserver, alive.nameserver], timeout=1.0)
     assert (await dns.query("a.test", "A")).addresses == ("192.0.2.1",)
+
+
+async def test_the_cache_ages_on_the_injected_clock(serve: Serve) -> None:
+    server = serve(ZONE)
+    now = [1000.0]
+    dns = DnsClient([server.nameserver], timeout=0.5, clock=lambda: now[0])
+    await dns.query("a.test", "A")
+    now[0] += 299  # the loopback server's records live 300 s
+    await dns.query("a.test", "A")
+    assert len(server.log) == 1
+    now[0] += 2
+    await dns.query("a.test", "A")
+    assert len(server.log) == 2
