@@ -97,14 +97,13 @@ def match_variant(
     80), 30 for an exact code or 20 for a range, and the system preference.
     """
     parsed = parse_code(status) if status else None
-    text = text[:4000]
-    lowered = text.lower()
+    hits = _TextHits(text[:4000], _index(catalogue)[1])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
     for variant in _candidates(catalogue, parsed):
         code_score, matched_range = _code_score(variant, status, parsed)
         if code_score < 0:
             continue
-        text_len, text_note = _text_score(variant, text, lowered)
+        text_len, text_note = _text_score(variant, hits) if variant.has_text_rules else (0, "")
         if variant.has_text_rules and not text_len:
             continue
         score = min(text_len, 80) + code_score + _system_score(variant.system, system)
@@ -151,6 +150,7 @@ def _best_variant(
 
 _Index = tuple[
     tuple[Variant, ...],  # the catalogue's variants (to notice a different catalogue)
+    tuple[str, ...],  # every match_text phrase of the catalogue, once
     tuple[Variant, ...],  # variants without codes
     dict[tuple[int, int, int], tuple[Variant, ...]],  # narrow ranges, by exact code
     dict[tuple[int, int], tuple[Variant, ...]],  # wide ranges, by class and subject
@@ -179,21 +179,28 @@ def _build_index(catalogue: Catalogue) -> _Index:
                         bucket.append(variant)
     return (
         catalogue.variants,
+        tuple(sorted({p for v in catalogue.variants for p in v.match_text})),
         tuple(codeless),
         {k: tuple(v) for k, v in exact.items()},
         {k: tuple(v) for k, v in wide.items()},
     )
 
 
-def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tuple[Variant, ...]:
-    """Variants that could match a status: those without codes and those whose ranges cover it
-    (from an index built once per catalogue, so a diagnosis does not walk every variant)."""
+def _index(catalogue: Catalogue) -> _Index:
+    """The catalogue's index, built once (and again if the catalogue's variants change)."""
     index = _INDEX.get(id(catalogue))
     if index is None or index[0] is not catalogue.variants:
         index = _INDEX[id(catalogue)] = _build_index(catalogue)
+    return index
+
+
+def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tuple[Variant, ...]:
+    """Variants that could match a status: those without codes and those whose ranges cover it
+    (from the index, so a diagnosis does not walk every variant)."""
+    index = _index(catalogue)
     if parsed is None:
         return index[0]
-    return index[1] + index[2].get(parsed, ()) + index[3].get(parsed[:2], ())
+    return index[2] + index[3].get(parsed, ()) + index[4].get(parsed[:2], ())
 
 
 def _code_score(
@@ -221,17 +228,46 @@ def _tag_pattern(tag: str) -> re.Pattern[str]:
     return pattern
 
 
-def _text_score(variant: Variant, text: str, lowered: str) -> tuple[int, str]:
+class _TextHits:
+    """What of the catalogue's text rules a diagnostic contains, each rule tested once per call
+    (many variants share phrases, tags and patterns)."""
+
+    def __init__(self, text: str, phrases: tuple[str, ...]) -> None:
+        self.text = text
+        self.lowered = text.lower()
+        # Every phrase of the catalogue tested once, up front: cheaper than asking per variant.
+        self.phrases = frozenset(p for p in phrases if p in self.lowered)
+        self._regexes: dict[re.Pattern[str], int] = {}
+        self._tags: dict[str, bool] = {}
+
+    def regex(self, pattern: re.Pattern[str]) -> int:
+        length = self._regexes.get(pattern)
+        if length is None:
+            match = pattern.search(self.text)
+            length = self._regexes[pattern] = len(match.group(0)) if match else 0
+        return length
+
+    def tag(self, tag: str) -> bool:
+        hit = self._tags.get(tag)
+        if hit is None:
+            # A substring test first: most tags are absent, and that answer is cheap.
+            hit = tag.lower() in self.lowered and bool(_tag_pattern(tag).search(self.text))
+            self._tags[tag] = hit
+        return hit
+
+
+def _text_score(variant: Variant, hits: _TextHits) -> tuple[int, str]:
     best, note = 0, ""
-    for phrase in variant.match_text:
-        if phrase in lowered and len(phrase) > best:
-            best, note = len(phrase), f"text '{phrase}'"
+    if hits.phrases:
+        for phrase in variant.match_text:
+            if len(phrase) > best and phrase in hits.phrases:
+                best, note = len(phrase), f"text '{phrase}'"
     for regex in variant.match_regex:
-        match = regex.search(text)
-        if match and len(match.group(0)) > best:
-            best, note = len(match.group(0)), f"text /{regex.pattern}/"
+        length = hits.regex(regex)
+        if length > best:
+            best, note = length, f"text /{regex.pattern}/"
     for tag in variant.tags:
-        if _tag_pattern(tag).search(text) and len(tag) + 10 > best:
+        if len(tag) + 10 > best and hits.tag(tag):
             # Provider tags are short but unambiguous: weigh them like a long phrase.
             best, note = len(tag) + 10, f"text tag {tag}"
     return best, note

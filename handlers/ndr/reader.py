@@ -263,11 +263,16 @@ def _recipients(
         text = fallback.text or reason_paragraph(report, plain_ok=True)
         return [_from_candidate(by_address.get(a) or Candidate(a, ""), text) for a in declared]
 
-    known = {c.address for c in candidates}
-    pool = candidates + [c for c in extract_prose_candidates(report) if c.address not in known]
     # The report is addressed to the original sender and often greets them by address.
-    pool = [c for c in pool if not (c.address in senders and not _has_code(c.text))]
-    chosen = [c for c in pool if _evidence(c.text)] or pool
+    pool = [c for c in candidates if not (c.address in senders and not _has_code(c.text))]
+    chosen = [c for c in pool if _evidence(c.text)]
+    if not chosen:
+        # No address at the start of a line says why it failed: look for addresses named in
+        # sentences ("Unable to deliver message to <a@b>").
+        known = {c.address for c in pool}
+        prose = [c for c in extract_prose_candidates(report) if c.address not in known]
+        pool += [c for c in prose if not (c.address in senders and not _has_code(c.text))]
+        chosen = [c for c in pool if _evidence(c.text)] or pool
     if chosen:
         return [_from_candidate(c, fallback.text) for c in chosen]
 
