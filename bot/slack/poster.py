@@ -8,6 +8,7 @@ errors): HTTP 429 and 5xx, and a network failure, are worth retrying (``Retry-Af
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -31,11 +32,27 @@ class SlackPoster:
         self.client = client
 
     async def post(self, target: str, card: Card, *, idempotency_key: str | None = None) -> str:
-        """Post ``card`` to channel ``target``. Slack has no idempotency key for messages, so
-        ``idempotency_key`` is only logged; retrying is the caller's decision."""
+        """Post ``card`` to channel ``target``, at most once per ``idempotency_key``.
+
+        Slack has no idempotency key for messages, so the key travels in the message's metadata
+        and the channel's recent history is read first: a post that Slack accepted just before a
+        crash (and that the outbox therefore retries) is found there instead of sent again.
+        """
+        if idempotency_key:
+            earlier = await self._already_posted(target, idempotency_key)
+            if earlier:
+                log.info("already in slack %s: ts=%s key=%s", target, earlier, idempotency_key)
+                return earlier
+        extra: dict[str, Any] = {}
+        if idempotency_key:
+            extra["metadata"] = {"event_type": _EVENT, "event_payload": {"key": idempotency_key}}
         try:
             response = await self.client.chat_postMessage(
-                channel=target, unfurl_links=False, unfurl_media=False, **render_blockkit(card)
+                channel=target,
+                unfurl_links=False,
+                unfurl_media=False,
+                **render_blockkit(card),
+                **extra,
             )
         except SlackApiError as error:
             raise _delivery_error(target, error) from None
@@ -46,6 +63,32 @@ class SlackPoster:
         ts = str(response.get("ts") or "")
         log.info("posted to slack %s: ts=%s key=%s", target, ts, idempotency_key)
         return ts
+
+    async def _already_posted(self, target: str, key: str) -> str | None:
+        """The ts of a recent message of ours in ``target`` carrying ``key``, if any."""
+        try:
+            response = await self.client.conversations_history(
+                channel=target, limit=_HISTORY, include_all_metadata=True
+            )
+        except SlackApiError as error:
+            status = int(getattr(error.response, "status_code", 0) or 0)
+            if status == 429 or status >= 500:
+                raise _delivery_error(target, error) from None
+            return None  # cannot read the channel (not a member, say): post as usual
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(
+                f"Slack could not be reached ({type(error).__name__})", retryable=True
+            ) from None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == _EVENT and payload.get("key") == key:
+                return str(message.get("ts") or "") or None
+        return None
+
+
+_EVENT = "ndrbot_alert"
+_HISTORY = 100  # messages read back: more than an alert channel sees in a retry window
 
 
 def _delivery_error(target: str, error: SlackApiError) -> DeliveryError:

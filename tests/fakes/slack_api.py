@@ -88,6 +88,9 @@ class FakeSlackApi:
     calls: list[Call] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    history: dict[str, list[dict[str, Any]]] = field(
+        default_factory=dict
+    )  # channel -> newest first
     _contents: dict[str, bytes] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
@@ -312,7 +315,19 @@ class FakeSlackApi:
     def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         ts = self._next_ts()
         channel = params.get("channel", "")
-        return {"channel": channel, "ts": ts, "message": self._message(params, ts)}
+        message = self._message(params, ts)
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as JSON text
+            metadata = json.loads(metadata)
+        if metadata:
+            message["metadata"] = metadata
+        self.history.setdefault(channel, []).insert(0, message)
+        return {"channel": channel, "ts": ts, "message": message}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        messages = self.history.get(params.get("channel", ""), [])
+        limit = int(params.get("limit") or 100)
+        return {"messages": messages[:limit], "has_more": len(messages) > limit}
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         ts = params.get("ts", "")

@@ -52,3 +52,24 @@ async def test_an_unreachable_slack_is_retryable() -> None:
     with pytest.raises(DeliveryError) as raised:
         await SlackPoster(client).post("C0ALERTS", CARD)
     assert raised.value.retryable
+
+
+async def test_an_alert_slack_accepted_before_a_crash_is_not_posted_again(
+    fake_slack_api: FakeSlackApi,
+) -> None:
+    # The outbox sends, Slack accepts, the process dies before marking it sent; after the
+    # restart the outbox sends the same alert (same key) again.
+    first = await _poster(fake_slack_api).post("C0ALERTS", CARD, idempotency_key="watch-7:v3")
+    again = await _poster(fake_slack_api).post("C0ALERTS", CARD, idempotency_key="watch-7:v3")
+    other = await _poster(fake_slack_api).post("C0ALERTS", CARD, idempotency_key="watch-7:v4")
+    assert again == first and other != first
+    assert len(fake_slack_api.calls_to("chat.postMessage")) == 2
+    assert len(fake_slack_api.history["C0ALERTS"]) == 2
+
+
+async def test_an_unreadable_channel_history_does_not_stop_the_post(
+    fake_slack_api: FakeSlackApi,
+) -> None:
+    fake_slack_api.fail("conversations.history", error="not_in_channel")
+    assert await _poster(fake_slack_api).post("C0ALERTS", CARD, idempotency_key="k9")
+    assert len(fake_slack_api.calls_to("chat.postMessage")) == 1
