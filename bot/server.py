@@ -36,8 +36,11 @@ class Server:
     parts: dict[str, Any] = field(default_factory=dict)
 
 
+SERVER_KEY: web.AppKey[Server] = web.AppKey("ndrbot", Server)
+
+
 async def _healthz(request: web.Request) -> web.Response:
-    server: Server = request.app["ndrbot"]
+    server = request.app[SERVER_KEY]
     return web.json_response({"status": "ok", "parts": sorted(server.parts)})
 
 
@@ -47,7 +50,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     services = services or build_services(settings)
     app = web.Application(client_max_size=settings.max_paste_bytes + 64 * 1024)
     server = Server(app, services)
-    app["ndrbot"] = server
+    app[SERVER_KEY] = server
     app.router.add_get("/healthz", _healthz)
 
     posters: dict[str, Poster] = {}

@@ -1,0 +1,106 @@
+"""ndrbot serve, as wired by the composition root: one aiohttp app with Teams, the intake and the
+alert workers. A scenario from a Teams channel to a proactive alert, with the real adapter, the
+real alerts and the real router, a loopback DNS server and a fake Bot Framework connector."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.server import build_server
+from bot.settings import Settings, SettingsError
+from handlers.checks import DnsClient
+from tests.alerts import zones
+from tests.dns.conftest import serve
+from tests.dns.server import LoopbackDns
+from tests.fakes.teams_connector import FakeTeamsConnector, fake_teams_connector
+from tests.teams.conftest import ADMIN_AAD, load_activity
+
+__all__ = ["fake_teams_connector", "serve"]  # fixtures, used by name
+
+CHANNEL = "19:c6e4b3a0f1d24b0e9a7f2c3d4e5f6a7b@thread.tacv2"
+
+
+def _settings(tmp_path: Path, dns: LoopbackDns, **changes: object) -> Settings:
+    base = Settings(
+        db_path=str(tmp_path / "ndrbot.sqlite3"),
+        nameservers=(dns.nameserver,),
+        dns_timeout=0.5,
+        check_deadline=5.0,
+        admins=(ADMIN_AAD,),
+        intake_token="intake-secret",
+    )
+    return base.with_overrides(**changes)
+
+
+def test_teams_refuses_to_run_unauthenticated_off_loopback(
+    tmp_path: Path, serve: Callable[..., LoopbackDns]
+) -> None:
+    settings = _settings(tmp_path, serve({}), host="0.0.0.0")  # noqa: S104 (the point of the test)
+    with pytest.raises(SettingsError, match="MICROSOFT_APP_ID"):
+        build_server(settings)
+    assert not (tmp_path / "ndrbot.sqlite3").exists()  # refused before anything was opened
+
+
+async def test_from_a_teams_channel_to_a_proactive_alert(
+    tmp_path: Path,
+    serve: Callable[..., LoopbackDns],
+    fake_teams_connector: FakeTeamsConnector,
+) -> None:
+    dns = serve(copy.deepcopy(zones.healthy_domain()))
+    server = build_server(_settings(tmp_path, dns))
+    alerts = server.parts["alerts"]
+    url = fake_teams_connector.service_url
+
+    async def say(text: str, message_id: str) -> None:
+        activity = load_activity(
+            "channel_mention_command",
+            url,
+            id=message_id,
+            text=f"<at>ndrbot</at> {text}",
+            attachments=[],
+        )
+        activity["conversation"]["id"] = f"{CHANNEL};messageid={message_id}"
+        response = await client.post("/api/messages", json=activity)
+        assert response.status == 200, await response.text()
+
+    async with TestClient(TestServer(server.app, host="127.0.0.1")) as client:
+        health = await (await client.get("/healthz")).json()
+        assert health == {"status": "ok", "parts": ["alerts", "teams"]}
+
+        await say("ndrbot alerts here", "1763630020001")
+        await say(f"ndrwatch add domain {zones.DOMAIN}", "1763630020002")
+        replies = [call.card for call in fake_teams_connector.calls if call.card is not None]
+        assert len(replies) == 2  # each command answered in its thread
+
+        await alerts.run_once()  # the baseline: a healthy domain raises nothing
+        zones.spf_over_the_limit(dns.zone)
+        alerts.dns = DnsClient([dns.nameserver], timeout=0.5)  # a fresh cache: the edit shows
+        report = await alerts.run_once()
+        assert report.alerts == 1
+
+        sent = []
+        for _ in range(100):  # the outbox worker runs in the background; give it a moment
+            sent = [c for c in fake_teams_connector.calls if c.kind == "send"]
+            if sent:
+                break
+            await asyncio.sleep(0.05)
+        await alerts.deliver_once()  # and if it has not yet, deliver now (at most once either way)
+        sent = [c for c in fake_teams_connector.calls if c.kind == "send"]
+        assert len(sent) == 1
+        assert sent[0].conversation_id == CHANNEL
+        text = str(sent[0].card)
+        assert zones.DOMAIN in text and "SPF" in text
+
+        intake = await client.post(
+            "/api/ndr",
+            data=b"550 5.7.1 Unable to relay",
+            headers={"Authorization": "Bearer intake-secret", "Content-Type": "text/plain"},
+        )
+        assert intake.status == 200
+        assert (await intake.json())["family"] == "exo_unable_to_relay"
