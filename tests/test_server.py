@@ -41,7 +41,7 @@ def _settings(tmp_path: Path, dns: LoopbackDns, **changes: object) -> Settings:
 def test_teams_refuses_to_run_unauthenticated_off_loopback(
     tmp_path: Path, serve: Callable[..., LoopbackDns]
 ) -> None:
-    settings = _settings(tmp_path, serve({}), host="0.0.0.0")  # noqa: S104 (the point of the test)
+    settings = _settings(tmp_path, serve({}), host="0.0.0.0")
     with pytest.raises(SettingsError, match="MICROSOFT_APP_ID"):
         build_server(settings)
     assert not (tmp_path / "ndrbot.sqlite3").exists()  # refused before anything was opened
