@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from bot.settings import Settings, SettingsError, parse_nameserver
+from bot.cli_options import add_dns_options, apply_dns_options
+from bot.settings import Settings, SettingsError
 from handlers.checks import (
     CheckResult,
     DnsClient,
@@ -36,18 +37,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object (a list for 'domain')"
     )
-    parser.add_argument(
-        "--nameserver",
-        action="append",
-        metavar="HOST[:PORT]",
-        help="DNS server to ask (repeatable); default NDRBOT_NAMESERVERS or the system's",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="per-query timeout (default NDRBOT_DNS_TIMEOUT, 3 s)",
-    )
+    add_dns_options(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -136,24 +126,10 @@ Check = Callable[
 ]
 
 
-def _apply_flags(args: argparse.Namespace, settings: Settings) -> Settings:
-    changes: dict[str, Any] = {}
-    if args.nameserver:
-        changes["nameservers"] = tuple(
-            parse_nameserver(n, setting="--nameserver") for n in args.nameserver
-        )
-    if args.timeout is not None:
-        if args.timeout <= 0:
-            raise SettingsError("--timeout must be more than 0 seconds")
-        changes["dns_timeout"] = args.timeout
-        changes["check_deadline"] = max(settings.check_deadline, args.timeout * 3)
-    return settings.with_overrides(**changes) if changes else settings
-
-
 def _runner(check: Check) -> Callable[[argparse.Namespace, Settings], int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
-            settings = _apply_flags(args, settings)
+            settings = apply_dns_options(args, settings)
             dns = DnsClient(
                 settings.nameservers, timeout=settings.dns_timeout, deadline=settings.check_deadline
             )

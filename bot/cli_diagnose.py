@@ -8,9 +8,10 @@ import json
 import sys
 from pathlib import Path
 
+from bot.cli_options import add_dns_options, apply_dns_options
 from bot.render.text import render_text
 from bot.services import Services, build_services
-from bot.settings import Settings, SettingsError, parse_nameserver
+from bot.settings import Settings, SettingsError
 from handlers.cards import diagnosis_card
 from handlers.diagnosis import diagnose, diagnosis_json
 from handlers.ndr import ReaderError, read
@@ -33,16 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="one JSON object per input, one per line"
     )
     parser.add_argument("--no-checks", action="store_true", help="do not run DNS/blocklist checks")
-    parser.add_argument(
-        "--nameserver",
-        action="append",
-        default=[],
-        metavar="HOST[:PORT]",
-        help="DNS server for the checks (repeatable)",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=None, metavar="SECONDS", help="per-query DNS timeout"
-    )
+    add_dns_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -60,23 +52,10 @@ def _inputs(paths: list[str]) -> list[tuple[str, bytes | None, str | None]]:
     return found
 
 
-def _settings_with_flags(args: argparse.Namespace, settings: Settings) -> Settings:
-    changes: dict[str, object] = {}
-    if args.nameserver:
-        changes["nameservers"] = tuple(
-            parse_nameserver(ns, setting="--nameserver") for ns in args.nameserver
-        )
-    if args.timeout is not None:
-        if args.timeout <= 0:
-            raise SettingsError("--timeout must be a positive number of seconds")
-        changes["dns_timeout"] = args.timeout
-    return settings.with_overrides(**changes) if changes else settings
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Diagnose every input; exit 0 when all were read, 1 when any could not be, 2 on bad usage."""
     try:
-        settings = _settings_with_flags(args, settings)
+        settings = apply_dns_options(args, settings)
     except SettingsError as error:
         print(f"ndrbot diagnose: {error}", file=sys.stderr)
         return 2
