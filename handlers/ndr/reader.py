@@ -257,15 +257,16 @@ def _recipients(
         out = [_from_dsn(r, by_address, candidates, fallback) for r in dsn.recipients]
         return [r for r in out if r.action not in ("delivered", "relayed", "expanded")] or out
 
-    declared = _declared_failures(doc)
-    if declared:
-        # Exim and Google name the failed addresses in X-Failed-Recipients: trust them.
-        text = fallback.text or reason_paragraph(report, plain_ok=True)
-        return [_from_candidate(by_address.get(a) or Candidate(a, ""), text) for a in declared]
-
     # The report is addressed to the original sender and often greets them by address.
     pool = [c for c in candidates if not (c.address in senders and not _has_code(c.text))]
     chosen = [c for c in pool if _evidence(c.text)]
+    declared = _declared_failures(doc)
+    if declared and not chosen:
+        # Exim and Google name the failed addresses in X-Failed-Recipients; where the report's
+        # own text says nothing clearer, trust that header (it can lag behind a rewrite, so an
+        # address the text gives with its reason wins).
+        text = fallback.text or reason_paragraph(report, plain_ok=True)
+        return [_from_candidate(by_address.get(a) or Candidate(a, ""), text) for a in declared]
     if not chosen:
         # No address at the start of a line says why it failed: look for addresses named in
         # sentences ("Unable to deliver message to <a@b>").
