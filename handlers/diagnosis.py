@@ -33,6 +33,7 @@ class CheckTargets:
     spf_domain: str | None = None
     dkim_domains: tuple[str, ...] = ()
     dkim_selectors: tuple[tuple[str, str], ...] = ()
+    mx_domain: str | None = None  # whose MX matters: the recipient's, or the sender's
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def diagnose(bounce: Bounce, catalogue: Catalogue) -> Diagnosis:
         confidence,
         evidence,
         facts_for(bounce),
-        _targets(bounce),
+        _targets(bounce, variant.reason if variant else None),
     )
 
 
@@ -352,7 +353,7 @@ def facts_for(bounce: Bounce) -> Facts:
     )
 
 
-def _targets(bounce: Bounce) -> CheckTargets:
+def _targets(bounce: Bounce, reason: str | None = None) -> CheckTargets:
     original = bounce.original
     sender_domain = _domain(_safe_address(bounce.sender))
     sending_ip = _safe_ip(bounce.sending_ip) or _safe_ip(
@@ -377,7 +378,12 @@ def _targets(bounce: Bounce) -> CheckTargets:
                     dkim_domains.append(domain)
             elif result.method == "dmarc" and from_domain is None:
                 from_domain = _lower_host(result.get("header.from"))
+    recipient = bounce.first.address if bounce.first else None
+    # An MX check is about where the failed mail was going, unless the variant is about the
+    # sender's own address (Sisimai's "rejected": a sender domain without MX, say).
+    mx_domain = sender_domain if reason == "rejected" else _domain(_safe_address(recipient))
     return CheckTargets(
+        mx_domain=mx_domain,
         sender_domain=sender_domain or from_domain,
         sending_ip=sending_ip,
         from_domain=from_domain or sender_domain,

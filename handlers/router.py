@@ -315,6 +315,7 @@ async def checks_for(
         dkim_domains=targets.dkim_domains,
         dkim_selectors=targets.dkim_selectors,
         dqs_key=dqs_key,
+        mx_domain=targets.mx_domain,
     )
 
 

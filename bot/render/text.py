@@ -48,7 +48,9 @@ def render_text(card: Card, *, width: int = 96) -> str:
                 f"  [{_MARK.get(check.status, check.status)}] {check.name} {_clean(check.target)}: {_clean(check.summary)}"
             )
             for detail in check.details:
-                out += _wrap(detail, "         - ", width)
+                lines = _wrap(detail, "           ", width)
+                lines[0] = "         - " + lines[0].lstrip()
+                out += lines
     if card.steps:
         out += ["", "Next steps:"]
         for number, step in enumerate(card.steps, start=1):

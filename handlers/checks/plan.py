@@ -75,10 +75,13 @@ async def run_planned_checks(
     dkim_domains: Sequence[str] = (),
     dkim_selectors: Sequence[tuple[str, str]] = (),
     dqs_key: str | None = None,
+    mx_domain: str | None = None,
 ) -> list[CheckResult]:
     """Run ``checks`` concurrently; one result per known check name, in the order given.
 
     ``dkim_selectors`` are ``(domain, selector)`` pairs seen in the bounce's DKIM-Signature.
+    ``mx_domain`` is the domain whose MX matters (most often the recipient's); the sender's
+    domain when not given.
     Unknown check names raise ValueError (a catalogue typo, not a user's problem).
     """
     unknown = [c for c in checks if c not in KNOWN_CHECKS]
@@ -98,6 +101,7 @@ async def run_planned_checks(
                 dkim_domains,
                 dkim_selectors,
                 dqs_key,
+                mx_domain,
             )
         )
     return list(await asyncio.gather(*jobs))
@@ -113,6 +117,7 @@ async def _job(
     dkim_domains: Sequence[str],
     dkim_selectors: Sequence[tuple[str, str]],
     dqs_key: str | None,
+    mx_domain: str | None = None,
 ) -> CheckResult:
     if check == "connector":
         return _connector()
@@ -126,6 +131,8 @@ async def _job(
         if not domain:
             return _skipped(check, "", "the bounce does not show the sender's domain")
         return await _guarded(check, domain, check_spf(dns, domain, ip=ip))
+    if check == "mx" and mx_domain:
+        return await _guarded(check, mx_domain, check_mx(dns, mx_domain))
     if not author:
         return _skipped(check, "", "the bounce does not show the sender's domain")
     if check == "dmarc":
