@@ -44,8 +44,9 @@ def render_text(card: Card, *, width: int = 96) -> str:
     if card.checks:
         out += ["", "Checks:"]
         for check in card.checks:
+            name = f"{check.name} {_clean(check.target)}" if check.target else check.name
             out.append(
-                f"  [{_MARK.get(check.status, check.status)}] {check.name} {_clean(check.target)}: {_clean(check.summary)}"
+                f"  [{_MARK.get(check.status, check.status)}] {name}: {_clean(check.summary)}"
             )
             for detail in check.details:
                 lines = _wrap(detail, "           ", width)
