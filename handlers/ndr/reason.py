@@ -59,6 +59,7 @@ _USER_UNKNOWN = (
     r"invalid final delivery userid",
     r"please check if address is correct",
     r"address not found",
+    r"recipient address rejected\.?$",
 )
 
 # Order matters: the first rule that fits wins.
@@ -152,6 +153,7 @@ _RULES: tuple[_Rule, ...] = (
         "5.7.25 4.7.25",
         (
             r"reverse (?:dns|hostname|lookup|address)",
+            r"mismatches client ip",
             r"cannot find your (?:reverse )?hostname",
             r"\bptr\b(?: record)?",
             r"ip name lookup failed",
@@ -213,9 +215,10 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _rule(
         "hostunknown",
-        "5.1.2 4.1.2 5.4.4",
+        "5.1.2 4.1.2",
         (
             r"host (?:or domain name )?(?:not found|unknown)|unknown host",
+            r"bad destination system address|couldn't find any host named",
             r"domain (?:does not|doesn't) exist|no such domain|domain not found|invalid domain",
             r"dns lookup failure: host .{1,200} not found",
             r"\b[\w-]+(?:\.[\w-]+)+ does not exist",
@@ -226,7 +229,6 @@ _RULES: tuple[_Rule, ...] = (
             r"domain name not found",
             r"nxdomain",
         ),
-        code_alone=False,  # 5.4.4 alone: "no route" can also mean a domain with no mail server
     ),
     _rule("virusdetected", "", (r"virus|malware|infected|trojan",)),
     _rule(
@@ -266,7 +268,7 @@ _RULES: tuple[_Rule, ...] = (
             r"\b(?:dy|rp|sc|ou)-00\d\b",
             r"may not be mail exchanger|invalid domain name|my name was rejected",
             r"host network not allowed|not allowed by local policy",
-            r"service refused",
+            r"service refused|invalid ip for sending",
         ),
         code_alone=True,
     ),
@@ -317,7 +319,7 @@ _RULES: tuple[_Rule, ...] = (
             r"wasn't able to establish an smtp connection|could not connect|failed to connect",
             r"hop count exceeded|too many hops|routing loop|maximum hop",
             r"name service error|host name lookup failure|dns error|temporary lookup failure",
-            r"connection (?:was )?(?:lost|dropped)|communication failure",
+            r"connection (?:was )?(?:lost|dropped)|communication failure|host not reachable",
         ),
     ),
     _rule(
@@ -332,7 +334,11 @@ _RULES: tuple[_Rule, ...] = (
             r"failed \d+ attempts|aborted after",
         ),
     ),
-    _rule("failedstarttls", "", (r"starttls|\btls\b.{0,40}(?:required|fail|negotiat)",)),
+    _rule(
+        "failedstarttls",
+        "",
+        (r"starttls|\btls\b.{0,40}(?:required|fail|negotiat)|(?:not|n't) support tls",),
+    ),
     _rule(
         "securityerror",
         "5.7.0 5.7.1 5.7.6 5.7.57 5.7.3 5.7.8 5.7.60",
@@ -385,7 +391,10 @@ def reason_for(recipient: FailedRecipient, kind: Kind = Kind.BOUNCE) -> str:
     if (recipient.diagnostic_type or "").startswith("x-unix") and reason != "mailboxfull":
         return "mailererror"  # a local delivery program (procmail, a pipe) failed
     transient = (
-        status.startswith("4.") or recipient.action in ("delayed", "expired") or kind is Kind.DELAY
+        status.startswith("4.")
+        or (not status and (recipient.reply_code or "").startswith("4"))
+        or recipient.action in ("delayed", "expired")
+        or kind is Kind.DELAY
     )
     text = recipient.diagnostic[:3000]
     if reason == "networkerror" and (
