@@ -138,9 +138,7 @@ def _best_variant(
     ):
         # A delay notice is about a message still in the queue; a permanent-failure variant
         # matched only by code would mislead.
-        delayed = [
-            v for v in catalogue.variants if v.family == "message_delayed" and not v.has_text_rules
-        ]
+        delayed = [v for v in catalogue.by_family("message_delayed") if not v.has_text_rules]
         if delayed and not any(n.startswith("text") for n in notes):
             return delayed[0], ("delay notice",), "medium"
     has_text = any(n.startswith("text") for n in notes)

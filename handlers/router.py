@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from handlers.card import Action, Card
-from handlers.cards import TickRecord, check_card, diagnosis_card, error_card, help_card
+from handlers.cards import check_card, diagnosis_card, error_card, help_card
 from handlers.checks import (
     CheckResult,
     DnsClient,
@@ -292,10 +292,6 @@ class Router:
             for item in card.checklist.items
         )
         return replace(card, checklist=replace(card.checklist, items=items))
-
-    def tick_record(self, card_id: str) -> dict[str, TickRecord]:
-        """The ticks of a card as records (for renderers that show who ticked what)."""
-        return {k: TickRecord(*v) for k, v in self.cards.ticks(card_id).items()}
 
 
 async def checks_for(

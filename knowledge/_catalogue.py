@@ -112,10 +112,6 @@ class Catalogue:
             checklist=checklist,
         )
 
-    def render_checklist(self, key: str, facts: Facts) -> Checklist:
-        """Checklist ``key`` with its commands prefilled from ``facts``; KeyError if unknown."""
-        return self._render_checklist(self._checklist_templates[key], context_for(facts))
-
     def _render_checklist(
         self, template: ChecklistTemplate, context: Mapping[str, Any]
     ) -> Checklist:
