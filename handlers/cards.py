@@ -7,7 +7,7 @@ this module decides what goes on the card and in which order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from handlers.card import (
     Action,
@@ -28,11 +28,13 @@ from knowledge import Catalogue, Checklist
 
 __all__ = [
     "TickRecord",
+    "apply_ticks",
     "check_card",
     "diagnosis_card",
     "error_card",
     "help_card",
     "not_a_bounce_card",
+    "ticks_done",
 ]
 
 _WHO = {
@@ -117,30 +119,42 @@ def _check_line(result: CheckResult) -> CheckLine:
     )
 
 
+def ticks_done(view: ChecklistView, ticks: Mapping[str, TickRecord]) -> bool:
+    """True when every security step of ``view`` required before unblocking is ticked."""
+    return all(item.id in ticks for item in view.items if item.required)
+
+
+def apply_ticks(view: ChecklistView, ticks: Mapping[str, TickRecord]) -> ChecklistView:
+    """``view`` with who ticked what, and the unblock step enabled only once the security
+    steps are all ticked."""
+    security_done = ticks_done(view, ticks)
+    items = tuple(
+        replace(
+            item,
+            done=item.id in ticks,
+            done_by=ticks[item.id].user if item.id in ticks else None,
+            done_at=ticks[item.id].at if item.id in ticks else None,
+            enabled=security_done if item.is_unblock else True,
+        )
+        for item in view.items
+    )
+    return replace(view, items=items)
+
+
 def _checklist_view(
     checklist: Checklist, key: str, ticks: Mapping[str, TickRecord] | None
 ) -> ChecklistView:
-    ticks = ticks or {}
-    security_done = all(
-        item.id in ticks for item in checklist.items if item.required_before_unblock
-    )
-    items = []
-    for item in checklist.items:
-        tick = ticks.get(item.id)
-        items.append(
-            ChecklistItemView(
-                id=item.id,
-                text=item.text,
-                done=tick is not None,
-                done_by=tick.user if tick else None,
-                done_at=tick.at if tick else None,
-                enabled=security_done if item.is_unblock else True,
-                is_unblock=item.is_unblock,
-                required=item.required_before_unblock,
-                commands=tuple(CodeBlock(c.label, c.code, c.shell) for c in item.commands),
-            )
+    items = tuple(
+        ChecklistItemView(
+            id=item.id,
+            text=item.text,
+            is_unblock=item.is_unblock,
+            required=item.required_before_unblock,
+            commands=tuple(CodeBlock(c.label, c.code, c.shell) for c in item.commands),
         )
-    return ChecklistView(key=key, title=checklist.title, items=tuple(items))
+        for item in checklist.items
+    )
+    return apply_ticks(ChecklistView(key=key, title=checklist.title, items=items), ticks or {})
 
 
 def diagnosis_card(

@@ -13,7 +13,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from handlers.card import Action, Card
-from handlers.cards import check_card, diagnosis_card, error_card, help_card
+from handlers.cards import (
+    TickRecord,
+    apply_ticks,
+    check_card,
+    diagnosis_card,
+    error_card,
+    help_card,
+    ticks_done,
+)
 from handlers.checks import (
     CheckResult,
     DnsClient,
@@ -280,18 +288,7 @@ class Router:
 
     def _with_ticks(self, card: Card, ticks: dict[str, tuple[str, str]]) -> Card:
         assert card.checklist is not None
-        security_done = _security_done(card, ticks)
-        items = tuple(
-            replace(
-                item,
-                done=item.id in ticks,
-                done_by=ticks[item.id][0] if item.id in ticks else None,
-                done_at=ticks[item.id][1] if item.id in ticks else None,
-                enabled=security_done if item.is_unblock else True,
-            )
-            for item in card.checklist.items
-        )
-        return replace(card, checklist=replace(card.checklist, items=items))
+        return replace(card, checklist=apply_ticks(card.checklist, _records(ticks)))
 
 
 async def checks_for(
@@ -315,9 +312,13 @@ async def checks_for(
     )
 
 
+def _records(ticks: dict[str, tuple[str, str]]) -> dict[str, TickRecord]:
+    return {item: TickRecord(user, at) for item, (user, at) in ticks.items()}
+
+
 def _security_done(card: Card, ticks: dict[str, tuple[str, str]]) -> bool:
     assert card.checklist is not None
-    return all(item.id in ticks for item in card.checklist.items if item.required)
+    return ticks_done(card.checklist, _records(ticks))
 
 
 def _looks_mail_related(data: bytes | str) -> bool:
