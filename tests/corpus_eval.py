@@ -115,7 +115,7 @@ def evaluate(read_and_classify: Callable[[bytes], tuple[object, list[str]]]) -> 
         recipients = list(getattr(bounce, "recipients", ()))
         for index, expected in enumerate(row.recipients):
             got = _match(recipients, expected, index)
-            address = (getattr(got, "address", None) or "").lower() if got is not None else ""
+            address = _address_of(got)
             report.recipient.add(
                 address == expected, f"{row.file}: recipient {expected!r} got {address!r}"
             )
@@ -141,9 +141,18 @@ def evaluate(read_and_classify: Callable[[bytes], tuple[object, list[str]]]) -> 
     return report
 
 
+def _address_of(recipient: object | None) -> str:
+    """The address a recipient was read as; for one the text masked (``xxxx@xxxx.fr``, which the
+    reader reports as hidden, not as an address), what the text showed."""
+    if recipient is None:
+        return ""
+    address = getattr(recipient, "address", None) or getattr(recipient, "hidden_address", None)
+    return (address or "").lower()
+
+
 def _match(recipients: list[object], expected: str, index: int) -> object | None:
     for recipient in recipients:
-        if (getattr(recipient, "address", None) or "").lower() == expected:
+        if _address_of(recipient) == expected:
             return recipient
     return recipients[index] if index < len(recipients) else None
 

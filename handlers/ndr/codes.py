@@ -11,12 +11,15 @@ import ipaddress
 import re
 
 __all__ = [
+    "ADDRESS_BODY",
     "ADDRESS_RE",
     "find_ips",
     "find_status",
     "is_expiry_status",
     "is_generic_status",
+    "is_masked_address",
     "leading_reply_code",
+    "masked_address",
     "normalise_address",
     "rejecting_text",
     "split_reply",
@@ -33,10 +36,11 @@ _PAIR_RE = re.compile(
 _LEADING_REPLY = re.compile(r"^[\s'\"(<#]{0,4}([245][0-5]\d)(?:[ \-:]|$)")
 _SMTP_WRAPPER = re.compile(r"smtp\s*;\s*", re.IGNORECASE)
 # Local part kept permissive (real bounces carry odd ones); domain needs a dot or brackets.
-ADDRESS_RE = re.compile(
-    r"(?<![\w.+=-])((?:\"[^\"\r\n@<>]{1,64}\"|[\w.!#$%&'*+/=?^`{|}~-]{1,64})@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+"
-    r"[A-Za-z]{2,24}|[\w.+=-]{1,64}@\[[0-9A-Fa-f:.]{3,45}\])(?![\w-])"
+ADDRESS_BODY = (
+    r"(?:\"[^\"\r\n@<>]{1,64}\"|[\w.!#$%&'*+/=?^`{|}~-]{1,64})@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,24}|[\w.+=-]{1,64}@\[[0-9A-Fa-f:.]{3,45}\]"
 )
+ADDRESS_RE = re.compile(r"(?<![\w.+=-])(" + ADDRESS_BODY + r")(?![\w-])")
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)")
 _IPV6 = re.compile(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
 
@@ -130,7 +134,11 @@ def rejecting_text(text: str) -> str:
 
 
 def normalise_address(text: str | None) -> str | None:
-    """A bare address from ``<a@b>``, ``"Name" <a@b>``, ``rfc822;a@b`` or ``a@b<mailto:a@b>``."""
+    """A bare address from ``<a@b>``, ``"Name" <a@b>``, ``rfc822;a@b`` or ``a@b<mailto:a@b>``.
+
+    An address someone masked before pasting (``***@gmail.com``, ``xxx@xxx.com``,
+    ``redacted@redacted.net``) is not an address: None.
+    """
     if not text:
         return None
     match = ADDRESS_RE.search(text)
@@ -138,7 +146,52 @@ def normalise_address(text: str | None) -> str | None:
         return None
     address = match.group(1).strip("'.")
     local, _, domain = address.rpartition("@")
-    return f"{local}@{domain.lower()}" if local else None
+    if not local or is_masked_address(address):
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+# Words people type in place of what they hide, and runs of masking characters.
+_MASK_WORDS = frozenset(
+    (
+        "redacted",
+        "censored",
+        "removed",
+        "hidden",
+        "masked",
+        "anonymized",
+        "anonymised",
+        "obfuscated",
+        "snip",
+        "snipped",
+        "private",
+    )
+)
+_MASK_RUN = re.compile(r"^[*?#_.\-]+$|^x{3,}$|[*?#]{2,}", re.IGNORECASE)
+_MASKED_TOKEN = re.compile(
+    r"(?<![\w.+=-])([\w.*?#!$%&'+/=^`{|}~\[\]-]{0,64}@[\w.*?#\[\]-]{1,255})(?![\w-])"
+)
+
+
+def is_masked_address(address: str) -> bool:
+    """True for an address with its local part or domain hidden (``***@x.com``, ``a@[...]``)."""
+    local, _, domain = address.rpartition("@")
+    local = local.strip("[]()<>\"'")
+    if not local or _MASK_RUN.search(local) or local.lower() in _MASK_WORDS:
+        return True
+    labels = domain.strip("[]").lower().split(".")
+    if find_ips(domain.strip("[]")):
+        return False
+    return any(not label or _MASK_RUN.search(label) or label in _MASK_WORDS for label in labels)
+
+
+def masked_address(text: str) -> str | None:
+    """The first masked address in ``text`` (``***@***.***``, ``CENSORED@CENSORED``), if any."""
+    for match in _MASKED_TOKEN.finditer(text[:4000]):
+        token = match.group(1).strip(".")
+        if "@" in token and is_masked_address(token):
+            return token
+    return None
 
 
 def find_ips(text: str) -> list[str]:

@@ -13,7 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.ndr.codes import ADDRESS_RE, STATUS_RE, find_ips, normalise_address
+from handlers.ndr.codes import (
+    ADDRESS_BODY,
+    ADDRESS_RE,
+    STATUS_RE,
+    find_ips,
+    is_masked_address,
+    normalise_address,
+)
 
 __all__ = [
     "FAILURE_WORDS",
@@ -24,7 +31,6 @@ __all__ = [
     "find_remote",
     "reason_paragraph",
     "reply_text",
-    "transcript_command",
 ]
 
 _MAX_PARAGRAPH_LINES = 40
@@ -40,13 +46,18 @@ class Candidate:
     host: str | None = None
     ip: str | None = None
     command: str | None = None
+    at: int = 0  # where in the text it was found
+    sender: str | None = None  # the sender this shape names (MAIL FROM, a log's from=<...>)
+    client_ip: str | None = None  # the sending client's IP, where the rejecting side logged it
+    outcome: str | None = None  # a log's verdict: "bounced", "deferred" or "sent"
+    hidden: str | None = None  # what the paste showed instead of the address ("***@***")
 
 
 # A line that starts with an address: "<a@b>: ...", "  a@b", "a@b on <date>", "a@b [User unknown]".
 _ANCHOR = re.compile(
     r"^[ \t]{0,12}(?:\*[ \t]{1,4})?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ -])?)?"
     r"(?:[\w .'\"-]{0,60}<mailto:)?[<\"]?("
-    + ADDRESS_RE.pattern[len("(?<![\\w.+=-])(") : -len(")(?![\\w-])")]
+    + ADDRESS_BODY
     + r")[>\"]?(?:<mailto:[^>\s]{1,320}>)?(.*)$"
 )
 # Lines that start with an address but are not about a failed recipient.
@@ -61,7 +72,12 @@ _RECIPIENT_LABEL = re.compile(
 _SEPARATOR = re.compile(r"^\s*(?:[-=*_#~]{3,}.*|.*[-=*_#~]{5,}\s*)$")
 
 
-def _anchor(line: str) -> tuple[str, str] | None:
+def _anchor(line: str) -> tuple[str | None, str, str | None] | None:
+    """``(address, rest of line, masked)`` for a line that starts with a recipient's address.
+
+    A masked address (``<***@***.***>: host ... said: ...``) still starts a paragraph: its
+    address is None and ``masked`` holds what the paste showed.
+    """
     if len(line) > 1000 or "@" not in line:
         return None
     label = _RECIPIENT_LABEL.match(line)
@@ -71,21 +87,31 @@ def _anchor(line: str) -> tuple[str, str] | None:
         return None
     match = _ANCHOR.match(line)
     if not match:
+        masked = _MASKED_ANCHOR.match(line)
+        rest = (masked.group(2) or "") if masked else ""
+        if masked and is_masked_address(masked.group(1)) and not _NOT_ANCHOR_TAIL.match(rest):
+            return None, _TAIL_NOISE.sub("", rest, count=1), masked.group(1)
         return None
     tail = match.group(2)
     if _NOT_ANCHOR_TAIL.match(tail):
         return None
     address = normalise_address(match.group(1))
+    hidden = None
     if not address:
-        return None
+        if not is_masked_address(match.group(1)):
+            return None
+        hidden = match.group(1)
     bracketed = _BRACKETED.match(tail)
     if bracketed:
         # "a@b <c@d>: ...": the first is only a display name; the bracketed one is the address.
         address = normalise_address(bracketed.group(1)) or address
         tail = tail[bracketed.end() :]
-    return address, _TAIL_NOISE.sub("", tail, count=1)
+    return address, _TAIL_NOISE.sub("", tail, count=1), hidden
 
 
+_MASKED_ANCHOR = re.compile(
+    r"^[ \t]{0,12}[<\"]?([\w.*?#!$%&'+/=^`{|}~\[\]-]{0,64}@[\w.*?#\[\]-]{1,255}?)[>\"]?((?:[:\s)(]).*)?$"
+)
 _BRACKETED = re.compile(r"\s{1,4}<([^<>\s]{3,320})>")
 
 
@@ -97,13 +123,17 @@ def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidat
     """Every address-anchored paragraph in ``text``, best reading per address, in order."""
     lines = text[:_MAX_SCAN_CHARS].split("\n")
     found: list[Candidate] = []
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
     index = 0
     while index < len(lines):
         anchor = _anchor(lines[index])
         if anchor is None:
             index += 1
             continue
-        address, tail = anchor
+        start = starts[index]
+        address, tail, hidden = anchor
         body: list[str] = [] if _ON_DATE.match(tail) else [tail]
         index += 1
         gap = 0
@@ -124,9 +154,14 @@ def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidat
             body.append(line)
             index += 1
         paragraph = " ".join(part.strip() for part in body if part.strip())
-        if _BOILERPLATE_ADDRESS.match(address) or (sender and address == sender and not paragraph):
+        if (address and _BOILERPLATE_ADDRESS.match(address)) or (
+            sender and address == sender and not paragraph
+        ):
             continue
-        found.append(_candidate(address, paragraph))
+        candidate = _candidate(address, paragraph)
+        candidate.hidden = hidden
+        candidate.at = start
+        found.append(candidate)
     return _best_per_address(found)
 
 
@@ -143,7 +178,7 @@ def _best_per_address(found: list[Candidate]) -> list[Candidate]:
     best: dict[str, Candidate] = {}
     order: list[str] = []
     for candidate in found:
-        key = candidate.address or ""
+        key = candidate.address or candidate.hidden or ""
         if key not in best:
             best[key] = candidate
             order.append(key)
@@ -355,27 +390,3 @@ FAILURE_WORDS = re.compile(
     r"|aborted|not in use|discontinued|malformed|no longer",
     re.IGNORECASE,
 )
-
-
-_TRANSCRIPT_LINE = re.compile(r"^[ \t]*(>>>|<<<)[ \t]*(\S[^\n]{0,200})$", re.MULTILINE)
-
-
-def transcript_command(text: str) -> str | None:
-    """The SMTP command an error answered, from a session transcript (``>>> DATA`` / ``<<< 550``)."""
-    last_sent: str | None = None
-    scan = text[:_MAX_SCAN_CHARS]
-    for match in _TRANSCRIPT_LINE.finditer(scan):
-        direction, line = match.groups()
-        if direction == ">>>":
-            last_sent = line
-        elif line[:1] in "45" and last_sent:
-            command = find_command(">>> " + last_sent.upper()) or last_sent.split()[0].upper()
-            if command == "DATA" and _NEED_RCPT.search(scan, match.end()):
-                # With PIPELINING, RCPT TO refusals arrive after DATA was sent; the server's
-                # "need RCPT" answer to DATA shows the first error answered RCPT TO.
-                return "RCPT"
-            return command
-    return None
-
-
-_NEED_RCPT = re.compile(r"need rcpt|rcpt first|no valid recipients|no recipients", re.IGNORECASE)

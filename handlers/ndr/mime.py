@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from handlers.ndr.headers import parse_header_block
+from handlers.ndr.paste import repair
 from handlers.ndr.text import (
     decode_bytes,
     decode_header,
@@ -130,7 +131,7 @@ def parse_document(data: bytes | str) -> Document:
                 doc.notes.append("the message had no readable text part")
             return doc
     text = strip_quote_markers(normalise(data if isinstance(data, str) else decode_bytes(raw)))
-    doc = Document(texts=[text])
+    doc = Document(texts=[strip_quote_markers(repair(text))])
     return doc
 
 

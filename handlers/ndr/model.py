@@ -65,6 +65,7 @@ class FailedRecipient:
     action: str | None = None  # RFC 3464 Action: failed / delayed / delivered / relayed / expanded
     command: str | None = None  # SMTP stage that failed: "RCPT", "MAIL", "DATA", ...
     diagnostic_type: str | None = None  # RFC 3464 diagnostic type: "smtp", "x-unix", ...
+    hidden_address: str | None = None  # what the paste showed where it masked the address
 
     @property
     def permanent(self) -> bool | None:
@@ -134,6 +135,7 @@ class Bounce:
     sender: str | None = None  # the original sender (whose mail bounced)
     reporting_mta: str | None = None  # the server that wrote the report
     sending_ip: str | None = None  # the sender's IP as the rejecting side named it
+    hidden_ip: str | None = None  # what the paste showed where it masked that IP ("xx.xx.xx.xx")
     system: str | None = None  # rejecting system: exchange_online, outlook_com, gmail, yahoo
     subject: str | None = None  # subject of the report itself
     original: OriginalMessage | None = None

@@ -16,11 +16,7 @@ from handlers.ndr.codes import (
     normalise_address,
 )
 from handlers.ndr.dsn import DsnFields, parse_dsn_fields
-from handlers.ndr.extract import (
-    FAILURE_WORDS,
-    extract_candidates,
-    transcript_command,
-)
+from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates
 from handlers.ndr.facts import (
     detect_system,
     find_reporting_mta,
@@ -31,9 +27,11 @@ from handlers.ndr.headers import parse_original
 from handlers.ndr.kind import BOUNCE_PHRASES, non_bounce_kind
 from handlers.ndr.mime import Document, parse_document, split_original
 from handlers.ndr.model import Bounce, FailedRecipient, Kind, OriginalMessage
-from handlers.ndr.recipients import assemble_recipients
+from handlers.ndr.recipients import assemble_recipients, has_code
 from handlers.ndr.replies import exo_enhanced, global_reply
 from handlers.ndr.ses import read_ses_notification
+from handlers.ndr.shapes import merge_candidates, read_shapes
+from handlers.ndr.transcript import transcript_command
 
 __all__ = ["DEFAULT_MAX_BYTES", "InputTooLarge", "ReaderError", "read"]
 
@@ -102,12 +100,18 @@ def _read_document(doc: Document) -> Bounce:
         if pasted.recipients:
             dsn = pasted
 
-    senders = _sender_candidates(doc, dsn, original, report)
-    sender = senders[0] if senders else None
-    candidates = extract_candidates(report, sender=sender)
+    senders = _sender_candidates(doc, dsn, original, report, [])
+    candidates = extract_candidates(report, sender=senders[0] if senders else None)
     exo = exo_enhanced(report)
     if exo is not None:
         candidates = [c for c in candidates if c.address != exo.address] + [exo]
+    shaped: list[Candidate] = []
+    if not doc.is_message and not dsn.recipients and not any(has_code(c.text) for c in candidates):
+        # Not a bounce as a mail system writes it: log lines, a transcript, an app's error.
+        shaped = read_shapes(report)
+        senders = _sender_candidates(doc, dsn, original, report, shaped)
+        candidates = merge_candidates(candidates, shaped)
+    sender = senders[0] if senders else None
     reply = global_reply(report)
 
     if len(dsn.recipients) > MAX_RECIPIENTS:
@@ -142,6 +146,9 @@ def _read_document(doc: Document) -> Bounce:
         sending_ip = find_sending_ip(recipient.diagnostic, recipient.remote_mta.ip)
         if sending_ip:
             break
+    if sending_ip is None and kind.is_ndr:
+        # A receiving server's own log names the connecting client: that is the sender's IP.
+        sending_ip = next((c.client_ip for c in shaped if c.client_ip), None)
     reporting = _reporting_mta(dsn, report)
     system = None
     if first is not None:
@@ -169,7 +176,11 @@ def _read_document(doc: Document) -> Bounce:
 
 
 def _sender_candidates(
-    doc: Document, dsn: DsnFields, original: OriginalMessage | None, report: str
+    doc: Document,
+    dsn: DsnFields,
+    original: OriginalMessage | None,
+    report: str,
+    shaped: list[Candidate],
 ) -> list[str]:
     found: list[str | None] = [normalise_address(dsn.message.get("x-postfix-sender"))]
     if original is not None:
@@ -178,6 +189,7 @@ def _sender_candidates(
     if doc.is_message:
         found.append(normalise_address(doc.header("to")))
     found.append(find_sender_in_text(report))
+    found.extend(c.sender for c in shaped)
     result: list[str] = []
     for address in found:
         if (

@@ -12,6 +12,8 @@ from handlers.ndr.codes import (
     STATUS_RE,
     find_ips,
     is_generic_status,
+    is_masked_address,
+    masked_address,
     normalise_address,
     split_reply,
 )
@@ -73,6 +75,7 @@ def assemble_recipients(
         pool += [c for c in prose if not (c.address in senders and not has_code(c.text))]
         chosen = [c for c in pool if _evidence(c.text)] or pool
     if chosen:
+        chosen = _named_from_prose(chosen, report, senders)
         return [_from_candidate(c, fallback.text) for c in chosen]
 
     addresses = _fallback_addresses(doc, report, senders, original)
@@ -88,10 +91,25 @@ def assemble_recipients(
         not addresses and not looks_like_ndr and not bare_error(report) and not global_reply
     ):
         return []
-    return [
-        _from_candidate(Candidate(address, bare, *find_remote(bare), find_command(bare)), None)
-        for address in (addresses or [None])
-    ]
+    found = []
+    for address in addresses or [None]:
+        candidate = Candidate(address, bare, *find_remote(bare), find_command(bare))
+        if address is not None and is_masked_address(address):
+            candidate.address, candidate.hidden = None, address
+        found.append(_from_candidate(candidate, None))
+    return found
+
+
+def _named_from_prose(chosen: list[Candidate], report: str, senders: list[str]) -> list[Candidate]:
+    """A refusal quoted without its recipient, named from the sentence around it ("Sending email
+    to a@b failed", "Unable to send to a@b") when that names exactly one address."""
+    if len(chosen) != 1 or chosen[0].address or chosen[0].hidden:
+        return chosen
+    near = report[max(0, chosen[0].at - 3000) : chosen[0].at + 3000]
+    named = [c.address for c in extract_prose_candidates(near) if c.address not in senders]
+    if len(named) != 1:
+        return chosen
+    return [replace(chosen[0], address=named[0])]
 
 
 class _Fallback:
@@ -141,6 +159,13 @@ def _fallback_addresses(
     to = original.to if original is not None else ()
     if len(to) == 1 and to[0] not in senders:
         return [to[0]]
+    if not to:
+        # The original's To: was masked before pasting ("xxxx@example.fr"): a recipient the
+        # report hides (the candidate carries it as such, never as an address).
+        shown = [value for name, value in doc.original_headers if name.lower() == "to"]
+        hidden = masked_address(shown[0]) if len(shown) == 1 else None
+        if hidden:
+            return [hidden]
     return []
 
 
@@ -163,9 +188,16 @@ def _from_candidate(candidate: Candidate, fallback_text: str | None) -> FailedRe
         reply_code=reply,
         diagnostic=diagnostic,
         remote_mta=Mta(host, ip),
-        action=None,
-        command=candidate.command or (find_command(fallback_text) if fallback_text else None),
+        action=_ACTIONS.get(candidate.outcome or ""),
+        command=candidate.command
+        or find_command(candidate.text)
+        or (find_command(fallback_text) if fallback_text else None),
+        hidden_address=candidate.hidden,
     )
+
+
+# A log's verdict in RFC 3464 Action terms.
+_ACTIONS = {"bounced": "failed", "deferred": "delayed", "sent": "delivered"}
 
 
 def _from_dsn(
@@ -180,8 +212,13 @@ def _from_dsn(
         or _dsn_address(fields.get("x-actual-recipient"))
     )
     candidate = by_address.get(address or "") or (candidates[0] if len(candidates) == 1 else None)
+    hidden = None
+    if address is None:
+        fields_shown = (fields.get(name) for name in ("final-recipient", "original-recipient"))
+        hidden = next((m for m in map(masked_address, fields_shown) if m), None)
     if address is None and candidate is not None:
         address = candidate.address  # a broken Final-Recipient ("@mx.example.org"): the prose knows
+        hidden = hidden or candidate.hidden
     diagnostic = fields.get("diagnostic-code")
     if not diagnostic and candidate is not None:
         diagnostic = reply_text(candidate.text)
@@ -207,6 +244,7 @@ def _from_dsn(
         action=action,
         command=(find_command(candidate.text) if candidate else None) or find_command(diagnostic),
         diagnostic_type=fields.diagnostic_type or None,
+        hidden_address=hidden if address is None else None,
     )
 
 
@@ -220,7 +258,7 @@ def _dsn_address(value: str) -> str | None:
     address = normalise_address(value)
     if address is None and value:
         match = _LOCAL_HOST_ADDRESS.fullmatch(value.strip())
-        if match:
+        if match and not is_masked_address(match.group(1)):
             local, _, host = match.group(1).rpartition("@")
             address = f"{local}@{host.lower()}"
     return address
