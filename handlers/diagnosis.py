@@ -5,6 +5,11 @@ Pure: the catalogue is passed in. Matching follows the catalogue's contract: a v
 candidate when its code ranges cover the status (or it has none) and, if it has text rules, one of
 them is found in the rejecting server's text. Among candidates the longest matching text wins,
 then an exact code over a range, then a variant written for the system that rejected the message.
+
+Microsoft's families (``exo_*``, ``recipient_access_denied_dbeb``) are for refusals by Microsoft's
+systems only: when the reader did not find that Exchange Online, Outlook.com or Exchange refused,
+their variants are not candidates, and the generic variant for the same kind of refusal (with
+advice that fits Postfix, Gmail or a gateway) answers instead.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from email.utils import parsedate_to_datetime
 from handlers.ndr.codes import ADDRESS_RE
 from handlers.ndr.model import Bounce, FailedRecipient, Kind
 from handlers.ndr.reason import reason_for
-from knowledge import Catalogue, CodeRange, Facts, Variant, parse_code
+from handlers.ndr.systems import MICROSOFT
+from knowledge import MICROSOFT_FAMILIES, Catalogue, CodeRange, Facts, Variant, parse_code
 
 __all__ = ["CheckTargets", "Diagnosis", "diagnose", "diagnosis_json", "facts_for", "match_variant"]
 
@@ -75,7 +81,7 @@ def diagnose(bounce: Bounce, catalogue: Catalogue) -> Diagnosis:
         return Diagnosis(bounce, None, reasons, "none")
     reasons = tuple(reason_for(r, bounce.kind) for r in bounce.recipients)
     first = bounce.first
-    variant, evidence, confidence = _best_variant(first, bounce.system, bounce.kind, catalogue)
+    variant, evidence, confidence = _best_variant(first, bounce, catalogue)
     if variant is not None and reasons and reasons[0] in ("onhold", "undefined"):
         reasons = (variant.reason, *reasons[1:])
     return Diagnosis(
@@ -100,7 +106,10 @@ def match_variant(
     parsed = parse_code(status) if status else None
     hits = _TextHits(text[:4000], _index(catalogue)[1])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
+    microsoft = system in MICROSOFT
     for variant in _candidates(catalogue, parsed):
+        if variant.family in MICROSOFT_FAMILIES and not microsoft:
+            continue
         code_score, matched_range = _code_score(variant, status, parsed)
         if code_score < 0:
             continue
@@ -124,14 +133,14 @@ def match_variant(
 
 
 def _best_variant(
-    first: FailedRecipient | None, system: str | None, kind: Kind, catalogue: Catalogue
+    first: FailedRecipient | None, bounce: Bounce, catalogue: Catalogue
 ) -> tuple[Variant | None, tuple[str, ...], str]:
     variant, notes = match_variant(
-        catalogue, first.status if first else None, first.diagnostic if first else "", system
+        catalogue, first.status if first else None, first.diagnostic if first else "", bounce.system
     )
     if variant is None:
         return None, (), "low"
-    if kind is Kind.DELAY and variant.family not in (
+    if bounce.delay_notice and variant.family not in (
         "message_delayed",
         "exo_throttled_new_sender",
         "yahoo_deferred_reputation",
@@ -274,9 +283,10 @@ def _text_score(variant: Variant, hits: _TextHits) -> tuple[int, str]:
 
 def _system_score(variant_system: str, detected: str | None) -> float:
     if detected is None:
-        # Nothing named the rejecting system (a partial paste): ndrbot's users are mostly
-        # Microsoft 365 helpdesks, so on a tie Exchange Online's reading comes first.
-        return {"exchange_online": 6.0, "generic": 5.0}.get(variant_system, 0.0)
+        # Nothing named the rejecting system (a partial paste): the generic reading first.
+        return {"generic": 5.0, "exchange_online": 3.0}.get(variant_system, 0.0)
+    # Exchange on-premises (or "Exchange, cannot tell which") shares Exchange Online's texts.
+    detected = "exchange_online" if detected in ("exchange", "exchange_server") else detected
     if variant_system == detected:
         return 15.0
     if variant_system == "generic":

@@ -13,6 +13,7 @@ __all__ = [
     "CHECKS",
     "EVIDENCE",
     "FAMILIES",
+    "MICROSOFT_FAMILIES",
     "REASONS",
     "SEVERITIES",
     "SYSTEMS",
@@ -51,6 +52,13 @@ FAMILIES: tuple[str, ...] = (
     "mail_loop",
     "other_policy",
     "other",
+)
+
+# Families for refusals by Microsoft's own systems (Exchange Online / EOP, Outlook.com,
+# on-premises Exchange). The same kind of refusal from any other system (Postfix, Gmail, a
+# gateway) gets a generic variant and family instead, whose advice fits that system.
+MICROSOFT_FAMILIES: frozenset[str] = frozenset(
+    [f for f in FAMILIES if f.startswith("exo_")] + ["recipient_access_denied_dbeb"]
 )
 
 # The mail system that rejected the message; "generic" fits any MTA.

@@ -1,5 +1,5 @@
-"""Small readings of report text: the reporting server, the sender, the sending IP the rejecting
-side named, and which large mail system rejected the message.
+"""Small readings of report text: the reporting server, the sender, and the sending IP the
+rejecting side named.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from handlers.ndr.codes import find_ips, normalise_address
 
 __all__ = [
     "clean_diagnostic",
-    "detect_system",
     "find_reporting_mta",
     "find_sender_in_text",
     "find_sending_ip",
@@ -96,61 +95,6 @@ def find_sender_in_text(text: str) -> str | None:
         address = normalise_address(match.group(1))
         if address and not address.lower().startswith(("mailer-daemon@", "postmaster@")):
             return address
-    return None
-
-
-_SYSTEMS = (
-    (
-        "outlook_com",
-        re.compile(
-            r"olc\.protection\.outlook\.com|hotmail\.com|outlook\.com\b(?!\.)|live\.com|\bmsn\.com|\(S3150\)|\(S3140\)|\b(?:RP|SC|DY|OU)-00\d\b",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "exchange_online",
-        re.compile(
-            r"protection\.outlook\.com|prod\.outlook\.com|\beop-|outlook\.office365\.com|RESOLVER\.|\bAS\(\d{3,10}\)|prod\.exchangelabs\.com|\.outbound\.protection\.",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "gmail",
-        re.compile(
-            r"\bgsmtp\b|\bgcdp\b|google\.com|googlemail\.com|gmail\.com|support\.google\.com",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "yahoo",
-        re.compile(
-            r"yahoodns\.net|yahoo\.(?:com|co\.\w+)|yahooinc\.com|\baol\.com|\[(?:TSS|TS|PH|BL)\d{2}\]",
-            re.IGNORECASE,
-        ),
-    ),
-)
-
-
-def detect_system(*texts: str | None) -> str | None:
-    """Which large mail system rejected the message, from the rejecting host and reply text.
-
-    Outlook.com consumer hosts are tested first because their names also contain
-    ``protection.outlook.com``.
-    """
-    joined = " ".join(t for t in texts if t)[:8000]
-    if not joined:
-        return None
-    olc = _SYSTEMS[0][1].search(joined)
-    exo = _SYSTEMS[1][1].search(joined)
-    if olc and exo and "olc." not in joined.lower() and not re.search(r"\(S3\d{3}\)|-00\d", joined):
-        olc = None
-    for name, pattern in _SYSTEMS:
-        if name == "outlook_com":
-            if olc:
-                return name
-            continue
-        if pattern.search(joined):
-            return name
     return None
 
 

@@ -136,10 +136,12 @@ class Bounce:
     reporting_mta: str | None = None  # the server that wrote the report
     sending_ip: str | None = None  # the sender's IP as the rejecting side named it
     hidden_ip: str | None = None  # what the paste showed where it masked that IP ("xx.xx.xx.xx")
-    system: str | None = None  # rejecting system: exchange_online, outlook_com, gmail, yahoo
+    system: str | None = None  # rejecting system: exchange_online, outlook_com, gmail, postfix, ...
+    system_evidence: str | None = None  # how the reader knows which system refused
     subject: str | None = None  # subject of the report itself
     original: OriginalMessage | None = None
     notes: tuple[str, ...] = ()  # things a person should know about the reading itself
+    delay_notice: bool = False  # a "still trying" notice to the sender, not a bare 4xx reply
 
     @property
     def is_ndr(self) -> bool:

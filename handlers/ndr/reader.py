@@ -18,7 +18,6 @@ from handlers.ndr.codes import (
 from handlers.ndr.dsn import DsnFields, parse_dsn_fields
 from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates
 from handlers.ndr.facts import (
-    detect_system,
     find_reporting_mta,
     find_sender_in_text,
     find_sending_ip,
@@ -31,6 +30,7 @@ from handlers.ndr.recipients import assemble_recipients, has_code
 from handlers.ndr.replies import exo_enhanced, global_reply
 from handlers.ndr.ses import read_ses_notification
 from handlers.ndr.shapes import merge_candidates, read_shapes
+from handlers.ndr.systems import detect_system
 from handlers.ndr.transcript import transcript_command
 
 __all__ = ["DEFAULT_MAX_BYTES", "InputTooLarge", "ReaderError", "read"]
@@ -140,6 +140,9 @@ def _read_document(doc: Document) -> Bounce:
         if not kind.is_ndr:
             recipients = []
 
+    delay_notice = kind is Kind.DELAY and bool(
+        _DELAY_TEXT.search(doc.header("subject") + "\n" + report[:50_000])
+    )
     first = recipients[0] if recipients else None
     sending_ip = None
     for recipient in recipients:
@@ -150,11 +153,7 @@ def _read_document(doc: Document) -> Bounce:
         # A receiving server's own log names the connecting client: that is the sender's IP.
         sending_ip = next((c.client_ip for c in shaped if c.client_ip), None)
     reporting = _reporting_mta(dsn, report)
-    system = None
-    if first is not None:
-        system = detect_system(first.remote_mta.host, first.diagnostic) or (
-            detect_system(reporting) if not first.remote_mta else None
-        )
+    system = detect_system(first.remote_mta.host, first.diagnostic, report) if first else None
     notes: list[str] = []
     if kind.is_ndr and first is not None and not (first.status or first.reply_code):
         notes.append(
@@ -168,7 +167,9 @@ def _read_document(doc: Document) -> Bounce:
         sender=sender,
         reporting_mta=reporting,
         sending_ip=sending_ip,
-        system=system,
+        delay_notice=delay_notice,
+        system=system.key if system else None,
+        system_evidence=system.evidence if system else None,
         subject=doc.header("subject") or None,
         original=original,
         notes=tuple(notes),
@@ -213,9 +214,13 @@ def _is_failure(recipient: FailedRecipient) -> bool:
 
 
 _FINAL = re.compile(r"gave up|giving up|expired|will not (?:be )?retr|permanent", re.I)
+# The words of a delay notice: the sending side telling its user it is still trying (as opposed
+# to a 4xx reply quoted in a log or an app's error, which is only a transient refusal).
 _DELAY_TEXT = re.compile(
     r"\(Delay\)|has been delayed|delivery delayed|will be retried|will retry|warning message only"
-    r"|not yet been delivered|still trying",
+    r"|not yet been delivered|still trying|delivery incomplete|this is a temporary (?:error|problem)"
+    r"|temporary problem delivering|address(?:\(es\)|es) deferred|delay reason:|will be reattempted"
+    r"|delivery attempts will continue",
     re.I,
 )
 

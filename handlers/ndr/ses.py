@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from handlers.ndr.codes import normalise_address, split_reply
-from handlers.ndr.facts import clean_diagnostic, detect_system, find_sending_ip
+from handlers.ndr.facts import clean_diagnostic, find_sending_ip
 from handlers.ndr.model import Bounce, FailedRecipient, Kind, Mta, OriginalMessage
+from handlers.ndr.systems import detect_system
 
 __all__ = ["read_ses_notification"]
 
@@ -64,13 +65,16 @@ def read_ses_notification(text: str) -> Bounce | None:
     transient = str(bounce.get("bounceType")) == "Transient"
     first_diag = recipients[0].diagnostic if recipients else ""
     source = normalise_address(str(mail.get("source") or ""))
+    remote = recipients[0].remote_mta.host if recipients else None
+    system = detect_system(remote, first_diag)
     return Bounce(
         kind=Kind.DELAY if transient else Kind.BOUNCE,
         recipients=tuple(recipients[:100]),
         sender=source,
         reporting_mta=str(bounce.get("reportingMTA") or "").partition(";")[2].strip() or None,
         sending_ip=find_sending_ip(first_diag),
-        system=detect_system(first_diag),
+        system=system.key if system else None,
+        system_evidence=system.evidence if system else None,
         subject="Amazon SES bounce notification",
         original=OriginalMessage(
             sender=source,
