@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.ndr.codes import ADDRESS_BODY, STATUS_RE, normalise_address
+from handlers.ndr.codes import ADDRESS_BODY, STATUS_RE, is_masked_address, normalise_address
 from handlers.ndr.extract import Candidate, find_command
 
 __all__ = ["find_replies", "recipient_in_reply"]
@@ -230,7 +230,12 @@ def _continued(scan: str, end: int, body: str) -> tuple[str, int]:
 def _reply(body: str, at: int, address: str | None = None) -> Candidate:
     body = body.strip().strip("'\"").strip()
     named = normalise_address(address) if address else None
-    hidden = address if address and named is None and "@" in address else None
+    hidden = None
+    if address and named is None and "@" in address:
+        if is_masked_address(address):
+            hidden = address
+        elif re.fullmatch(r"[^\s@<>]{1,64}@[^\s@<>]{1,255}", address):
+            named = address  # what the app was given, malformed or not: it is the cause
     # The SMTP stage is read later, from the text, for the candidates that are kept.
     found = named or (recipient_in_reply(body) if "@" in body else None)
     return Candidate(found, body, at=at, hidden=hidden)
@@ -293,7 +298,7 @@ def _record_candidate(fields: dict[str, str], at: int) -> Candidate | None:
 _RECIPIENT_IN_REPLY = re.compile(
     r"^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ -])?\s*<("
     + ADDRESS_BODY
-    + r")>(?::|\.\.\.)\s*(?!Sender)"
+    + r")>(?::|\.\.\.)(?!\s*Sender)"
     r"|\bUnable to relay (?:for|to)\s+<?(" + ADDRESS_BODY + r")"
     r"|\bRecipient\s+<?(" + ADDRESS_BODY + r")>?\s+(?:not found|rejected|unknown)",
     re.IGNORECASE,

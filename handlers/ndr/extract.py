@@ -56,10 +56,13 @@ class Candidate:
 # A line that starts with an address: "<a@b>: ...", "  a@b", "a@b on <date>", "a@b [User unknown]".
 _ANCHOR = re.compile(
     r"^[ \t]{0,12}(?:\*[ \t]{1,4})?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ -])?)?"
-    r"(?:[\w .'\"-]{0,60}<mailto:)?[<\"]?("
+    r"(?:[\w .'\"-]{0,60}<mailto:)?(?:\{\s*u?')?[<\"]?("
     + ADDRESS_BODY
     + r")[>\"]?(?:<mailto:[^>\s]{1,320}>)?(.*)$"
 )
+# A line that is only a display name and an address: "Pat Doe (pat@contoso.com)", as Outlook lists
+# the recipients of a report once its links are gone.
+_NAMED = re.compile(r"^[ \t]{0,12}[\w .'\"-]{1,60}\((" + ADDRESS_BODY + r")\)[ \t]*:?[ \t]*$")
 # Lines that start with an address but are not about a failed recipient.
 _NOT_ANCHOR_TAIL = re.compile(r"^\s*(?:wrote:|schrieb:|a écrit)", re.IGNORECASE)
 _HEADERISH = re.compile(r"^[ \t]*[A-Za-z][A-Za-z -]{0,30}:[ \t]")
@@ -85,14 +88,14 @@ def _anchor(line: str) -> tuple[str | None, str, str | None] | None:
         line = line[label.end() :]
     elif _HEADERISH.match(line):
         return None
-    match = _ANCHOR.match(line)
+    match = _ANCHOR.match(line) or _NAMED.match(line)
     if not match:
         masked = _MASKED_ANCHOR.match(line)
         rest = (masked.group(2) or "") if masked else ""
         if masked and is_masked_address(masked.group(1)) and not _NOT_ANCHOR_TAIL.match(rest):
             return None, _TAIL_NOISE.sub("", rest, count=1), masked.group(1)
         return None
-    tail = match.group(2)
+    tail = match.group(2) if match.re is _ANCHOR else ""
     if _NOT_ANCHOR_TAIL.match(tail):
         return None
     address = normalise_address(match.group(1))
@@ -305,7 +308,7 @@ def find_command(text: str) -> str | None:
 
 _ADDR = ADDRESS_RE.pattern
 _PROSE = re.compile(
-    r"(?:deliver(?:ed|ing|y)?|sent|send|reach|forward(?:ed)?|message)\b[^\n<@]{0,50}?\bto\b:?\s*\"?<?("
+    r"(?:deliver(?:ed|ing|y)?|sent|send(?:ing)?|reach|forward(?:ed)?|message)\b[^\n<@]{0,50}?\bto\b:?\s*\"?<?("
     + _ADDR
     + ")"
     r"|(?:unknown user|user unknown|no such user|mailbox[^\n<@:]{0,30}|recipient(?: address)?|address(?:es)?|"

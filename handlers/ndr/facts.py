@@ -13,55 +13,88 @@ __all__ = [
     "find_reporting_mta",
     "find_sender_in_text",
     "find_sending_ip",
+    "masked_ip",
+    "read_sending_ip",
 ]
 
-_IP = r"([0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})"
-# Phrases with which receivers name the connecting (sending) IP, most explicit first.
+# Where a receiver names the connecting (sending) IP, the slot takes whatever stands there: a real
+# address, or what the person pasting put in its place ("xx.xx.xx.xx", "[HOME_IP_ADDRESS]").
+_SLOT = r"([0-9A-Za-z:.*#?_]{1,45})"
+# Phrases with which receivers name the sending IP, most explicit first.
 _SENDING_IP = [
     re.compile(p, re.IGNORECASE)
     for p in (
-        r"banned sending IP \[" + _IP + r"\]",
-        r"Client host \[" + _IP + r"\]",
-        r"messages from \[" + _IP + r"\]",
-        r"Messages from " + _IP + r" (?:temporarily|permanently) deferred",
-        r"with ip: \[" + _IP + r"\]",
-        r"\[" + _IP + r"\]\s*(?:\d{3}[- ]\d\.\d{1,3}\.\d{1,3}\s*)?The IP you're using",
-        r"The IP (?:address )?you're using[^\[]{0,80}\[" + _IP + r"\]",
-        r"reverse hostname,? \[" + _IP + r"\]",
-        r"sender IP is " + _IP,
-        r"client[- _]ip[=: ]\s*\[?" + _IP,
-        r"(?:your|sending|connecting|client) IP(?: address)?(?: is)?[: ]\s*\[?" + _IP,
-        r"query/ip/" + _IP,
-        r"[?&]ip=" + _IP,
+        r"banned sending IP \[" + _SLOT,
+        r"Client host \[" + _SLOT,
+        r"\bclient \[" + _SLOT + r"\]:?\d*\s+(?:is\s+)?blocked",
+        r"messages from \(?\[?" + _SLOT,
+        r"with ip: \[" + _SLOT + r"\]",
+        r"\[" + _SLOT + r"\]\s*(?:\d{3}[- ]\d\.\d{1,3}\.\d{1,3}\s*)?The IP you're using",
+        r"The IP (?:address )?you're using[^\[]{0,80}\[" + _SLOT + r"\]",
+        # Gmail: "550-5.7.1 [192.0.2.1      12] Our system has detected ..."
+        r"\[" + _SLOT + r"\s+\d{1,3}\]\s*(?:Our system|The IP)",
+        r"reverse hostname,? \[" + _SLOT + r"\]",
+        r"PTR record for " + _SLOT,
+        r"sender IP is " + _SLOT,
+        r"client[- _]ip[=: ]\s*\[?" + _SLOT,
+        r"(?:your|sending|connecting|client|server) IP(?: address)?(?: is)?[: ]\s*\[?" + _SLOT,
+        r"mail server \[" + _SLOT + r"\]",
+        r"query/ip/" + _SLOT,
+        r"[?&;]ip=" + _SLOT,
+        r"\bIP=" + _SLOT + r"\s+-",
         r"(?:IP|address|host) \[?"
-        + _IP
+        + _SLOT
         + r"\]? (?:is |was |has been )?(?:listed|blocked|black-?listed|banned)",
-        r"\[" + _IP + r"\] (?:is |was |has been )?(?:listed|blocked|black-?listed|banned)",
-        r"from IP address " + _IP,
+        r"\[" + _SLOT + r"\] (?:is |was |has been )?(?:listed|blocked|black-?listed|banned)",
+        r"\[" + _SLOT + r"\](?::\d+)? is in an RBL",
+        r"from IP address " + _SLOT,
         r"Your access to this mail system has been rejected due to the sending MTA's poor reputation\.?.{0,80}?"
-        + _IP,
+        + _SLOT,
     )
 ]
 _BLOCK_WORDS = re.compile(
     r"block|listed|spam|reputation|banned|ptr|reverse|rdns|dnsbl|rbl|policy|spf|not allowed|denied|refused",
     re.IGNORECASE,
 )
+_MASKED_QUAD = re.compile(r"(?:[0-9xX*#?]{1,3}\.){3}[0-9xX*#?]{1,3}|[a-z](?:\.[a-z]){3}")
+
+
+def masked_ip(token: str) -> bool:
+    """True for what someone typed in place of an IP address ("xx.xx.xx.xx", "176.56.x.x",
+    "IP.IP.IP.IP", "[HOME_IP_ADDRESS]", "***", an impossible "287.190.241.178")."""
+    token = token.strip(".:")
+    if not token or find_ips(token) == [token]:
+        return False
+    if _MASKED_QUAD.fullmatch(token) or re.fullmatch(r"[*#?xX]{1,20}", token):
+        return True
+    # "HOME_IP_ADDRESS", "companyIPAddress", "IP.IP.IP.IP" (not a word such as "IPs").
+    return bool(re.fullmatch(r"[A-Z_]{0,30}IP_?(?:ADDR(?:ESS)?)?[A-Z_]{0,30}|[a-z]{2,30}IPAddress|IP(?:\.IP){3}", token)) and len(token) > 2
+
+
+def read_sending_ip(diagnostic: str, remote_ip: str | None = None) -> tuple[str | None, str | None]:
+    """``(ip, hidden)``: the sender's IP as the rejecting server named it in ``diagnostic``, and,
+    where the paste masked it instead, what stands in its place."""
+    text = diagnostic[:4000]
+    hidden = None
+    for pattern in _SENDING_IP:
+        for match in pattern.finditer(text):
+            token = match.group(1)
+            ips = find_ips(token)
+            if ips and ips[0] == token.strip(".:") and ips[0] != remote_ip:
+                return ips[0], None
+            if hidden is None and masked_ip(token):
+                hidden = token
+            break
+    if _BLOCK_WORDS.search(text):
+        for ip in find_ips(" ".join(re.findall(r"\[([0-9A-Fa-f:.]{3,45})\]", text))):
+            if ip != remote_ip:
+                return ip, None
+    return None, hidden
 
 
 def find_sending_ip(diagnostic: str, remote_ip: str | None = None) -> str | None:
     """The sender's IP as the rejecting server named it in ``diagnostic``, or None."""
-    text = diagnostic[:4000]
-    for pattern in _SENDING_IP:
-        match = pattern.search(text)
-        if match:
-            ips = find_ips(match.group(1))
-            if ips and ips[0] != remote_ip:
-                return ips[0]
-    if _BLOCK_WORDS.search(text):
-        for ip in find_ips(" ".join(re.findall(r"\[([0-9A-Fa-f:.]{3,45})\]", text))):
-            if ip != remote_ip:
-                return ip
-    return None
+    return read_sending_ip(diagnostic, remote_ip)[0]
 
 
 _REPORTING = re.compile(

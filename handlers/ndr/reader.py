@@ -20,7 +20,7 @@ from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates
 from handlers.ndr.facts import (
     find_reporting_mta,
     find_sender_in_text,
-    find_sending_ip,
+    read_sending_ip,
 )
 from handlers.ndr.headers import parse_original
 from handlers.ndr.kind import BOUNCE_PHRASES, non_bounce_kind
@@ -144,10 +144,12 @@ def _read_document(doc: Document) -> Bounce:
         _DELAY_TEXT.search(doc.header("subject") + "\n" + report[:50_000])
     )
     first = recipients[0] if recipients else None
-    sending_ip = None
+    sending_ip = hidden_ip = None
     for recipient in recipients:
-        sending_ip = find_sending_ip(recipient.diagnostic, recipient.remote_mta.ip)
+        sending_ip, hidden = read_sending_ip(recipient.diagnostic, recipient.remote_mta.ip)
+        hidden_ip = hidden_ip or hidden
         if sending_ip:
+            hidden_ip = None
             break
     if sending_ip is None and kind.is_ndr:
         # A receiving server's own log names the connecting client: that is the sender's IP.
@@ -167,6 +169,7 @@ def _read_document(doc: Document) -> Bounce:
         sender=sender,
         reporting_mta=reporting,
         sending_ip=sending_ip,
+        hidden_ip=hidden_ip if sending_ip is None else None,
         delay_notice=delay_notice,
         system=system.key if system else None,
         system_evidence=system.evidence if system else None,

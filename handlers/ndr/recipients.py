@@ -55,7 +55,14 @@ def assemble_recipients(
             named = extract_prose_candidates(report)
             if len(named) == 1:
                 out[0] = replace(out[0], address=named[0].address)
-        return [r for r in out if r.action not in ("delivered", "relayed", "expanded")] or out
+        out = [r for r in out if r.action not in ("delivered", "relayed", "expanded")] or out
+        listed = [c for c in candidates if c.address and _evidence(c.text)]
+        if len(listed) > len(dsn.recipients):
+            # The delivery-status part was cut short (a paste that stops after the first block):
+            # the report's own paragraphs name the other failed recipients.
+            known = {r.address for r in out}
+            out += [_from_candidate(c, fallback.text) for c in listed if c.address not in known]
+        return out
 
     # The report is addressed to the original sender and often greets them by address.
     pool = [c for c in candidates if not (c.address in senders and not has_code(c.text))]
@@ -106,10 +113,21 @@ def _named_from_prose(chosen: list[Candidate], report: str, senders: list[str]) 
     if len(chosen) != 1 or chosen[0].address or chosen[0].hidden:
         return chosen
     near = report[max(0, chosen[0].at - 3000) : chosen[0].at + 3000]
-    named = [c.address for c in extract_prose_candidates(near) if c.address not in senders]
+    labelled = [a for a in map(normalise_address, _RECIPIENT_LINE.findall(near)) if a]
+    named = [a for a in labelled if a not in senders] or [
+        c.address for c in extract_prose_candidates(near) if c.address not in senders
+    ]
     if len(named) != 1:
         return chosen
     return [replace(chosen[0], address=named[0])]
+
+
+# Lines that label the recipient: "Destination: a@b", "Email To: a@b", "Failed recipient: a@b".
+_RECIPIENT_LINE = re.compile(
+    r"^[ \t]*(?:[\w-]+ ){0,4}?(?:Destination|Email To|To address|Intended Recipients?|Failed Recipients?"
+    r"|Recipient(?: Address)?|RCPT TO)[ \t]*:[ \t]*(.{3,320})$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 class _Fallback:
