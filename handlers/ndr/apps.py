@@ -70,6 +70,7 @@ _CODE = re.compile(
     r"[45](?<![\w.#/-][45])(?:\d\d(?=[ -]\S|[ \t]*(?:\n|$))|\.\d{1,3}\.\d{1,3}(?=[ \t]+\S))"
 )
 _LEAD_IN = re.compile(r"(?:[:;=]\s*|\s-\s|\b(?:with|as|got)\s+)(['\"(]?)$", re.IGNORECASE)
+_PAIRED = re.compile(r"[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\s")
 _STATUS_LEAD_IN = re.compile(r"[:;]\s*(['\"]?)$")
 _CONTINUATION = re.compile(r"^[ \t]*(?:[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}[ \t])")
 
@@ -121,9 +122,9 @@ def find_replies(text: str) -> list[Candidate]:
         add(match.start(), match.end(), candidate)
     for match in _PY_SET.finditer(scan):
         for key in re.findall(r"['\"]([^'\"\n]{1,320})['\"]", match.group(1)):
-            add(
-                match.start(), match.end(), _reply(match.group(0).split("{")[0], match.start(), key)
-            )
+            candidate = _reply(match.group(0).split("{")[0], match.start(), key)
+            candidate.outcome = "bounced"  # smtplib raises it when the server refused them all
+            add(match.start(), match.end(), candidate)
     for match in _PHPMAILER.finditer(scan):
         stage, reply, stage2, detail, code = match.groups()
         body = reply if reply is not None else _with_code(code, detail or "")
@@ -133,7 +134,9 @@ def find_replies(text: str) -> list[Candidate]:
     for match in _PEAR.finditer(scan):
         add(match.start(), match.end(), _reply(_with_code(*match.groups()), match.start()))
     for match in _DOTNET.finditer(scan):
-        add(match.start(), match.end(), _reply(match.group(1).rstrip("\"' "), match.start()))
+        candidate = _reply(match.group(1).rstrip("\"' "), match.start())
+        candidate.outcome = "bounced"  # .NET's SmtpException: the server refused, code or not
+        add(match.start(), match.end(), candidate)
     for match in _BRACKET_CODE.finditer(scan):
         if not _BRACKET_LEAD_IN.search(scan[max(0, match.start() - 40) : match.start()]):
             continue  # "Error SMTP: [550] ...", "received error code. [550]"
@@ -148,7 +151,8 @@ def find_replies(text: str) -> list[Candidate]:
         code = match.group(0)
         start = match.start()
         before = scan[scan.rfind("\n", 0, start) + 1 : start]
-        quote = _quote_before(before, status_only="." in code)
+        paired = bool(_PAIRED.match(scan, start))
+        quote = _quote_before(before, status_only="." in code, paired=paired)
         if quote is None:
             continue
         line_end = scan.find("\n", start)
@@ -162,13 +166,16 @@ def find_replies(text: str) -> list[Candidate]:
     return found
 
 
-def _quote_before(before: str, *, status_only: bool) -> str | None:
+def _quote_before(before: str, *, status_only: bool, paired: bool = False) -> str | None:
     """The quote opening a reply whose code follows ``before`` (its line up to the code); ``""``
-    when there is none; None when the words before do not introduce a reply."""
+    when there is none; None when the words before do not introduce a reply. A reply code
+    followed by an enhanced code ("550-5.7.1") is a reply wherever it stands."""
     bare = before.strip(" \t")
     if bare in ("", "'", '"', "("):
         return "" if status_only and bare == "(" else bare
     lead = (_STATUS_LEAD_IN if status_only else _LEAD_IN).search(before[-40:])
+    if lead is None and paired:
+        return ""
     return lead.group(1) if lead else None
 
 

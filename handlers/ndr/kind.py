@@ -10,30 +10,20 @@ import re
 
 from handlers.ndr.mime import Document
 from handlers.ndr.model import Kind
+from handlers.ndr.phrases import AUTO_REPLY_PHRASES, REPORT_PHRASES
 
 __all__ = ["BOUNCE_PHRASES", "non_bounce_kind"]
 
-# Headlines and fixed sentences of delivery-failure notices, across MTAs (English only: the
-# admin part of a report is English even when the user-facing part is localised).
-BOUNCE_PHRASES = re.compile(
-    r"undeliverable|undelivered mail|delivery status notification|mail delivery failed"
-    r"|returned mail|failure notice|could not be delivered|couldn't be delivered"
-    r"|wasn't delivered|was not delivered|delivery has failed|delivery to the following"
-    r"|remote server returned|non-?delivery|permanent error|permanent fatal error"
-    r"|delivery failure|failed to deliver|unable to deliver|undeliverable mail"
-    r"|message not delivered|not be delivered|delivery incomplete|delivery delayed"
-    r"|has not yet been delivered|could not deliver|mail system error"
-    r"|returned to sender|rejected your message|delivery notification|mail failure",
-    re.IGNORECASE,
-)
-_AUTO_REPLY_SUBJECT = re.compile(
-    r"^(?:auto(?:matic)?[ -]?(?:reply|response|antwort)|out of (?:the )?office|vacation|"
-    r"abwesenheit|absence|r[ée]ponse automatique|autoreply|away from)|\bout of office\b",
-    re.IGNORECASE,
-)
+# Headlines and fixed sentences of delivery-failure notices, in the languages people paste.
+BOUNCE_PHRASES = REPORT_PHRASES
+_AUTO_REPLY_SUBJECT = AUTO_REPLY_PHRASES
 _AUTO_REPLY_TEXT = re.compile(
     r"\b(?:I am|I'm|I will be) (?:currently )?(?:out of (?:the )?office|away|on (?:annual )?leave|on vacation)"
-    r"|\bout of office\b|\bautomatic reply\b",
+    r"|\bout of office\b|\bautomatic reply\b|\bautomated response\b"
+    r"|\bich bin (?:bis .{1,40} )?(?:nicht im b.ro|abwesend|im urlaub)"
+    r"|\bje suis (?:actuellement )?absente?\b|\bestoy (?:fuera de la oficina|de vacaciones|ausente)"
+    r"|\bestou (?:fora do escrit.rio|ausente|de f.rias)|\bik ben (?:.{1,40} )?(?:afwezig|niet aanwezig)"
+    r"|\bsono (?:fuori ufficio|assente|in ferie)",
     re.IGNORECASE,
 )
 _DMARC_SUBJECT = re.compile(

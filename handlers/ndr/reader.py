@@ -26,6 +26,7 @@ from handlers.ndr.headers import parse_original
 from handlers.ndr.kind import BOUNCE_PHRASES, non_bounce_kind
 from handlers.ndr.mime import Document, parse_document, split_original
 from handlers.ndr.model import Bounce, FailedRecipient, Kind, OriginalMessage
+from handlers.ndr.phrases import REFUSAL_SENTENCES
 from handlers.ndr.recipients import assemble_recipients, has_code
 from handlers.ndr.replies import exo_enhanced, global_reply
 from handlers.ndr.ses import read_ses_notification
@@ -122,6 +123,11 @@ def _read_document(doc: Document) -> Bounce:
     candidates = candidates[:MAX_RECIPIENTS]
     recipients = assemble_recipients(doc, dsn, candidates, reply, report, senders, original)
     recipients = recipients[:MAX_RECIPIENTS]
+    if not doc.is_message and not _speaks_of_failure(recipients, report):
+        # Prose that names an address near a word like "invalid" or "blocked" (an API error, a
+        # question about a bounce, a delisting request) is not a bounce without a code, a log's
+        # verdict, a report's heading or a receiver's fixed refusal.
+        recipients = []
     stage = transcript_command(report)
     if stage:
         recipients = [r if r.command else replace(r, command=stage) for r in recipients]
@@ -130,6 +136,7 @@ def _read_document(doc: Document) -> Bounce:
         and (
             BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000])
             or doc.header("x-failed-recipients")
+            or (not doc.is_message and REFUSAL_SENTENCES.search(report[:20_000]))
         )
     )
     kind = non_bounce_kind(doc, report, has_failure)
@@ -203,6 +210,12 @@ def _sender_candidates(
         ):
             result.append(address)
     return result
+
+
+def _speaks_of_failure(recipients: list[FailedRecipient], report: str) -> bool:
+    if any(r.status or r.reply_code or r.action in ("failed", "delayed") for r in recipients):
+        return True
+    return bool(BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000]))
 
 
 def _is_failure(recipient: FailedRecipient) -> bool:

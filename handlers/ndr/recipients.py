@@ -31,6 +31,7 @@ from handlers.ndr.facts import clean_diagnostic
 from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ndr.mime import Document
 from handlers.ndr.model import FailedRecipient, Mta, OriginalMessage
+from handlers.ndr.phrases import REFUSAL_SENTENCES
 from handlers.ndr.replies import bare_error
 
 __all__ = ["assemble_recipients", "has_code"]
@@ -86,18 +87,25 @@ def assemble_recipients(
         return [_from_candidate(c, fallback.text) for c in chosen]
 
     addresses = _fallback_addresses(doc, report, senders, original)
-    looks_like_ndr = doc.is_message and bool(
-        BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000])
-    )
+    if doc.is_message:
+        looks_like_ndr = bool(BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000]))
+    else:
+        # A paste without codes: a report's own headings or a receiver's fixed refusal wording.
+        looks_like_ndr = bool(
+            BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000])
+        )
     bare = global_reply or bare_error(report)
     if bare is None and looks_like_ndr:
-        bare = fallback.text
+        bare = fallback.text or (None if doc.is_message else reason_paragraph(report, plain_ok=True))
     if bare is None and looks_like_ndr and addresses:
         bare = ""  # a failure notice that gives no reason ("Delivery report unavailable")
     if bare is None or (
         not addresses and not looks_like_ndr and not bare_error(report) and not global_reply
     ):
         return []
+    if not addresses and not doc.is_message:
+        named = _named_from_prose([Candidate(None, bare)], report, senders)[0]
+        addresses = [named.address] if named.address else []
     found = []
     for address in addresses or [None]:
         candidate = Candidate(address, bare, *find_remote(bare), find_command(bare))
