@@ -188,6 +188,10 @@ def _best_per_address(found: list[Candidate]) -> list[Candidate]:
         elif (_has_code(candidate.text) and not _has_code(best[key].text)) or (
             not best[key].text and candidate.text
         ):
+            # A paragraph split by a repeated address line ("<mailto:a@b>:"): the server named
+            # before the split still refused this recipient.
+            if not candidate.host and not candidate.ip:
+                candidate.host, candidate.ip = best[key].host, best[key].ip
             best[key] = candidate
     return [best[key] for key in order]
 
@@ -204,6 +208,7 @@ _REPLY_MARKERS = re.compile(
     r"|The error that the other server returned was:"
     r"|The response (?:from the remote server )?was:"
     r"|Remote host said:"
+    r"|received this response from the destination host(?: IP)?\s*-\s*[^\s-]{1,45}\s*-"
     r"|\bsaid:"
     r"|\bsaid\s(?=[245]\d\d\b)"
     r"|SMTP error from remote (?:mail server|mailer|server) after (?:(?:MAIL FROM|RCPT TO):\s?<[^>]{0,320}>[^:\n]{0,100}|[^:]{1,60}):(?:\s*host:? [^\s]{1,255}(?: \[[^\]]{1,64}\]:)?)?"

@@ -68,7 +68,15 @@ def masked_ip(token: str) -> bool:
     if _MASKED_QUAD.fullmatch(token) or re.fullmatch(r"[*#?xX]{1,20}", token):
         return True
     # "HOME_IP_ADDRESS", "companyIPAddress", "IP.IP.IP.IP" (not a word such as "IPs").
-    return bool(re.fullmatch(r"[A-Z_]{0,30}IP_?(?:ADDR(?:ESS)?)?[A-Z_]{0,30}|[a-z]{2,30}IPAddress|IP(?:\.IP){3}", token)) and len(token) > 2
+    return (
+        bool(
+            re.fullmatch(
+                r"[A-Z_]{0,30}IP_?(?:ADDR(?:ESS)?)?[A-Z_]{0,30}|[a-z]{2,30}IPAddress|IP(?:\.IP){3}",
+                token,
+            )
+        )
+        and len(token) > 2
+    )
 
 
 def read_sending_ip(diagnostic: str, remote_ip: str | None = None) -> tuple[str | None, str | None]:

@@ -63,6 +63,9 @@ _EXIM = re.compile(
 _EXIM_AFTER = re.compile(
     r"SMTP error from remote (?:mail server|mailer) after (RCPT TO|MAIL FROM):\s?<([^<>\s]{0,320})>"
 )
+_EXIM_DEFER = re.compile(
+    r"\bdefer \(-?\d{1,5}\):\s*(.{1,2000}?)(?:\s+H=(\S{1,255}(?: \[[^\]]{1,64}\])?).*)?$"
+)
 _SENDMAIL = re.compile(
     r"\bto=<?([^<>\s,]{1,320})>?,.{0,600}?(?:relay=([^\s,\[]{1,255})\.?\s?(?:\[([0-9A-Fa-f:.]{3,45})\])?.{0,200}?)?"
     r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), stat=([^\n]{1,2000})"
@@ -222,6 +225,10 @@ def _exim(scan: str, found: list[Candidate]) -> list[Candidate]:
         if "@" not in address and "R=" not in rest:
             continue  # "** MX Routing not available" and other starred notices
         record = _record(scan, match.start(3))
+        defer = _EXIM_DEFER.search(record)
+        if defer:
+            # "defer (113): No route to host H=mx [ip]": Exim's own words, then the host.
+            record = defer.group(1) + (f" (host {defer.group(2)})" if defer.group(2) else "")
         after = _EXIM_AFTER.search(record)
         host, ip = find_remote(record)
         hidden = None

@@ -47,7 +47,7 @@ def assemble_recipients(
     original: OriginalMessage | None,
 ) -> list[FailedRecipient]:
     by_address = {c.address: c for c in candidates if c.address}
-    fallback = _Fallback(global_reply, report)
+    fallback = _Fallback(global_reply, report, plain=not doc.is_message)
     if dsn.recipients:
         out = [_from_dsn(r, by_address, candidates, fallback) for r in dsn.recipients]
         if len(out) == 1 and out[0].address is None:
@@ -96,7 +96,7 @@ def assemble_recipients(
         )
     bare = global_reply or bare_error(report)
     if bare is None and looks_like_ndr:
-        bare = fallback.text or (None if doc.is_message else reason_paragraph(report, plain_ok=True))
+        bare = fallback.text
     if bare is None and looks_like_ndr and addresses:
         bare = ""  # a failure notice that gives no reason ("Delivery report unavailable")
     if bare is None or (
@@ -104,8 +104,8 @@ def assemble_recipients(
     ):
         return []
     if not addresses and not doc.is_message:
-        named = _named_from_prose([Candidate(None, bare)], report, senders)[0]
-        addresses = [named.address] if named.address else []
+        from_prose = _named_from_prose([Candidate(None, bare)], report, senders)[0].address
+        addresses = [from_prose] if from_prose else []
     found = []
     for address in addresses or [None]:
         candidate = Candidate(address, bare, *find_remote(bare), find_command(bare))
@@ -123,7 +123,7 @@ def _named_from_prose(chosen: list[Candidate], report: str, senders: list[str]) 
     near = report[max(0, chosen[0].at - 3000) : chosen[0].at + 3000]
     labelled = [a for a in map(normalise_address, _RECIPIENT_LINE.findall(near)) if a]
     named = [a for a in labelled if a not in senders] or [
-        c.address for c in extract_prose_candidates(near) if c.address not in senders
+        c.address for c in extract_prose_candidates(near) if c.address and c.address not in senders
     ]
     if len(named) != 1:
         return chosen
@@ -141,16 +141,21 @@ _RECIPIENT_LINE = re.compile(
 class _Fallback:
     """What to use as the reason when a recipient's own text gives none (worked out on demand)."""
 
-    def __init__(self, global_reply: str | None, report: str) -> None:
+    def __init__(self, global_reply: str | None, report: str, *, plain: bool = False) -> None:
         self._global = global_reply
         self._report = report
+        self._plain = plain
 
     @cached_property
     def text(self) -> str | None:
-        """The quoted remote reply if it has a code, else the report's most error-like paragraph."""
+        """The quoted remote reply if it has a code, else the report's most error-like paragraph;
+        for a short paste without either (a translated notice, a banner), its own words."""
         if self._global and has_code(self._global):
             return self._global
-        return reason_paragraph(self._report) or self._global
+        found = reason_paragraph(self._report) or self._global
+        if found is None and self._plain:
+            found = " ".join(self._report[:1000].split()) or None
+        return found
 
 
 def _evidence(text: str) -> bool:

@@ -75,7 +75,7 @@ def merge_candidates(primary: list[Candidate], extra: list[Candidate]) -> list[C
     """
     merged: list[Candidate] = []
     keys: list[str] = []
-    ranks: list[tuple[int, int]] = []
+    ranks: list[tuple[int, int, int]] = []
     for candidate in [*primary, *extra]:
         reply = reply_text(candidate.text) if candidate.text else ""
         key = re.sub(r"[^a-z0-9]+", "", reply.lower())[:48]
@@ -109,7 +109,7 @@ def _has_code(text: str) -> bool:
     return bool(STATUS_RE.search(text) or re.search(r"(?:^|\s)[45]\d\d[ -]", text))
 
 
-def _rank(candidate: Candidate, reply: str) -> tuple[int, int]:
+def _rank(candidate: Candidate, reply: str) -> tuple[int, int, int]:
     """How much a candidate tells (``reply`` is its reply text): an enhanced code, a reply code,
     not a mere syntax error (a mistyped command in a transcript), some words, its context."""
     score = 0
@@ -123,4 +123,5 @@ def _rank(candidate: Candidate, reply: str) -> tuple[int, int]:
         score += 1
     if candidate.host or candidate.command:
         score += 1
-    return score, candidate.at
+    # On a tie, the fuller reply (a whole multi-line reply over its last line), then the first.
+    return score, min(len(reply), 400), -candidate.at

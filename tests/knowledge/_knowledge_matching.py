@@ -3,7 +3,8 @@
 handlers/ owns the real classifier (used as ``classify_additive``); this strict-order restatement
 checks that the data does not depend on its weights. A variant is a candidate when its codes are empty or hold the bounce's code (a bounce without
 a code lets text decide), and it has no text rules or one of them is found. Score: longest text/regex/tag hit, then an exact single
-code over a range, then a match of the rejecting system; ties keep catalogue order.
+code over a range, then a match of the rejecting system; ties keep catalogue order. Microsoft's
+families (exo_*, recipient_access_denied_dbeb) are candidates only when a Microsoft system refused.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import re
 from functools import lru_cache
 
 from handlers.diagnosis import match_variant
-from knowledge import Catalogue, Variant
+from knowledge import MICROSOFT_FAMILIES, Catalogue, Variant
+
+MICROSOFT = ("exchange_online", "outlook_com", "exchange_server", "exchange")
 
 
 @lru_cache(maxsize=512)
@@ -46,6 +49,8 @@ def classify(
     best: tuple[int, int, int] | None = None
     chosen = None
     for variant in catalogue.variants:
+        if variant.family in MICROSOFT_FAMILIES and system not in MICROSOFT:
+            continue
         if variant.codes:
             if code is None:
                 # A partial paste without a code: text decides, code-only variants have no say.

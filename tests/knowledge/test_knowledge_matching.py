@@ -109,7 +109,8 @@ CASES = [
      "[192.0.2.9]", "generic_reverse_dns_failed"),
     (None, "5.1.1", "550 5.1.1 <kim@fabrikam.com>: Recipient address rejected: User unknown in "
      "local recipient table", "generic_user_unknown"),
-    (None, "5.1.1", "550 5.1.1 Utilisateur inconnu", "code_only_recipient_unknown"),
+    (None, "5.1.1", "550 5.1.1 Utilisateur inconnu", "generic_user_unknown"),
+    (None, "5.1.1", "550 5.1.1 Gebruiker onbekend", "code_only_recipient_unknown"),
     (None, "5.7.1", "550 5.7.1 Nachricht abgelehnt", "code_only_policy"),
     (None, "5.9.9", "550 5.9.9 something nobody has seen", "fallback_other"),
     (None, None, "the server said no", "fallback_other"),
