@@ -24,6 +24,7 @@ from handlers.card import (
 from handlers.checks.result import CheckResult, Severity, Status
 from handlers.diagnosis import Diagnosis
 from handlers.ndr.model import Kind
+from handlers.ndr.systems import SYSTEM_NAMES
 from knowledge import Catalogue, Checklist
 
 __all__ = [
@@ -93,12 +94,26 @@ def _facts(d: Diagnosis) -> tuple[Fact, ...]:
             )
             if x
         )
+    if recipient is None and first and first.hidden_address:
+        recipient = f"hidden in the paste ({first.hidden_address[:80]})"
+    blocked = bounce.sending_ip
+    if blocked is None and bounce.hidden_ip:
+        blocked = f"hidden in the paste ({bounce.hidden_ip[:45]})"
+    system = None
+    if bounce.system:
+        system = SYSTEM_NAMES.get(bounce.system, bounce.system)
+        if bounce.system_evidence:
+            system = f"{system}: {bounce.system_evidence}"
+    sender = bounce.sender
+    if sender is None and d.facts.sender_domain:
+        sender = f"{d.facts.sender_domain} (the domain the receiver checked)"
     found = (
         _fact("Status", status),
         _fact("Recipient", recipient),
-        _fact("Sender", bounce.sender),
-        _fact("Blocked IP", bounce.sending_ip),
+        _fact("Sender", sender),
+        _fact("Blocked IP", blocked),
         _fact("Rejected by", remote),
+        _fact("Refusing system", system),
         _fact("Reported by", bounce.reporting_mta),
     )
     return tuple(f for f in found if f is not None)

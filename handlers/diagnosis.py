@@ -40,6 +40,7 @@ class CheckTargets:
     dkim_domains: tuple[str, ...] = ()
     dkim_selectors: tuple[tuple[str, str], ...] = ()
     mx_domain: str | None = None  # whose MX matters: the recipient's, or the sender's
+    sending_ip_hidden: str | None = None  # what the paste showed where it masked the sending IP
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,7 @@ def facts_for(bounce: Bounce) -> Facts:
     return Facts(
         sender=sender,
         recipient=recipient,
-        sender_domain=_domain(sender),
+        sender_domain=_domain(sender) or _lower_host(bounce.sender_domain),
         recipient_domain=_domain(recipient),
         sending_ip=_safe_ip(bounce.sending_ip),
         remote_host=host if host and _HOST.fullmatch(host) else None,
@@ -363,7 +364,8 @@ def facts_for(bounce: Bounce) -> Facts:
 
 def _targets(bounce: Bounce, reason: str | None = None) -> CheckTargets:
     original = bounce.original
-    sender_domain = _domain(_safe_address(bounce.sender))
+    # The sender's address, else the domain a receiver's SPF/DMARC verdict names.
+    sender_domain = _domain(_safe_address(bounce.sender)) or _lower_host(bounce.sender_domain)
     sending_ip = _safe_ip(bounce.sending_ip) or _safe_ip(
         original.connecting_ip if original else None
     )
@@ -394,6 +396,7 @@ def _targets(bounce: Bounce, reason: str | None = None) -> CheckTargets:
         mx_domain=mx_domain,
         sender_domain=sender_domain or from_domain,
         sending_ip=sending_ip,
+        sending_ip_hidden=None if sending_ip else bounce.hidden_ip,
         from_domain=from_domain or sender_domain,
         spf_domain=spf_domain,
         dkim_domains=tuple(dkim_domains),
@@ -433,6 +436,7 @@ def diagnosis_json(diagnosis: Diagnosis, file: str | None = None) -> dict[str, o
                 "reply_code": r.reply_code,
                 "diagnostic": r.diagnostic or None,
                 "remote_mta": r.remote_mta.to_json(),
+                "hidden_address": r.hidden_address,
                 "reason": diagnosis.reasons[i] if i < len(diagnosis.reasons) else None,
             }
             for i, r in enumerate(bounce.recipients)
@@ -440,7 +444,10 @@ def diagnosis_json(diagnosis: Diagnosis, file: str | None = None) -> dict[str, o
         "reporting_mta": bounce.reporting_mta,
         "remote_mta": first.remote_mta.to_json() if first else {"host": None, "ip": None},
         "sending_ip": bounce.sending_ip,
+        "sending_ip_hidden": bounce.hidden_ip,
+        "sender_domain": _lower_host(bounce.sender_domain) or _domain(_safe_address(bounce.sender)),
         "diagnostic": (first.diagnostic or None) if first else None,
         "system": bounce.system,
+        "system_evidence": bounce.system_evidence,
         "notes": list(bounce.notes),
     }

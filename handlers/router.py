@@ -309,6 +309,7 @@ async def checks_for(
         dkim_selectors=targets.dkim_selectors,
         dqs_key=dqs_key,
         mx_domain=targets.mx_domain,
+        sending_ip_hidden=targets.sending_ip_hidden,
     )
 
 

@@ -76,12 +76,14 @@ async def run_planned_checks(
     dkim_selectors: Sequence[tuple[str, str]] = (),
     dqs_key: str | None = None,
     mx_domain: str | None = None,
+    sending_ip_hidden: str | None = None,
 ) -> list[CheckResult]:
     """Run ``checks`` concurrently; one result per known check name, in the order given.
 
     ``dkim_selectors`` are ``(domain, selector)`` pairs seen in the bounce's DKIM-Signature.
     ``mx_domain`` is the domain whose MX matters (most often the recipient's); the sender's
-    domain when not given.
+    domain when not given. ``sending_ip_hidden`` is what the paste showed where it masked the
+    sending IP: the checks that need it say so and ask for the real address.
     Unknown check names raise ValueError (a catalogue typo, not a user's problem).
     """
     unknown = [c for c in checks if c not in KNOWN_CHECKS]
@@ -102,6 +104,7 @@ async def run_planned_checks(
                 dkim_selectors,
                 dqs_key,
                 mx_domain,
+                sending_ip_hidden,
             )
         )
     return list(await asyncio.gather(*jobs))
@@ -118,10 +121,18 @@ async def _job(
     dkim_selectors: Sequence[tuple[str, str]],
     dqs_key: str | None,
     mx_domain: str | None = None,
+    ip_hidden: str | None = None,
 ) -> CheckResult:
     if check == "connector":
         return _connector()
     if check in ("dnsbl", "rdns"):
+        if not ip and ip_hidden:
+            return _skipped(
+                check,
+                "",
+                f"the paste hides the sending IP (shown as {ip_hidden[:45]}); run this check "
+                "with the real address",
+            )
         if not ip:
             return _skipped(check, "", "the bounce does not show the sending IP")
         run = check_blocklist(dns, ip, dqs_key=dqs_key) if check == "dnsbl" else check_rdns(dns, ip)

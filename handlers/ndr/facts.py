@@ -13,6 +13,7 @@ __all__ = [
     "find_reporting_mta",
     "find_sender_in_text",
     "find_sending_ip",
+    "find_verdict_domain",
     "masked_ip",
     "read_sending_ip",
 ]
@@ -103,6 +104,36 @@ def read_sending_ip(diagnostic: str, remote_ip: str | None = None) -> tuple[str 
 def find_sending_ip(diagnostic: str, remote_ip: str | None = None) -> str | None:
     """The sender's IP as the rejecting server named it in ``diagnostic``, or None."""
     return read_sending_ip(diagnostic, remote_ip)[0]
+
+
+# Receivers' verdicts that name the sender's domain (Gmail, Outlook.com, Microsoft 365, Rackspace,
+# Yahoo): the domain SPF or DMARC was checked for, for a paste that shows no sender address.
+_DOMAIN = r"\[?\(?([A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+)\)?\]?"
+_VERDICT_DOMAIN = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\bSPF " + _DOMAIN + r" with ip",
+        r"\bSPF check for " + _DOMAIN,
+        r"The MAIL FROM domain " + _DOMAIN,
+        r"Unauthenticated email from " + _DOMAIN + r" is not accepted",
+        r"DMARC policy for " + _DOMAIN,
+        r"on behalf of " + _DOMAIN + r" could not be delivered",
+        r"sending domain " + _DOMAIN + r" does not meet",
+        r"your SPF\s+(?:[245]\d\d-[245]\.\d{1,3}\.\d{1,3}\s+)?domain " + _DOMAIN,
+        r"DKIM domain " + _DOMAIN,
+    )
+]
+
+
+def find_verdict_domain(diagnostic: str) -> str | None:
+    """The sender's domain as a receiver's SPF/DMARC verdict names it ("SPF [contoso.com] with
+    ip: [192.0.2.1] = did not pass", "Unauthenticated email from contoso.com is not accepted")."""
+    text = diagnostic[:4000]
+    for pattern in _VERDICT_DOMAIN:
+        match = pattern.search(text)
+        if match and not find_ips(match.group(1)) and "_redacted_" not in match.group(1).lower():
+            return match.group(1).lower().rstrip(".")
+    return None
 
 
 _REPORTING = re.compile(

@@ -133,6 +133,7 @@ class Bounce:
     kind: Kind
     recipients: tuple[FailedRecipient, ...] = ()
     sender: str | None = None  # the original sender (whose mail bounced)
+    sender_domain: str | None = None  # the sender's domain a receiver's SPF/DMARC verdict names
     reporting_mta: str | None = None  # the server that wrote the report
     sending_ip: str | None = None  # the sender's IP as the rejecting side named it
     hidden_ip: str | None = None  # what the paste showed where it masked that IP ("xx.xx.xx.xx")

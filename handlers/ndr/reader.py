@@ -20,6 +20,7 @@ from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates
 from handlers.ndr.facts import (
     find_reporting_mta,
     find_sender_in_text,
+    find_verdict_domain,
     read_sending_ip,
 )
 from handlers.ndr.headers import parse_original
@@ -161,6 +162,9 @@ def _read_document(doc: Document) -> Bounce:
     if sending_ip is None and kind.is_ndr:
         # A receiving server's own log names the connecting client: that is the sender's IP.
         sending_ip = next((c.client_ip for c in shaped if c.client_ip), None)
+    verdict_domain = next(
+        (d for d in (find_verdict_domain(r.diagnostic) for r in recipients[:10]) if d), None
+    )
     reporting = _reporting_mta(dsn, report)
     system = detect_system(first.remote_mta.host, first.diagnostic, report) if first else None
     notes: list[str] = []
@@ -169,11 +173,23 @@ def _read_document(doc: Document) -> Bounce:
             "No status code was found. If this was copied from an Outlook or OWA notice, paste "
             "the 'Diagnostic information for administrators' part too."
         )
+    if kind.is_ndr and sending_ip is None and hidden_ip:
+        notes.append(
+            f"The paste hides the sending IP (shown as {hidden_ip[:45]}), so it cannot be checked "
+            "against blocklists; paste the real address, or run the blocklist check with it."
+        )
+    hidden_addresses = [r.hidden_address for r in recipients if r.hidden_address]
+    if kind.is_ndr and hidden_addresses:
+        notes.append(
+            f"The paste hides the recipient's address (shown as {hidden_addresses[0][:80]}); "
+            "checks that need the recipient's domain are left out."
+        )
     notes.extend(doc.notes)
     return Bounce(
         kind=kind,
         recipients=tuple(recipients),
         sender=sender,
+        sender_domain=verdict_domain,
         reporting_mta=reporting,
         sending_ip=sending_ip,
         hidden_ip=hidden_ip if sending_ip is None else None,

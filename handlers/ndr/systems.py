@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MICROSOFT", "System", "detect_system"]
+__all__ = ["MICROSOFT", "SYSTEM_NAMES", "System", "detect_system"]
 
 # Exchange Online / EOP, Outlook.com, on-premises Exchange, and "Exchange, online or not".
 MICROSOFT = frozenset(("exchange_online", "outlook_com", "exchange_server", "exchange"))
@@ -37,7 +37,7 @@ class System:
     evidence: str  # "its server name ends in .mail.protection.outlook.com"
 
 
-_NAMES = {
+SYSTEM_NAMES = {
     "exchange_online": "Microsoft 365 (Exchange Online)",
     "outlook_com": "Outlook.com (Microsoft's consumer mail)",
     "exchange_server": "an on-premises Exchange Server",
@@ -241,7 +241,7 @@ def _from_host(host: str) -> System | None:
     lowered = host.lower().rstrip(".")
     for key, pattern in _HOSTS:
         if pattern.search(lowered):
-            return System(key, _NAMES[key], f"its server name is {lowered}")
+            return System(key, SYSTEM_NAMES[key], f"its server name is {lowered}")
     return None
 
 
@@ -263,9 +263,9 @@ def detect_system(
             )
     for key, pattern, why in _TEXT:
         if pattern.search(text):
-            return System(key, _NAMES[key], why)
+            return System(key, SYSTEM_NAMES[key], why)
     for greeting in _GREETING.finditer(report[:20_000]):
         for key, pattern, why in _PRODUCTS:
             if pattern.search(greeting.group(1)):
-                return System(key, _NAMES[key], why)
+                return System(key, SYSTEM_NAMES[key], why)
     return None
