@@ -59,6 +59,18 @@ _KIND_TEXT = {
     Kind.FEEDBACK: "This is an abuse or feedback-loop report (ARF), not a delivery failure.",
     Kind.DMARC_REPORT: "This is a DMARC report, not a delivery failure.",
     Kind.DELIVERED: "This is a delivery receipt: the message was delivered or relayed.",
+    Kind.CHALLENGE: (
+        "This is a challenge-response or whitelist request (the recipient's filter asks the "
+        "sender to confirm), not a delivery failure. Confirm it if you trust the recipient."
+    ),
+    Kind.LIST_NOTICE: (
+        "This is a mailing list holding the message for its moderator, not a delivery failure."
+    ),
+    Kind.DELIST_NOTICE: "This is a delisting confirmation from a blocklist, not a delivery failure.",
+    Kind.HEADERS: (
+        "These are the headers of a delivered message, not a delivery failure. Paste the bounce "
+        "itself to have it diagnosed."
+    ),
     Kind.UNKNOWN: "This looks like an e-mail, but not like a delivery failure report.",
     Kind.CHAT: "This does not look like a bounce.",
 }

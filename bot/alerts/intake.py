@@ -36,7 +36,16 @@ __all__ = ["Intake", "IntakeResult", "NotText", "check_text"]
 log = logging.getLogger("ndrbot.alerts.intake")
 
 DUPLICATE_WINDOW = timedelta(days=1)
-_NOT_BOUNCES = (Kind.AUTO_REPLY, Kind.FEEDBACK, Kind.DMARC_REPORT, Kind.DELIVERED)
+_NOT_BOUNCES = (
+    Kind.AUTO_REPLY,
+    Kind.FEEDBACK,
+    Kind.DMARC_REPORT,
+    Kind.DELIVERED,
+    Kind.CHALLENGE,
+    Kind.LIST_NOTICE,
+    Kind.DELIST_NOTICE,
+    Kind.HEADERS,
+)
 _TEXT_CONTROLS = frozenset(b"\t\n\r\x0c\x1b")
 
 

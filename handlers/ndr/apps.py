@@ -70,6 +70,7 @@ _CODE = re.compile(
     r"[45](?<![\w.#/-][45])(?:\d\d(?=[ -]\S|[ \t]*(?:\n|$))|\.\d{1,3}\.\d{1,3}(?=[ \t]+\S))"
 )
 _LEAD_IN = re.compile(r"(?:[:;=]\s*|\s-\s|\b(?:with|as|got)\s+)(['\"(]?)$", re.IGNORECASE)
+_NEW_REPLY = re.compile(r"(?:^|[:;]\s*)[45]\d\d[ -]")
 _PAIRED = re.compile(r"[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\s")
 _STATUS_LEAD_IN = re.compile(r"[:;]\s*(['\"]?)$")
 _CONTINUATION = re.compile(r"^[ \t]*(?:[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}[ \t])")
@@ -219,6 +220,8 @@ def _continued(scan: str, end: int, body: str) -> tuple[str, int]:
         own = len(line) - len(line.lstrip())
         if multi:
             joins = bool(_CONTINUATION.match(line))
+        elif _NEW_REPLY.search(line):
+            joins = False  # another reply (the next recipient's), not this one wrapped
         elif re.fullmatch(r"[245]\d\d", body.strip()):
             joins = own > 0 or bool(STATUS_RE.match(stripped))
         else:

@@ -1,7 +1,12 @@
 """What a piece of text is, when it is not (or may not be) a bounce.
 
 Recognises ARF feedback reports (RFC 5965), DMARC aggregate and failure reports (RFC 7489),
-auto-replies (RFC 3834), delivery receipts, and plain chat.
+auto-replies (RFC 3834) in the languages people paste, delivery receipts, challenge-response and
+whitelist requests, mailing-list moderation notices, delisting confirmations, headers of delivered
+mail, and plain chat. None of these gets a remediation card or counts towards a trend alert.
+
+Challenge-response requests, list notices and delisting confirmations are recognised before any
+failure wording: they say "your message was not delivered (yet)" by design.
 """
 
 from __future__ import annotations
@@ -26,6 +31,47 @@ _AUTO_REPLY_TEXT = re.compile(
     r"|\bsono (?:fuori ufficio|assente|in ferie)",
     re.IGNORECASE,
 )
+# "Please confirm you are a human" / "add me to your whitelist" requests (Boxbe, SpamArrest,
+# Mailwasher-style challenge-response filters).
+_CHALLENGE = re.compile(
+    r"\bboxbe\b|spamarrest|challenge[- ]response|(?:confirm|verify|prove) (?:that )?you(?: are|'re) (?:a )?(?:human|real|not a (?:robot|spammer))"
+    r"|\b(?:add|put) (?:me|this address|my address) (?:to|on) your (?:white ?list|allow ?list|address book|approved senders)"
+    r"|(?:whitelist|white-list|allowlist) request|request to be (?:added to|whitelisted)"
+    r"|\bto (?:get|have) your (?:e-?mail|message) delivered,? (?:please )?(?:click|reply|verify|confirm)"
+    r"|I(?: am|'m) protecting myself from (?:receiving )?(?:junk|spam)"
+    r"|(?:is|are) (?:waiting|held) (?:for )?(?:your )?(?:verification|approval) (?:by|from) the sender",
+    re.IGNORECASE,
+)
+# A list holding a post for its moderator (Mailman, Google Groups, Sympa, LISTSERV).
+_LIST_NOTICE = re.compile(
+    r"is being held until the list moderator|awaits? (?:the )?moderator(?:'s)? approval"
+    r"|(?:pending|awaiting|held for) (?:moderator |moderation|approval by the moderator)"
+    r"|post(?:ing)? to (?:a )?moderated list|message has been held for moderation"
+    r"|requires? (?:the )?approval of (?:the )?(?:list )?moderator",
+    re.IGNORECASE,
+)
+# A blocklist or provider confirming a removal.
+_DELIST = re.compile(
+    r"(?:has|have) been (?:de-?listed|removed from (?:our|the) (?:block|black|deny) ?list|unblocked)"
+    r"|de-?listing (?:request )?(?:has been |was )?(?:completed|approved|processed|successful)"
+    r"|removal (?:request )?(?:has been |was )?(?:completed|approved|processed|successful)"
+    r"|(?:is|are) (?:no longer|not) listed\b",
+    re.IGNORECASE,
+)
+# A paste that says a message was delivered, queued or read (with no failure in it).
+_DELIVERED_TEXT = re.compile(
+    r"successfully delivered|delivered to (?:the )?(?:mailbox|destination)|\bwas read by\b"
+    r"|\b(?:read|return) receipt\b|Message sent:\s*250|\b250 (?:2\.\d\.\d )?(?:Ok:? )?queued\b"
+    r"|\bstatus=sent\b|^[^\n]{0,80} => \S+@\S+",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Header lines of a delivered message: a paste that is mostly these, with no failure, is headers.
+_HEADER_LINE = re.compile(
+    r"^[ \t>]*(?:Received|Authentication-Results|ARC-[\w-]+|DKIM-Signature|Received-SPF|Return-Path"
+    r"|X-[\w-]+|Message-ID|Delivered-To|Date|From|To|Subject|MIME-Version|Content-[\w-]+):",
+    re.IGNORECASE | re.MULTILINE,
+)
+
 _DMARC_SUBJECT = re.compile(
     r"report[ -]domain:.{1,300}submitter:|dmarc (?:aggregate )?report", re.IGNORECASE
 )
@@ -48,12 +94,38 @@ def non_bounce_kind(doc: Document, report_text: str, has_failure: bool) -> Kind 
         return Kind.DMARC_REPORT if kind == "auth-failure" else Kind.FEEDBACK
     if doc.report_type == "disposition-notification":
         return Kind.DELIVERED
+    head = subject + "\n" + report_text[:8000]
+    if _CHALLENGE.search(head):
+        return Kind.CHALLENGE
+    if _LIST_NOTICE.search(head):
+        return Kind.LIST_NOTICE
+    quiet = not has_failure or not _has_code(report_text)
+    if quiet and _DELIST.search(head) and not BOUNCE_PHRASES.search(subject):
+        return Kind.DELIST_NOTICE
     if not has_failure:
         if _DMARC_SUBJECT.search(subject) or _DMARC_XML.search(report_text[:20000]):
             return Kind.DMARC_REPORT
         if _is_auto_reply(doc, subject, report_text):
             return Kind.AUTO_REPLY
+        if _mostly_headers(report_text) and not doc.is_message:
+            return Kind.HEADERS
+        if doc.is_message and not report_text.strip() and doc.header("received"):
+            return Kind.HEADERS  # only the headers of a message were pasted
+        if _DELIVERED_TEXT.search(head):
+            return Kind.DELIVERED
     return None
+
+
+def _has_code(text: str) -> bool:
+    return bool(
+        re.search(r"(?<![\d.])[45]\d\d[ -]|(?<![\d.])[45]\.\d{1,3}\.\d{1,3}\b", text[:20_000])
+    )
+
+
+def _mostly_headers(text: str) -> bool:
+    lines = [line for line in text[:20_000].split("\n") if line.strip() and line[:1] not in " \t"]
+    headers = len(_HEADER_LINE.findall(text[:20_000]))
+    return headers >= 1 and headers * 2 >= len(lines)
 
 
 def _is_auto_reply(doc: Document, subject: str, text: str) -> bool:

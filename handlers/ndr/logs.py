@@ -63,6 +63,7 @@ _EXIM = re.compile(
 _EXIM_AFTER = re.compile(
     r"SMTP error from remote (?:mail server|mailer) after (RCPT TO|MAIL FROM):\s?<([^<>\s]{0,320})>"
 )
+_EXIM_HOST = re.compile(r"\bH=([A-Za-z0-9][\w.-]{0,253})(?: \[([0-9A-Fa-f:.]{3,45})\])?")
 _EXIM_DEFER = re.compile(
     r"\bdefer \(-?\d{1,5}\):\s*(.{1,2000}?)(?:\s+H=(\S{1,255}(?: \[[^\]]{1,64}\])?).*)?$"
 )
@@ -225,12 +226,16 @@ def _exim(scan: str, found: list[Candidate]) -> list[Candidate]:
         if "@" not in address and "R=" not in rest:
             continue  # "** MX Routing not available" and other starred notices
         record = _record(scan, match.start(3))
+        named_host = _EXIM_HOST.search(record)
         defer = _EXIM_DEFER.search(record)
         if defer:
             # "defer (113): No route to host H=mx [ip]": Exim's own words, then the host.
             record = defer.group(1) + (f" (host {defer.group(2)})" if defer.group(2) else "")
         after = _EXIM_AFTER.search(record)
         host, ip = find_remote(record)
+        if named_host and not host:
+            host = named_host.group(1).rstrip(".").lower()
+            ip = next(iter(find_ips(named_host.group(2) or "")), None)
         hidden = None
         if normalise_address(address) is None:
             hidden = address

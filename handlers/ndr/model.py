@@ -28,7 +28,11 @@ class Kind(StrEnum):
     AUTO_REPLY = "auto_reply"  # out-of-office, vacation, RFC 3834 auto-responses
     FEEDBACK = "feedback_report"  # ARF abuse/feedback-loop report (RFC 5965)
     DMARC_REPORT = "dmarc_report"  # DMARC aggregate or failure report
-    DELIVERED = "delivery_receipt"  # a DSN that says "delivered" / "relayed"
+    DELIVERED = "delivery_receipt"  # a DSN that says "delivered" / "relayed", a log's status=sent
+    CHALLENGE = "challenge_response"  # "confirm you are human" / whitelist requests (Boxbe, ...)
+    LIST_NOTICE = "list_notice"  # a mailing list holding a post for its moderator
+    DELIST_NOTICE = "delist_notice"  # a blocklist operator saying an address was delisted
+    HEADERS = "mail_headers"  # headers of a delivered message (Received, Authentication-Results)
     CHAT = "chat"  # ordinary text, nothing mail-related recognised
     UNKNOWN = "unknown"  # mail-like, but not a recognisable report
 

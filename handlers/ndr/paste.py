@@ -1,7 +1,7 @@
 """Undoing what forums, chat tools and log viewers do to a pasted bounce.
 
 People rarely paste a bounce as the mail system wrote it. It arrives inside markdown fences and
-inline code, with ``**bold**`` around addresses, ``[a@b](mailto:a@b)`` link rewrites, HTML
+inline code or BBCode tags (``[code]``, ``[quote]``, ``[email]``), with ``**bold**`` around addresses, ``[a@b](mailto:a@b)`` link rewrites, HTML
 entities and ``<br>`` tags from a web page, backslash escapes from a markdown editor or a JSON
 log (``\\n``, ``\\"``), docker-compose's ``service | `` prefixes, nodemailer's ``└──`` transcript
 arrows, or a markdown table with the NDR's fields as columns. :func:`repair` turns all of that
@@ -44,11 +44,18 @@ _EDGE_TICKS = re.compile(r"^([ \t>]*)`{1,3}|`{1,3}[ \t]*$", re.MULTILINE)
 _INLINE_CODE = re.compile(r"`([^`\n]{1,2000})`")
 # [text](target): keep the text (the target is a mailto: or a web address).
 _LINK = re.compile(r"\[([^\[\]\n]{0,400})\]\((?:mailto:\s?|https?://|/|@)[^()\s]{0,400}\)")
-_BOLD = re.compile(r"(\*\*|__)(?=\S)([^\n]{1,400}?)(?<=\S)\1")
+# Not inside a run of stars: "***@***.***" is a masked address, not bold text.
+_BOLD = re.compile(r"(?<!\*)(\*\*|__)(?=[^\s*])([^\n]{1,400}?)(?<=[^\s*])\1(?!\*)")
 _ESCAPED_PUNCT = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 # A whole line in _italics_ ("_\"Expected response code ...\"_").
 _ITALIC_LINE = re.compile(r"^([ \t]*)_(?=[\"'\w<(])(.*?)_([.,;:]?)[ \t]*$", re.MULTILINE)
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)+\|?[ \t]*$")
+
+# --- BBCode (forums): [code]...[/code], [quote="x"], [email]a@b[/email], [url=...]...[/url] ---
+_BBCODE = re.compile(
+    r"\[/?(?:code|quote|email|url|b|i|u|s|color|size|font|pre|php|spoiler|noparse)(?:=[^\]\n]{0,200})?\]",
+    re.IGNORECASE,
+)
 
 # --- Escaped strings (JSON logs, language string literals) -----------------------------------
 _ESCAPED_NEWLINE = re.compile(r"\\r\\n|\\n(?=[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}\b)")
@@ -76,6 +83,8 @@ def repair(text: str) -> str:
         text = _INLINE_CODE.sub(r"\1", text)
     if "](" in text:
         text = _LINK.sub(r"\1", text)
+    if "[/" in text or "[code" in text.lower() or "[quote" in text.lower():
+        text = _BBCODE.sub("", text)
     if "**" in text or "__" in text:
         text = _BOLD.sub(r"\2", text)
     if "\\" in text:

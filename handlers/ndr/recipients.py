@@ -133,7 +133,7 @@ def _named_from_prose(chosen: list[Candidate], report: str, senders: list[str]) 
 # Lines that label the recipient: "Destination: a@b", "Email To: a@b", "Failed recipient: a@b".
 _RECIPIENT_LINE = re.compile(
     r"^[ \t]*(?:[\w-]+ ){0,4}?(?:Destination|Email To|To address|Intended Recipients?|Failed Recipients?"
-    r"|Recipient(?: Address)?|RCPT TO)[ \t]*:[ \t]*(.{3,320})$",
+    r"|Recipient(?: Address)?|RCPT TO|rejected)[ \t]*:[ \t]*\[?[ \t]*(.{3,320})$",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -93,6 +93,21 @@ def merge_candidates(primary: list[Candidate], extra: list[Candidate]) -> list[C
             merged.append(candidate)
             keys.append(key)
             ranks.append(rank)
+    # One reading per recipient: the same address refused twice (the RCPT refusal and the
+    # "no valid recipients" after it) keeps the reading that tells most.
+    best_for: dict[str, int] = {}
+    for index, candidate in enumerate(merged):
+        if candidate.address:
+            known = best_for.get(candidate.address)
+            if known is None or ranks[index] > ranks[known]:
+                best_for[candidate.address] = index
+    keep = set(best_for.values())
+    pairs = [
+        (c, r)
+        for i, (c, r) in enumerate(zip(merged, ranks, strict=True))
+        if not c.address or i in keep
+    ]
+    merged, ranks = [c for c, _ in pairs], [r for _, r in pairs]
     if any(_has_code(c.text) for c in merged if c.address or c.hidden):
         return [c for c in merged if c.address or c.hidden]
     nameless = [i for i, c in enumerate(merged) if not (c.address or c.hidden)]

@@ -165,7 +165,10 @@ def read_transcript(text: str) -> Session | None:
     serious = [
         i for i in refusals if events[i].answers in ("MAIL FROM", "RCPT TO", "DATA", "BDAT", ".")
     ]
-    index = (serious or refusals)[-1]
+    chosen = serious or refusals
+    index = chosen[-1]
+    if len(chosen) > 1 and _needs_recipients(events[index].text):
+        index = chosen[-2]  # "554 no valid recipients" to DATA: the RCPT refusal before says why
     refusal = events[index]
     recipient = sender = None
     count = 0

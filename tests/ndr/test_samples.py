@@ -15,10 +15,15 @@ from handlers.ndr import read
 from knowledge import Catalogue
 
 SAMPLES = Path(__file__).parent / "samples"
-CASES = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".txt", ".eml"))
+# samples/ holds whole bounces; samples/shapes/ the other shapes people paste (log lines, SMTP
+# sessions, application errors, forum-damaged and translated notices, masked values, and the
+# look-alikes that are not bounces).
+CASES = sorted(p for p in SAMPLES.rglob("*") if p.suffix in (".txt", ".eml"))
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize(
+    "path", CASES, ids=[str(p.relative_to(SAMPLES).with_suffix("")) for p in CASES]
+)
 def test_sample(path: Path, catalogue: Catalogue) -> None:
     expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     bounce = read(path.read_bytes())
@@ -33,9 +38,13 @@ def test_sample(path: Path, catalogue: Catalogue) -> None:
     for key in ("status", "reply_code", "command"):
         if key in expected:
             assert getattr(first, key) == expected[key], key
-    for key in ("sending_ip", "sender", "reporting_mta", "system", "permanent"):
+    for key in ("sending_ip", "sender", "reporting_mta", "system", "permanent", "hidden_ip"):
         if key in expected:
             assert getattr(bounce, key) == expected[key], key
+    if "hidden_addresses" in expected:
+        assert [r.hidden_address for r in bounce.recipients] == expected["hidden_addresses"]
+    if "sender_domain" in expected:
+        assert diagnosis.facts.sender_domain == expected["sender_domain"]
     if "diagnostic" in expected:
         assert first is not None and first.diagnostic == expected["diagnostic"]
     if "remote_mta" in expected:
