@@ -105,10 +105,21 @@ def match_variant(
     80), 30 for an exact code or 20 for a range, and the system preference.
     """
     parsed = parse_code(status) if status else None
-    hits = _TextHits(text[:4000], _index(catalogue)[1])
+    index = _index(catalogue)
+    hits = _TextHits(text[:4000], index[1])
+    # Variants with text rules can only match when text one of their rules needs is present
+    # (a phrase, a tag, the literal part of a regex): the rest are skipped without scoring.
+    textual = set(index[6])
+    for phrase in hits.phrases:
+        textual.update(index[5][phrase])
+    for needed in index[7]:
+        if needed in hits.lowered:
+            textual.update(index[5][needed])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
     microsoft = system in MICROSOFT
     for variant in _candidates(catalogue, parsed):
+        if variant.has_text_rules and id(variant) not in textual:
+            continue
         if variant.family in MICROSOFT_FAMILIES and not microsoft:
             continue
         code_score, matched_range = _code_score(variant, status, parsed)
@@ -163,6 +174,9 @@ _Index = tuple[
     tuple[Variant, ...],  # variants without codes
     dict[tuple[int, int, int], tuple[Variant, ...]],  # narrow ranges, by exact code
     dict[tuple[int, int], tuple[Variant, ...]],  # wide ranges, by class and subject
+    dict[str, tuple[int, ...]],  # each phrase, regex literal or tag: ids of its variants
+    frozenset[int],  # ids of variants with a regex no literal can gate (tested on every text)
+    tuple[str, ...],  # the triggers that are tags or regex literals (phrases are tested anyway)
 ]
 _INDEX: dict[int, _Index] = {}
 _NARROW = 1000  # a range of at most this many detail codes is indexed code by code
@@ -186,12 +200,30 @@ def _build_index(catalogue: Catalogue) -> _Index:
                     bucket = wide.setdefault((r.lo[0], subject), [])
                     if variant not in bucket:
                         bucket.append(variant)
+    # Triggers: text one of a variant's rules needs; a variant is scored only when one is present.
+    triggers: dict[str, list[int]] = {}
+    others: set[str] = set()
+    ungated: set[int] = set()
+    for variant in catalogue.variants:
+        needs = [t.lower() for t in variant.tags]
+        for regex in variant.match_regex:
+            literal = _required_literal(regex)
+            if literal is None:
+                ungated.add(id(variant))
+            else:
+                needs.append(literal)
+        others.update(needs)
+        for needed in [*variant.match_text, *needs]:
+            triggers.setdefault(needed, []).append(id(variant))
     return (
         catalogue.variants,
         tuple(sorted({p for v in catalogue.variants for p in v.match_text})),
         tuple(codeless),
         {k: tuple(v) for k, v in exact.items()},
         {k: tuple(v) for k, v in wide.items()},
+        {k: tuple(v) for k, v in triggers.items()},
+        frozenset(ungated),
+        tuple(sorted(others)),
     )
 
 
@@ -237,6 +269,60 @@ def _tag_pattern(tag: str) -> re.Pattern[str]:
     return pattern
 
 
+_LITERALS: dict[re.Pattern[str], str | None] = {}
+_ESCAPED_LITERAL = re.compile(r"\\([.()\[\]{}*+?|^$/#-])")
+
+
+def _required_literal(pattern: re.Pattern[str]) -> str | None:
+    """A lower-case piece of text every match of ``pattern`` contains (its longest run of plain
+    characters outside groups, classes and quantifiers, at least 3 long), or None when that cannot
+    be told simply (a top-level alternation)."""
+    if pattern in _LITERALS:
+        return _LITERALS[pattern]
+    source = pattern.pattern
+    runs = [""]
+    index, depth = 0, 0
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            nxt = source[index + 1 : index + 2]
+            literal = nxt and not nxt.isalnum()
+            index += 2
+            piece = nxt if literal and depth == 0 else None
+        elif char in "[{":
+            close = "]" if char == "[" else "}"
+            end = source.find(close, index + 1)
+            while end > 0 and source[end - 1] == "\\":
+                end = source.find(close, end + 1)
+            index = len(source) if end < 0 else end + 1
+            piece = None
+            if char == "{":
+                runs[-1] = runs[-1][:-1]  # the quantified character is not always there
+        elif char == "(":
+            depth, index, piece = depth + 1, index + 1, None
+        elif char == ")":
+            depth, index, piece = max(depth - 1, 0), index + 1, None
+        elif char == "|" and depth == 0:
+            _LITERALS[pattern] = None
+            return None
+        elif char in ".^$|":
+            index, piece = index + 1, None
+        elif char in "?*+":
+            if char != "+":
+                runs[-1] = runs[-1][:-1]  # an optional character ends the run without it
+            index, piece = index + 1, None
+        else:
+            index, piece = index + 1, (char if depth == 0 else None)
+        if piece is None:
+            runs.append("")
+        else:
+            runs[-1] += piece
+    longest = max(runs, key=len)
+    found = longest.lower() if len(longest) >= 3 else None
+    _LITERALS[pattern] = found
+    return found
+
+
 class _TextHits:
     """What of the catalogue's text rules a diagnostic contains, each rule tested once per call
     (many variants share phrases, tags and patterns)."""
@@ -252,8 +338,13 @@ class _TextHits:
     def regex(self, pattern: re.Pattern[str]) -> int:
         length = self._regexes.get(pattern)
         if length is None:
-            match = pattern.search(self.text)
-            length = self._regexes[pattern] = len(match.group(0)) if match else 0
+            needed = _required_literal(pattern)
+            if needed and needed not in self.lowered:
+                length = 0  # the words every match contains are absent: no need to run it
+            else:
+                match = pattern.search(self.text)
+                length = len(match.group(0)) if match else 0
+            self._regexes[pattern] = length
         return length
 
     def tag(self, tag: str) -> bool:

@@ -164,8 +164,13 @@ _MASK_WORDS = frozenset(
         "obfuscated",
         "snip",
         "snipped",
-        "private",
     )
+)
+# Something in an address that masking could explain; without it the address is not masked.
+_MASK_HINT = re.compile(
+    r"[*?#\[\]]|xxx|^[._-]|^@|@[._-]|@[^.]*$|\.[._-]|[._-]@|[._-]\.|[._-]$|"
+    r"redacted|censored|removed|hidden|masked|anonymi|obfuscated|snip",
+    re.IGNORECASE,
 )
 _MASK_RUN = re.compile(r"^[*?#_.\-]+$|^x{3,}$|[*?#]{2,}", re.IGNORECASE)
 _MASKED_TOKEN = re.compile(
@@ -175,6 +180,8 @@ _MASKED_TOKEN = re.compile(
 
 def is_masked_address(address: str) -> bool:
     """True for an address with its local part or domain hidden (``***@x.com``, ``a@[...]``)."""
+    if not _MASK_HINT.search(address):
+        return False  # the common case, said by one cheap test
     local, _, domain = address.rpartition("@")
     local = local.strip("[]()<>\"'")
     if not local or _MASK_RUN.search(local) or local.lower() in _MASK_WORDS:

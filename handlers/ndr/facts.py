@@ -22,37 +22,47 @@ __all__ = [
 # address, or what the person pasting put in its place ("xx.xx.xx.xx", "[HOME_IP_ADDRESS]").
 _SLOT = r"([0-9A-Za-z:.*#?_]{1,45})"
 # Phrases with which receivers name the sending IP, most explicit first.
-_SENDING_IP = [
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"banned sending IP \[" + _SLOT,
-        r"Client host \[" + _SLOT,
-        r"\bclient \[" + _SLOT + r"\]:?\d*\s+(?:is\s+)?blocked",
-        r"messages from \(?\[?" + _SLOT,
-        r"with ip: \[" + _SLOT + r"\]",
+# Phrases with which receivers name the sending IP, most explicit first, each with a word it needs
+# (lower case): most texts skip most patterns on that substring test.
+_SENDING_IP_RULES = (
+    ("banned", r"banned sending IP \[" + _SLOT),
+    ("client host", r"Client host \[" + _SLOT),
+    ("client [", r"\bclient \[" + _SLOT + r"\]:?\d*\s+(?:is\s+)?blocked"),
+    ("messages from", r"messages from \(?\[?" + _SLOT),
+    ("with ip", r"with ip: \[" + _SLOT + r"\]"),
+    (
+        "the ip you",
         r"\[" + _SLOT + r"\]\s*(?:\d{3}[- ]\d\.\d{1,3}\.\d{1,3}\s*)?The IP you're using",
-        r"The IP (?:address )?you're using[^\[]{0,80}\[" + _SLOT + r"\]",
-        # Gmail: "550-5.7.1 [192.0.2.1      12] Our system has detected ..."
-        r"\[" + _SLOT + r"\s+\d{1,3}\]\s*(?:Our system|The IP)",
-        r"reverse hostname,? \[" + _SLOT + r"\]",
-        r"PTR record for " + _SLOT,
-        r"sender IP is " + _SLOT,
-        r"client[- _]ip[=: ]\s*\[?" + _SLOT,
-        r"(?:your|sending|connecting|client|server) IP(?: address)?(?: is)?[: ]\s*\[?" + _SLOT,
-        r"mail server \[" + _SLOT + r"\]",
-        r"query/ip/" + _SLOT,
-        r"[?&;]ip=" + _SLOT,
-        r"\bIP=" + _SLOT + r"\s+-",
+    ),
+    ("the ip", r"The IP (?:address )?you're using[^\[]{0,80}\[" + _SLOT + r"\]"),
+    # Gmail: "550-5.7.1 [192.0.2.1      12] Our system has detected ..."
+    ("[", r"\[" + _SLOT + r"\s+\d{1,3}\]\s*(?:Our system|The IP)"),
+    ("reverse hostname", r"reverse hostname,? \[" + _SLOT + r"\]"),
+    ("ptr record for", r"PTR record for " + _SLOT),
+    ("sender ip is", r"sender IP is " + _SLOT),
+    ("ip", r"client[- _]ip[=: ]\s*\[?" + _SLOT),
+    ("ip", r"(?:your|sending|connecting|client|server) IP(?: address)?(?: is)?[: ]\s*\[?" + _SLOT),
+    ("mail server [", r"mail server \[" + _SLOT + r"\]"),
+    ("query/ip/", r"query/ip/" + _SLOT),
+    ("ip=", r"[?&;]ip=" + _SLOT),
+    ("ip=", r"\bIP=" + _SLOT + r"\s+-"),
+    (
+        "",
         r"(?:IP|address|host) \[?"
         + _SLOT
         + r"\]? (?:is |was |has been )?(?:listed|blocked|black-?listed|banned)",
-        r"\[" + _SLOT + r"\] (?:is |was |has been )?(?:listed|blocked|black-?listed|banned)",
-        r"\[" + _SLOT + r"\](?::\d+)? is in an RBL",
-        r"from IP address " + _SLOT,
+    ),
+    ("[", r"\[" + _SLOT + r"\] (?:is |was |has been )?(?:listed|blocked|black-?listed|banned)"),
+    ("rbl", r"\[" + _SLOT + r"\](?::\d+)? is in an RBL"),
+    ("from ip address", r"from IP address " + _SLOT),
+    (
+        "poor reputation",
         r"Your access to this mail system has been rejected due to the sending MTA's poor reputation\.?.{0,80}?"
         + _SLOT,
-    )
-]
+    ),
+)
+_SENDING_IP = [re.compile(pattern, re.IGNORECASE) for _, pattern in _SENDING_IP_RULES]
+_SENDING_IP_WORDS = tuple(word for word, _ in _SENDING_IP_RULES)
 _BLOCK_WORDS = re.compile(
     r"block|listed|spam|reputation|banned|ptr|reverse|rdns|dnsbl|rbl|policy|spf|not allowed|denied|refused",
     re.IGNORECASE,
@@ -85,7 +95,12 @@ def read_sending_ip(diagnostic: str, remote_ip: str | None = None) -> tuple[str 
     where the paste masked it instead, what stands in its place."""
     text = diagnostic[:4000]
     hidden = None
-    for pattern in _SENDING_IP:
+    lowered = text.lower()
+    if not any(c.isdigit() for c in text) and "[" not in text and "ip" not in lowered:
+        return None, None  # neither an address nor anything masking one
+    for pattern, needs in zip(_SENDING_IP, _SENDING_IP_WORDS, strict=True):
+        if needs and needs not in lowered:
+            continue
         for match in pattern.finditer(text):
             token = match.group(1)
             ips = find_ips(token)
@@ -129,6 +144,9 @@ def find_verdict_domain(diagnostic: str) -> str | None:
     """The sender's domain as a receiver's SPF/DMARC verdict names it ("SPF [contoso.com] with
     ip: [192.0.2.1] = did not pass", "Unauthenticated email from contoso.com is not accepted")."""
     text = diagnostic[:4000]
+    lowered = text.lower()
+    if not any(w in lowered for w in ("spf", "dmarc", "dkim", "domain", "behalf")):
+        return None
     for pattern in _VERDICT_DOMAIN:
         match = pattern.search(text)
         if match and not find_ips(match.group(1)) and "_redacted_" not in match.group(1).lower():

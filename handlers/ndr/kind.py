@@ -42,6 +42,27 @@ _CHALLENGE = re.compile(
     r"|(?:is|are) (?:waiting|held) (?:for )?(?:your )?(?:verification|approval) (?:by|from) the sender",
     re.IGNORECASE,
 )
+_CHALLENGE_WORDS = (
+    "boxbe",
+    "spamarrest",
+    "challenge",
+    "confirm that you",
+    "confirm you",
+    "verify you",
+    "prove you",
+    "white list",
+    "whitelist",
+    "white-list",
+    "allowlist",
+    "allow list",
+    "approved senders",
+    "address book",
+    "protecting myself",
+    "get your",
+    "have your",
+    "by the sender",
+)
+_DELIST_WORDS = ("delist", "de-list", "removed from", "unblocked", "removal", "listed")
 # A list holding a post for its moderator (Mailman, Google Groups, Sympa, LISTSERV).
 _LIST_NOTICE = re.compile(
     r"is being held until the list moderator|awaits? (?:the )?moderator(?:'s)? approval"
@@ -94,13 +115,18 @@ def non_bounce_kind(doc: Document, report_text: str, has_failure: bool) -> Kind 
         return Kind.DMARC_REPORT if kind == "auth-failure" else Kind.FEEDBACK
     if doc.report_type == "disposition-notification":
         return Kind.DELIVERED
-    head = subject + "\n" + report_text[:8000]
-    if _CHALLENGE.search(head):
+    head = subject + "\n" + report_text[:4000]
+    low = head.lower()  # cheap word tests first: most texts are none of these
+    if any(w in low for w in _CHALLENGE_WORDS) and _CHALLENGE.search(head):
         return Kind.CHALLENGE
-    if _LIST_NOTICE.search(head):
+    if ("moderat" in low or "approval" in low) and _LIST_NOTICE.search(head):
         return Kind.LIST_NOTICE
-    quiet = not has_failure or not _has_code(report_text)
-    if quiet and _DELIST.search(head) and not BOUNCE_PHRASES.search(subject):
+    if (
+        any(w in low for w in _DELIST_WORDS)
+        and _DELIST.search(head)
+        and (not has_failure or not _has_code(report_text))
+        and not BOUNCE_PHRASES.search(subject)
+    ):
         return Kind.DELIST_NOTICE
     if not has_failure:
         if _DMARC_SUBJECT.search(subject) or _DMARC_XML.search(report_text[:20000]):

@@ -20,6 +20,20 @@ import re
 
 __all__ = ["AUTO_REPLY_PHRASES", "REFUSAL_SENTENCES", "REPORT_PHRASES"]
 
+
+class _Lowered:
+    """A phrase list searched on lower-cased text with a lower-case pattern: several times faster
+    than ``re.IGNORECASE`` over a long alternation, which defeats the engine's prefix scan."""
+
+    def __init__(self, source: str) -> None:
+        if re.search(r"\\[SWDB]", source):
+            raise ValueError("an upper-case escape would change meaning when lower-cased")
+        self._pattern = re.compile(source.lower())
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The first phrase found in ``text`` (case-insensitive), or None."""
+        return self._pattern.search(text.lower())
+
 _ENGLISH = (
     r"undeliverable|undelivered mail|delivery status notification|mail delivery failed"
     r"|returned mail|failure notice|could not be delivered|couldn't be delivered"
@@ -57,15 +71,14 @@ _LOCALISED = (
     r"|系统退信|退信|投递失败|无法送达|管理员诊断信息"
     r"|配信不能|配信に失敗しました|管理者向けの診断情報|まだ配信されていません"
 )
-REPORT_PHRASES = re.compile(_ENGLISH + _LOCALISED, re.IGNORECASE)
+REPORT_PHRASES = _Lowered(_ENGLISH + _LOCALISED)
 
-REFUSAL_SENTENCES = re.compile(
+REFUSAL_SENTENCES = _Lowered(
     r"is not accepted due to domain's DMARC policy|not recognized as a valid sender"
     r"|banned sending IP|traffic not accepted from this IP|part of their network is on our block list"
     r"|considered unsolicited bulk e-?mail|delivery of the email was stopped|Unknown To address"
     r"|The email account that you tried to reach does not exist|Recipient address rejected"
-    r"|Relay access denied|blocked using [\w.-]+\.\w+",
-    re.IGNORECASE,
+    r"|Relay access denied|blocked using [\w.-]+\.\w+"
 )
 
 AUTO_REPLY_PHRASES = re.compile(

@@ -166,7 +166,9 @@ def _read_document(doc: Document) -> Bounce:
         (d for d in (find_verdict_domain(r.diagnostic) for r in recipients[:10]) if d), None
     )
     reporting = _reporting_mta(dsn, report)
-    system = detect_system(first.remote_mta.host, first.diagnostic, report) if first else None
+    # A server's greeting names its product only in a pasted session, never in a message.
+    greetings = "" if doc.is_message else report
+    system = detect_system(first.remote_mta.host, first.diagnostic, greetings) if first else None
     notes: list[str] = []
     if kind.is_ndr and first is not None and not (first.status or first.reply_code):
         notes.append(
