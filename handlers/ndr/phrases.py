@@ -34,6 +34,7 @@ class _Lowered:
         """The first phrase found in ``text`` (case-insensitive), or None."""
         return self._pattern.search(text.lower())
 
+
 _ENGLISH = (
     r"undeliverable|undelivered mail|delivery status notification|mail delivery failed"
     r"|returned mail|failure notice|could not be delivered|couldn't be delivered"
