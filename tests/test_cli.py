@@ -94,3 +94,24 @@ def test_chat_console_answers_pastes_and_commands() -> None:
     assert "[x] Reset the password" in shown
     assert "(not yet: finish the security steps first)" in shown
     assert "/spfcheck DOMAIN [IP]" in shown
+
+
+def test_a_masked_ip_is_reported_hidden_and_its_checks_ask_for_the_real_one() -> None:
+    done = ndrbot("diagnose", "--json", str(SAMPLES / "shapes" / "masked_ip_and_address.txt"))
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["sending_ip"] is None and record["sending_ip_hidden"] == "xx.xx.xx.xx"
+    assert record["recipients"][0]["address"] is None
+    assert record["recipients"][0]["hidden_address"] == "***@***.***"
+    blocklist = next(c for c in record["checks"] if c["check"] == "blocklist")
+    assert blocklist["status"] == "unknown"
+    assert "hides the sending IP" in blocklist["summary"]
+
+
+def test_the_card_names_the_refusing_system_and_how_it_knows() -> None:
+    paste = "host gmail-smtp-in.l.google.com[192.0.2.27] said: 550-5.7.26 SPF [contoso.com] with ip: [198.51.100.4] = did not pass 550 5.7.26 x1 - gsmtp"
+    done = ndrbot("diagnose", "--no-checks", stdin=paste + "\n")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"Refusing system +Gmail / Google Workspace: its server name is", done.stdout)
+    assert "contoso.com (the domain the receiver checked)" in done.stdout
+    assert "198.51.100.4" in done.stdout
