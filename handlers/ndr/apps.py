@@ -306,7 +306,7 @@ def _record_candidate(fields: dict[str, str], at: int) -> Candidate | None:
 
 
 _RECIPIENT_IN_REPLY = re.compile(
-    r"^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ -])?\s*<("
+    r"^(?:[245]\d\d[ -])?(?:[245]\.\d{1,3}\.\d{1,3}[ -])?\s*<("
     + ADDRESS_BODY
     + r")>(?::|\.\.\.)(?!\s*Sender)"
     r"|\bUnable to relay (?:for|to)\s+<?(" + ADDRESS_BODY + r")"

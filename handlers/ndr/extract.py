@@ -333,14 +333,19 @@ def extract_prose_candidates(text: str) -> list[Candidate]:
     found: list[Candidate] = []
     seen: set[str] = set()
     for match in _PROSE.finditer(text[:_MAX_SCAN_CHARS]):
-        address = normalise_address(next((g for g in match.groups() if g), None))
-        if not address or address in seen or _BOILERPLATE_ADDRESS.match(address):
+        shown = next((g for g in match.groups() if g), None) or ""
+        address = normalise_address(shown)
+        hidden = shown.strip("<>\"'.") if address is None and is_masked_address(shown) else None
+        key = address or hidden
+        if not key or key in seen or (address and _BOILERPLATE_ADDRESS.match(address)):
             continue
-        seen.add(address)
+        seen.add(key)
         start = text.rfind("\n", 0, match.start()) + 1
         end = text.find("\n", match.end())
         line = text[start : end if end >= 0 else len(text)].strip()
-        found.append(_candidate(address, line))
+        candidate = _candidate(address, line)
+        candidate.hidden = hidden
+        found.append(candidate)
     return found
 
 
