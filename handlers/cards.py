@@ -123,7 +123,8 @@ def _facts(d: Diagnosis) -> tuple[Fact, ...]:
         _fact("Status", status),
         _fact("Recipient", recipient),
         _fact("Sender", sender),
-        _fact("Blocked IP", blocked),
+        # "Blocked" only where the refusal is about the address itself (a blocklist, a ban).
+        _fact("Blocked IP" if d.reason in ("blocked", "badreputation") else "Sending IP", blocked),
         _fact("Rejected by", remote),
         _fact("Refusing system", system),
         _fact("Reported by", bounce.reporting_mta),
