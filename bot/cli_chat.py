@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import re
 import sys
 
 from bot.render.text import render_text
@@ -109,6 +110,9 @@ class _Console:
             if not buffer and stripped.startswith("/") and stripped != "/quit":
                 await self.send(stripped)
                 continue
+            if stripped == "." and _inside_smtp_data(buffer):
+                buffer.append(line)  # the end of a pasted session's DATA, not of the paste
+                continue
             if not line or stripped in (".", "/quit"):
                 text = "".join(buffer).strip()
                 buffer = []
@@ -118,3 +122,18 @@ class _Console:
                     return 0
                 continue
             buffer.append(line)
+
+
+_DATA_COMMAND = re.compile(r"^\W{0,4}(?:C:|->|>>>|CLIENT -> SERVER:)?\s*DATA\s*$", re.IGNORECASE)
+_DATA_REPLY = re.compile(r"(?:^|\s)354[ -]")
+
+
+def _inside_smtp_data(buffer: list[str]) -> bool:
+    """True when the paste so far is an SMTP session in its DATA phase (a DATA command or a 354
+    reply since the last lone "."), where "." ends the message data, not the paste."""
+    for line in reversed(buffer):
+        if line.strip() == ".":
+            return False
+        if _DATA_COMMAND.match(line) or _DATA_REPLY.search(line):
+            return True
+    return False

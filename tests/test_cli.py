@@ -115,3 +115,16 @@ def test_the_card_names_the_refusing_system_and_how_it_knows() -> None:
     assert re.search(r"Refusing system +Gmail / Google Workspace: its server name is", done.stdout)
     assert "contoso.com (the domain the receiver checked)" in done.stdout
     assert "198.51.100.4" in done.stdout
+
+
+def test_chat_keeps_a_pasted_sessions_end_of_data_inside_the_paste() -> None:
+    session = (
+        "220 mx.example.org ESMTP\nHELO me.example.net\n250 mx.example.org\n"
+        "MAIL FROM:<me@example.net>\n250 2.1.0 Ok\nRCPT TO:<you@example.org>\n250 2.1.5 Ok\n"
+        "DATA\n354 End data with <CR><LF>.<CR><LF>\nSubject: test\n\nhello\n.\n"
+        "550 5.7.1 Message rejected as spam by content filtering\n.\n/quit\n"
+    )
+    done = ndrbot("chat", "--no-checks", stdin=session)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"Recipient +you@example\.org", done.stdout)
+    assert re.search(r"Status +550 5\.7\.1", done.stdout)
