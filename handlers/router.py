@@ -20,6 +20,7 @@ from handlers.cards import (
     diagnosis_card,
     error_card,
     help_card,
+    not_a_bounce_card,
     ticks_done,
 )
 from handlers.checks import (
@@ -36,7 +37,7 @@ from handlers.checks import (
 from handlers.diagnosis import Diagnosis, diagnose
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
-from handlers.ndr import ReaderError, read
+from handlers.ndr import Bounce, Kind, ReaderError, read
 from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
 from knowledge import Catalogue
@@ -134,6 +135,7 @@ class Router:
             inputs.append((attachment.name, attachment.data))
         if message.text.strip():
             inputs.append(("message", message.text))
+        recognised: Bounce | None = None
         for name, data in inputs:
             try:
                 bounce = read(data, max_bytes=self.max_paste_bytes)
@@ -149,10 +151,15 @@ class Router:
                 if self.observe is not None:
                     self.observe(diagnosis, f"{message.platform}:{message.conversation}")
                 return await self._diagnosis_reply(diagnosis, Visibility.THREAD)
+            if recognised is None and bounce.kind not in (Kind.CHAT, Kind.UNKNOWN):
+                recognised = bounce
         if problems:
             return Reply(
                 error_card("Could not read the file", "; ".join(problems)), Visibility.THREAD
             )
+        if message.direct and recognised is not None:
+            # Sent to the bot itself: say what it is (an auto-reply, a challenge request, ...).
+            return Reply(not_a_bounce_card(diagnose(recognised, self.catalogue)), Visibility.THREAD)
         if message.direct:
             return Reply(self.help(), Visibility.THREAD)
         return None

@@ -68,6 +68,16 @@ async def test_a_direct_message_that_is_not_a_bounce_gets_help(router: Router) -
     assert reply is not None and "paste" in reply.card.summary.lower()
 
 
+async def test_look_alikes_get_no_card_in_a_channel_and_are_named_in_a_direct_message(
+    router: Router,
+) -> None:
+    challenge = (SAMPLES / "shapes" / "not_bounce_challenge.txt").read_text()
+    assert await router.on_message(_message(challenge, "c1")) is None
+    reply = await router.on_message(_message(challenge, "c2", direct=True))
+    assert reply is not None and reply.card.title == "Not a bounce"
+    assert "challenge-response" in reply.card.summary
+
+
 async def test_a_retried_or_edited_message_gets_no_second_card(router: Router) -> None:
     text = "550 5.7.1 Unable to relay"
     assert await router.on_message(_message(text, "42")) is not None
