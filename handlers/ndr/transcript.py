@@ -67,7 +67,6 @@ class Session:
     recipient: str | None  # the last RCPT TO address before the refusal
     sender: str | None  # the MAIL FROM address
     host: str | None  # the server's name, from its greeting or the connect line
-    recipients: int = 0  # how many RCPT TO commands were sent
 
 
 def _side(line: str) -> tuple[str, str, str] | None:
@@ -171,7 +170,6 @@ def read_transcript(text: str) -> Session | None:
         index = chosen[-2]  # "554 no valid recipients" to DATA: the RCPT refusal before says why
     refusal = events[index]
     recipient = sender = None
-    count = 0
     for event in events[:index]:
         command = _COMMAND.match(event.text) if event.side == "C" else None
         if command is None or event.session != refusal.session:
@@ -179,7 +177,6 @@ def read_transcript(text: str) -> Session | None:
         word = command.group(1).upper()
         if word == "RCPT TO":
             recipient = normalise_address(command.group(2)) or recipient
-            count += 1
         elif word == "MAIL FROM":
             sender = normalise_address(command.group(2)) or sender
     stage = _STAGE.get(refusal.answers or "")
@@ -191,7 +188,6 @@ def read_transcript(text: str) -> Session | None:
         recipient=recipient,
         sender=sender,
         host=_server_name(text, events),
-        recipients=count,
     )
 
 
