@@ -36,23 +36,24 @@ _SWIFT = re.compile(
     r"Expected response code \"?[\d/ ]{3,20}\"?(?: but|,) got (?:code )?\"?([2-5]\d\d)\"?"
     r"(?:, with message \"([^\"\n]{0,2000}))?"
 )
+# A quoted string, as Python's repr writes one: it picks the quote the text does not contain, so
+# the text runs to the next such quote (linear: no lazy scan that could go on past it).
+_PY_STRING = r"b?(?:'([^']{0,2000})'|\"([^\"]{0,2000})\")"
 _PY_DICT = re.compile(
-    r"(['\"])([^'\"\n{}]{1,320})\1\s*:\s*\(\s*([2-5]\d\d)\s*,\s*b?(['\"])(.{0,2000}?)\4\s*\)",
-    re.DOTALL,
+    r"(['\"])([^'\"\n{}]{1,320})\1\s*:\s*\(\s*([2-5]\d\d)\s*,\s*" + _PY_STRING + r"\s*\)"
 )
 # (550, b'...') and SMTPSenderRefused's (553, b'...', 'sender'); not ('fail', 550, '...') from an
 # SPF library, where the code is not first.
 _PY_TUPLE = re.compile(
-    r"\(\s*([45]\d\d)\s*,\s*b?(['\"])(.{0,2000}?)\2\s*(?:,\s*b?(['\"])([^'\"\n]{1,320})\4\s*)?\)",
-    re.DOTALL,
+    r"\(\s*([45]\d\d)\s*,\s*" + _PY_STRING + r"\s*(?:,\s*b?['\"]([^'\"\n]{1,320})['\"]\s*)?\)"
 )
 _PY_SET = re.compile(
     r"SMTPRecipientsRefused:?\s*\{\s*((?:u?['\"][^'\"\n]{1,320}['\"],?\s*){1,100})\}"
 )
 _QUOTED_FIELD = re.compile(
-    r"(response|data|message|reason|details|error|smtp_msg|diagnosticCode|description)['\"]?\s*[:=]\s*(['\"])"
-    r"((?:[45]\d\d[ -]|[45]\.\d{1,3}\.\d{1,3}\s).{0,2000}?)\2",
-    re.DOTALL,
+    r"(response|data|message|reason|details|error|smtp_msg|diagnosticCode|description)['\"]?\s*[:=]\s*"
+    r"(?:'((?:[45]\d\d[ -]|[45]\.\d{1,3}\.\d{1,3}\s)[^']{0,2000})'"
+    r"|\"((?:[45]\d\d[ -]|[45]\.\d{1,3}\.\d{1,3}\s)[^\"]{0,2000})\")"
 )
 _DOTNET = re.compile(r"The server response (?:was|is):\s*([^\n]{1,2000})")
 _PHPMAILER = re.compile(
@@ -112,12 +113,14 @@ def find_replies(text: str) -> list[Candidate]:
         if code[0] in "45":
             add(match.start(), match.end(), _reply(_with_code(code, message or ""), match.start()))
     for match in _PY_DICT.finditer(scan):
-        _, key, code, _, reply = match.groups()
+        _, key, code, single, double = match.groups()
+        reply = single if single is not None else double or ""
         add(match.start(), match.end(), _reply(_with_code(code, reply), match.start(), key))
     for match in _PY_TUPLE.finditer(scan):
         if re.search(r"[\w'\",]\s?$", scan[max(0, match.start() - 2) : match.start()]):
             continue  # a call or a tuple with something before the code
-        code, _, reply, _, sender = match.groups()
+        code, single, double, sender = match.groups()
+        reply = single if single is not None else double or ""
         candidate = _reply(_with_code(code, reply), match.start())
         candidate.sender = normalise_address(sender)
         add(match.start(), match.end(), candidate)
@@ -145,13 +148,17 @@ def find_replies(text: str) -> list[Candidate]:
     for start, end, candidate in _records(scan):
         add(start, end, candidate)
     for match in _QUOTED_FIELD.finditer(scan):
-        body = match.group(3)
-        if re.match(r"\s*(?:[45]\d\d[ -]|[45]\.\d{1,3}\.\d{1,3}\s)", body):
-            add(match.start(), match.end(), _reply(body, match.start()))
+        body = match.group(2) if match.group(2) is not None else match.group(3)
+        add(match.start(), match.end(), _reply(body, match.start()))
     for match in _CODE.finditer(scan):
+        if len(found) >= _MAX_REPLIES:
+            break
         code = match.group(0)
         start = match.start()
-        before = scan[scan.rfind("\n", 0, start) + 1 : start]
+        if any(a <= start < b for a, b in taken):
+            continue
+        # The line up to the code (at most its last 200 characters: all a lead-in needs).
+        before = scan[max(scan.rfind("\n", 0, start) + 1, start - 200) : start]
         paired = bool(_PAIRED.match(scan, start))
         quote = _quote_before(before, status_only="." in code, paired=paired)
         if quote is None:

@@ -21,7 +21,9 @@ sent). Patterns are anchored to one log record and bounded.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 
 from handlers.ndr.codes import find_ips, normalise_address
 from handlers.ndr.extract import Candidate, find_command, find_remote
@@ -30,6 +32,7 @@ __all__ = ["read_log_lines"]
 
 _MAX_SCAN = 400_000
 _RECORD_CHARS = 4000
+_MAX_RECORDS = 200  # a paste of thousands of log lines is read up to this many records per shape
 
 # Where a new syslog-style record starts (so a wrapped record is joined up to there only).
 _RECORD_START = re.compile(
@@ -57,8 +60,7 @@ _POSTFIX_HOST = re.compile(
     re.DOTALL,
 )
 _EXIM = re.compile(
-    r"(?:^|\s)(\*\*|==)\s+(\S{1,320}?)(?:\s+<[^>\s]{1,320}>)?\s+(?:R=\S+\s+)?(?:T=\S+\s*)?(.{0,3000})$",
-    re.MULTILINE,
+    r"(?:^|\s)(\*\*|==)[ \t]+(\S{1,320}?)(?:[ \t]+<[^>\s]{1,320}>)?[ \t]+(?:R=\S+[ \t]+)?(?:T=\S+[ \t]*)?([^\n]{0,3000})",
 )
 _EXIM_AFTER = re.compile(
     r"SMTP error from remote (?:mail server|mailer) after (RCPT TO|MAIL FROM):\s?<([^<>\s]{0,320})>"
@@ -67,10 +69,10 @@ _EXIM_HOST = re.compile(r"\bH=([A-Za-z0-9][\w.-]{0,253})(?: \[([0-9A-Fa-f:.]{3,4
 _EXIM_DEFER = re.compile(
     r"\bdefer \(-?\d{1,5}\):\s*(.{1,2000}?)(?:\s+H=(\S{1,255}(?: \[[^\]]{1,64}\])?).*)?$"
 )
-_SENDMAIL = re.compile(
-    r"\bto=<?([^<>\s,]{1,320})>?,.{0,600}?(?:relay=([^\s,\[]{1,255})\.?\s?(?:\[([0-9A-Fa-f:.]{3,45})\])?.{0,200}?)?"
-    r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), stat=([^\n]{1,2000})"
-)
+# Sendmail: found by its "dsn=..., stat=..." end, then the line before it read for to= and relay=.
+_SENDMAIL_STAT = re.compile(r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), stat=([^\n]{1,2000})")
+_SENDMAIL_TO = re.compile(r"\bto=<?([^<>\s,]{1,320})>?,")
+_SENDMAIL_RELAY = re.compile(r"\brelay=([^\s,\[]{1,255})\.?\s?(?:\[([0-9A-Fa-f:.]{3,45})\])?")
 _HARAKA = re.compile(
     r"\brecipient <([^<>\s]{1,320})> (rejected|deferred): (.{1,2000})$", re.MULTILINE
 )
@@ -101,15 +103,20 @@ def read_log_lines(text: str) -> list[Candidate]:
                 outcome="bounced" if m.group(2) == "rejected" else "deferred",
                 command=find_command(m.group(3)),
             )
-            for m in _HARAKA.finditer(scan)
+            for m in _first(_HARAKA.finditer(scan))
         ]
     if "delivery " in scan:
-        for match in _QMAIL.finditer(scan):
+        for match in _first(_QMAIL.finditer(scan)):
             outcome = {"failure": "bounced", "deferral": "deferred"}.get(match.group(1), "sent")
             words = match.group(2).replace("_", " ").rstrip("/ ")
             found.append(Candidate(None, words, at=match.start(), outcome=outcome))
     found.sort(key=lambda c: c.at)
     return found
+
+
+def _first(matches: Iterator[re.Match[str]]) -> Iterator[re.Match[str]]:
+    """At most :data:`_MAX_RECORDS` of ``matches``."""
+    return itertools.islice(matches, _MAX_RECORDS)
 
 
 def _record(scan: str, start: int) -> str:
@@ -136,7 +143,7 @@ def _balanced(text: str) -> str:
 
 def _postfix_deliveries(scan: str) -> list[Candidate]:
     found: list[Candidate] = []
-    for match in _POSTFIX_TO.finditer(scan):
+    for match in _first(_POSTFIX_TO.finditer(scan)):
         record = _record(scan, match.start())
         status = _POSTFIX_STATUS.search(record)
         if status is None:
@@ -170,7 +177,7 @@ def _postfix_deliveries(scan: str) -> list[Candidate]:
 
 def _postfix_rejects(scan: str) -> list[Candidate]:
     found: list[Candidate] = []
-    for match in _NOQUEUE.finditer(scan):
+    for match in _first(_NOQUEUE.finditer(scan)):
         stage, _client, client_ip, reply, envelope = match.groups()
         fields = dict(_ENVELOPE.findall(envelope or ""))
         ips = [ip for ip in find_ips(client_ip) if not ip.startswith(("127.", "::1"))]
@@ -194,7 +201,7 @@ def _postfix_hosts(scan: str, found: list[Candidate]) -> list[Candidate]:
     """``host X[ip] said: ...`` records not already part of a ``to=<...>`` record."""
     taken = [(c.at, c.at + _RECORD_CHARS) for c in found]
     out: list[Candidate] = []
-    for match in _POSTFIX_HOST.finditer(scan):
+    for match in _first(_POSTFIX_HOST.finditer(scan)):
         if any(start <= match.start() < end for start, end in taken):
             continue
         record = _record(scan, match.start())
@@ -221,7 +228,7 @@ def _postfix_hosts(scan: str, found: list[Candidate]) -> list[Candidate]:
 
 def _exim(scan: str, found: list[Candidate]) -> list[Candidate]:
     out: list[Candidate] = []
-    for match in _EXIM.finditer(scan):
+    for match in _first(_EXIM.finditer(scan)):
         flag, address, rest = match.groups()
         if "@" not in address and "R=" not in rest:
             continue  # "** MX Routing not available" and other starred notices
@@ -258,7 +265,7 @@ def _exim(scan: str, found: list[Candidate]) -> list[Candidate]:
         return out
     # Exim lines without the ** / == flag: "R=... T=...: SMTP error from remote mail server after
     # RCPT TO:<a@b>: ..." or an exim mainlog line about MAIL FROM.
-    for match in _EXIM_AFTER.finditer(scan):
+    for match in _first(_EXIM_AFTER.finditer(scan)):
         if any(abs(c.at - match.start()) < 400 for c in found):
             continue
         record = _record(scan, max(0, scan.rfind("\n", 0, match.start()) + 1))
@@ -281,10 +288,15 @@ def _exim(scan: str, found: list[Candidate]) -> list[Candidate]:
 
 def _sendmail(scan: str) -> list[Candidate]:
     found: list[Candidate] = []
-    for match in _SENDMAIL.finditer(scan):
-        if "status=" in match.group(0):
-            continue  # a Postfix line (it has dsn= too); read above
-        address, relay, ip, dsn, stat = match.groups()
+    for match in _first(_SENDMAIL_STAT.finditer(scan)):
+        line = scan[
+            max(scan.rfind("\n", 0, match.start()) + 1, match.start() - 1000) : match.start()
+        ]
+        to = list(_SENDMAIL_TO.finditer(line))
+        if not to or "status=" in match.group(0):
+            continue  # not a Sendmail delivery line (a Postfix line has dsn= too; read above)
+        relay = _SENDMAIL_RELAY.search(line, to[-1].end())
+        dsn, stat = match.groups()
         stat = stat.strip()
         outcome = "sent" if stat.lower().startswith("sent") else "bounced"
         if stat.lower().startswith("deferred"):
@@ -292,12 +304,12 @@ def _sendmail(scan: str) -> list[Candidate]:
         text = stat if re.search(r"\b\d\.\d{1,3}\.\d{1,3}\b", stat) else f"{dsn} {stat}"
         found.append(
             Candidate(
-                normalise_address(address),
+                normalise_address(to[-1].group(1)),
                 text,
-                relay.rstrip(".").lower() if relay else None,
-                ip,
+                relay.group(1).rstrip(".").lower() if relay else None,
+                relay.group(2) if relay else None,
                 find_command(stat),
-                at=match.start(),
+                at=match.start() - len(line) + to[-1].start(),
                 outcome=outcome,
             )
         )

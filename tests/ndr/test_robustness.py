@@ -90,6 +90,23 @@ def test_pathological_repetition_stays_fast(size: int) -> None:
         "smtp;",
         "Status: 5.1.1\n",
         "x: y\n",
+        # The shapes of pastes that are not bounce messages (logs, app errors, sessions, damage).
+        "(550, '",
+        "'a@b.example': (550, '",
+        "response: '550 ",
+        'Expected response code "250" but got code "550", with message "',
+        "550-5.7.1 ",
+        ": 5.7.1 x\n",
+        "RCPT TO:<a@b.example>\n550 5.1.1 no\n",
+        "to=<a@b.example>, relay=x[192.0.2.1]:25, ",
+        "** a@b.example R=x T=y ",
+        '"status":"5.1.1","reason":"550 x",',
+        "<a ",
+        "**x",
+        "| a | b |\n|---|---|\n",
+        "***@***.*** ",
+        "[code]",
+        "\\n550-",
     )
     for unit in units:
         _timed_read(unit * (size // len(unit)))
