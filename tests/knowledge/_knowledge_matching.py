@@ -1,6 +1,6 @@
 """The classifier's documented matching rules, re-stated small so the data can be tested alone.
 
-handlers/ owns the real classifier (used as ``classify_additive``); this strict-order restatement
+handlers/variants.py owns the real classifier (used as ``classify_additive``); this strict-order restatement
 checks that the data does not depend on its weights. A variant is a candidate when its codes are empty or hold the bounce's code (a bounce without
 a code lets text decide), and it has no text rules or one of them is found. Score: longest text/regex/tag hit, then an exact single
 code over a range, then a match of the rejecting system; ties keep catalogue order. Microsoft's
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from handlers.diagnosis import match_variant
+from handlers.variants import match_variant
 from knowledge import MICROSOFT_FAMILIES, Catalogue, Variant
 
 MICROSOFT = ("exchange_online", "outlook_com", "exchange_server", "exchange")

@@ -1,0 +1,291 @@
+"""Matching a status code and a reply text against the catalogue: which variant fits best.
+
+Pure: the catalogue is passed in. A variant is a candidate when its code ranges cover the status
+(or it has none) and, if it has text rules, one of them is found in the rejecting server's text.
+Among candidates the longest matching text wins, then an exact code over a range, then a variant
+written for the system that rejected the message.
+
+Microsoft's families (``exo_*``, ``recipient_access_denied_dbeb``) are for refusals by Microsoft's
+systems only: when the reader did not find that Exchange Online, Outlook.com or Exchange refused,
+their variants are not candidates, and the generic variant for the same kind of refusal (with
+advice that fits Postfix, Gmail or a gateway) answers instead.
+
+Speed: the catalogue is indexed once (variants by code, and by the text each needs), so a
+diagnosis scores only the variants that can match, and tests each phrase, tag and regex once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from handlers.ndr.systems import MICROSOFT
+from knowledge import MICROSOFT_FAMILIES, Catalogue, CodeRange, Variant, parse_code
+
+__all__ = ["match_variant"]
+
+
+def match_variant(
+    catalogue: Catalogue, status: str | None, text: str, system: str | None = None
+) -> tuple[Variant | None, tuple[str, ...]]:
+    """The catalogue variant that best fits a status code and diagnostic text, with what matched.
+
+    The rules in the module docstring; the score adds the matched text's length (capped at
+    80), 30 for an exact code or 20 for a range, and the system preference.
+    """
+    parsed = parse_code(status) if status else None
+    index = _index(catalogue)
+    hits = _TextHits(text[:4000], index[1])
+    # Variants with text rules can only match when text one of their rules needs is present
+    # (a phrase, a tag, the literal part of a regex): the rest are skipped without scoring.
+    textual = set(index[6])
+    for phrase in hits.phrases:
+        textual.update(index[5][phrase])
+    for needed in index[7]:
+        if needed in hits.lowered:
+            textual.update(index[5][needed])
+    best: tuple[float, Variant, CodeRange | None, str] | None = None
+    microsoft = system in MICROSOFT
+    for variant in _candidates(catalogue, parsed):
+        if variant.has_text_rules and id(variant) not in textual:
+            continue
+        if variant.family in MICROSOFT_FAMILIES and not microsoft:
+            continue
+        code_score, matched_range = _code_score(variant, status, parsed)
+        if code_score < 0:
+            continue
+        text_len, text_note = _text_score(variant, hits) if variant.has_text_rules else (0, "")
+        if variant.has_text_rules and not text_len:
+            continue
+        score = min(text_len, 80) + code_score + _system_score(variant.system, system)
+        if not variant.has_text_rules and not variant.codes:
+            score = -1.0  # the catch-all: only when nothing else fits
+        if best is None or score > best[0]:
+            best = (score, variant, matched_range, text_note)
+    if best is None:
+        return None, ()
+    _score, variant, matched_range, text_note = best
+    code_note = ""
+    if matched_range is not None:
+        code_note = (
+            f"code {status}" if matched_range.is_single else f"code {status} in {matched_range}"
+        )
+    return variant, tuple(n for n in (code_note, text_note) if n)
+
+
+_Index = tuple[
+    tuple[Variant, ...],  # the catalogue's variants (to notice a different catalogue)
+    tuple[str, ...],  # every match_text phrase of the catalogue, once
+    tuple[Variant, ...],  # variants without codes
+    dict[tuple[int, int, int], tuple[Variant, ...]],  # narrow ranges, by exact code
+    dict[tuple[int, int], tuple[Variant, ...]],  # wide ranges, by class and subject
+    dict[str, tuple[int, ...]],  # each phrase, regex literal or tag: ids of its variants
+    frozenset[int],  # ids of variants with a regex no literal can gate (tested on every text)
+    tuple[str, ...],  # the triggers that are tags or regex literals (phrases are tested anyway)
+]
+_INDEX: dict[int, _Index] = {}
+_NARROW = 1000  # a range of at most this many detail codes is indexed code by code
+
+
+def _build_index(catalogue: Catalogue) -> _Index:
+    codeless: list[Variant] = []
+    exact: dict[tuple[int, int, int], list[Variant]] = {}
+    wide: dict[tuple[int, int], list[Variant]] = {}
+    for variant in catalogue.variants:
+        if not variant.codes:
+            codeless.append(variant)
+        for r in variant.codes:
+            if r.lo[:2] == r.hi[:2] and r.hi[2] - r.lo[2] <= _NARROW:
+                for detail in range(r.lo[2], r.hi[2] + 1):
+                    bucket = exact.setdefault((r.lo[0], r.lo[1], detail), [])
+                    if variant not in bucket:
+                        bucket.append(variant)
+            else:
+                for subject in range(r.lo[1], r.hi[1] + 1):
+                    bucket = wide.setdefault((r.lo[0], subject), [])
+                    if variant not in bucket:
+                        bucket.append(variant)
+    # Triggers: text one of a variant's rules needs; a variant is scored only when one is present.
+    triggers: dict[str, list[int]] = {}
+    others: set[str] = set()
+    ungated: set[int] = set()
+    for variant in catalogue.variants:
+        needs = [t.lower() for t in variant.tags]
+        for regex in variant.match_regex:
+            literal = _required_literal(regex)
+            if literal is None:
+                ungated.add(id(variant))
+            else:
+                needs.append(literal)
+        others.update(needs)
+        for needed in [*variant.match_text, *needs]:
+            triggers.setdefault(needed, []).append(id(variant))
+    return (
+        catalogue.variants,
+        tuple(sorted({p for v in catalogue.variants for p in v.match_text})),
+        tuple(codeless),
+        {k: tuple(v) for k, v in exact.items()},
+        {k: tuple(v) for k, v in wide.items()},
+        {k: tuple(v) for k, v in triggers.items()},
+        frozenset(ungated),
+        tuple(sorted(others)),
+    )
+
+
+def _index(catalogue: Catalogue) -> _Index:
+    """The catalogue's index, built once (and again if the catalogue's variants change)."""
+    index = _INDEX.get(id(catalogue))
+    if index is None or index[0] is not catalogue.variants:
+        index = _INDEX[id(catalogue)] = _build_index(catalogue)
+    return index
+
+
+def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tuple[Variant, ...]:
+    """Variants that could match a status: those without codes and those whose ranges cover it
+    (from the index, so a diagnosis does not walk every variant)."""
+    index = _index(catalogue)
+    if parsed is None:
+        return index[0]
+    return index[2] + index[3].get(parsed, ()) + index[4].get(parsed[:2], ())
+
+
+def _code_score(
+    variant: Variant, status: str | None, parsed: tuple[int, int, int] | None
+) -> tuple[float, CodeRange | None]:
+    if not variant.codes:
+        return 0.0, None
+    if status is None or parsed is None:
+        # A partial paste without a code: only a variant's text can speak for it.
+        return (0.0 if variant.has_text_rules else -1.0), None
+    for code_range in variant.codes:
+        if code_range.lo <= parsed <= code_range.hi:
+            return (30.0 if code_range.is_single else 20.0), code_range
+    return -1.0, None
+
+
+_TAG_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _tag_pattern(tag: str) -> re.Pattern[str]:
+    pattern = _TAG_CACHE.get(tag)
+    if pattern is None:
+        pattern = re.compile(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", re.IGNORECASE)
+        _TAG_CACHE[tag] = pattern
+    return pattern
+
+
+_LITERALS: dict[re.Pattern[str], str | None] = {}
+
+
+def _required_literal(pattern: re.Pattern[str]) -> str | None:
+    """A lower-case piece of text every match of ``pattern`` contains (its longest run of plain
+    characters outside groups, classes and quantifiers, at least 3 long), or None when that cannot
+    be told simply (a top-level alternation)."""
+    if pattern in _LITERALS:
+        return _LITERALS[pattern]
+    source = pattern.pattern
+    runs = [""]
+    index, depth = 0, 0
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            nxt = source[index + 1 : index + 2]
+            literal = nxt and not nxt.isalnum()
+            index += 2
+            piece = nxt if literal and depth == 0 else None
+        elif char in "[{":
+            close = "]" if char == "[" else "}"
+            end = source.find(close, index + 1)
+            while end > 0 and source[end - 1] == "\\":
+                end = source.find(close, end + 1)
+            index = len(source) if end < 0 else end + 1
+            piece = None
+            if char == "{":
+                runs[-1] = runs[-1][:-1]  # the quantified character is not always there
+        elif char == "(":
+            depth, index, piece = depth + 1, index + 1, None
+        elif char == ")":
+            depth, index, piece = max(depth - 1, 0), index + 1, None
+        elif char == "|" and depth == 0:
+            _LITERALS[pattern] = None
+            return None
+        elif char in ".^$|":
+            index, piece = index + 1, None
+        elif char in "?*+":
+            if char != "+":
+                runs[-1] = runs[-1][:-1]  # an optional character ends the run without it
+            index, piece = index + 1, None
+        else:
+            index, piece = index + 1, (char if depth == 0 else None)
+        if piece is None:
+            runs.append("")
+        else:
+            runs[-1] += piece
+    longest = max(runs, key=len)
+    found = longest.lower() if len(longest) >= 3 else None
+    _LITERALS[pattern] = found
+    return found
+
+
+class _TextHits:
+    """What of the catalogue's text rules a diagnostic contains, each rule tested once per call
+    (many variants share phrases, tags and patterns)."""
+
+    def __init__(self, text: str, phrases: tuple[str, ...]) -> None:
+        self.text = text
+        self.lowered = text.lower()
+        # Every phrase of the catalogue tested once, up front: cheaper than asking per variant.
+        self.phrases = frozenset(p for p in phrases if p in self.lowered)
+        self._regexes: dict[re.Pattern[str], int] = {}
+        self._tags: dict[str, bool] = {}
+
+    def regex(self, pattern: re.Pattern[str]) -> int:
+        length = self._regexes.get(pattern)
+        if length is None:
+            needed = _required_literal(pattern)
+            if needed and needed not in self.lowered:
+                length = 0  # the words every match contains are absent: no need to run it
+            else:
+                match = pattern.search(self.text)
+                length = len(match.group(0)) if match else 0
+            self._regexes[pattern] = length
+        return length
+
+    def tag(self, tag: str) -> bool:
+        hit = self._tags.get(tag)
+        if hit is None:
+            # A substring test first: most tags are absent, and that answer is cheap.
+            hit = tag.lower() in self.lowered and bool(_tag_pattern(tag).search(self.text))
+            self._tags[tag] = hit
+        return hit
+
+
+def _text_score(variant: Variant, hits: _TextHits) -> tuple[int, str]:
+    best, note = 0, ""
+    if hits.phrases:
+        for phrase in variant.match_text:
+            if len(phrase) > best and phrase in hits.phrases:
+                best, note = len(phrase), f"text '{phrase}'"
+    for regex in variant.match_regex:
+        length = hits.regex(regex)
+        if length > best:
+            best, note = length, f"text /{regex.pattern}/"
+    for tag in variant.tags:
+        if len(tag) + 10 > best and hits.tag(tag):
+            # Provider tags are short but unambiguous: weigh them like a long phrase.
+            best, note = len(tag) + 10, f"text tag {tag}"
+    return best, note
+
+
+def _system_score(variant_system: str, detected: str | None) -> float:
+    if detected is None:
+        # Nothing named the rejecting system (a partial paste): the generic reading first.
+        return {"generic": 5.0, "exchange_online": 3.0}.get(variant_system, 0.0)
+    # Exchange on-premises (or "Exchange, cannot tell which") shares Exchange Online's texts.
+    detected = "exchange_online" if detected in ("exchange", "exchange_server") else detected
+    if variant_system == detected:
+        return 15.0
+    if variant_system == "generic":
+        return 5.0
+    if {variant_system, detected} == {"exchange_online", "outlook_com"}:
+        return 0.0  # the same Microsoft filtering stack answers for both
+    return -25.0
