@@ -1,6 +1,7 @@
 """``ndrbot chat``: a terminal console running the same router and handlers as Slack and Teams.
 
-Paste a bounce and end it with a line holding a single ``.`` (or Ctrl-D); type a command such as
+Paste a bounce and end it with a line holding a single ``.`` (or Ctrl-D; in a pasted SMTP session,
+the ``.`` that ends the message data after a ``354`` stays in the paste); type a command such as
 ``/spfcheck example.com``; ``/tick N`` ticks item N of the last checklist; ``/quit`` ends.
 """
 
@@ -125,15 +126,17 @@ class _Console:
 
 
 _DATA_COMMAND = re.compile(r"^\W{0,4}(?:C:|->|>>>|CLIENT -> SERVER:)?\s*DATA\s*$", re.IGNORECASE)
-_DATA_REPLY = re.compile(r"(?:^|\s)354[ -]")
+_GO_AHEAD = re.compile(r"^\W{0,4}(?:S:|<-|<<<|SERVER -> CLIENT:)?\s*354[ -]")
+_REFUSED = re.compile(r"^\W{0,4}(?:S:|<-|<\*\*|<<<|SERVER -> CLIENT:)?\s*[45]\d\d[ -]")
 
 
 def _inside_smtp_data(buffer: list[str]) -> bool:
-    """True when the paste so far is an SMTP session in its DATA phase (a DATA command or a 354
-    reply since the last lone "."), where "." ends the message data, not the paste."""
-    for line in reversed(buffer):
-        if line.strip() == ".":
+    """True when the paste so far is an SMTP session in its DATA phase (a DATA command answered
+    by 354, and no lone "." since), where "." ends the message data, not the paste."""
+    for index in range(len(buffer) - 1, -1, -1):
+        line = buffer[index]
+        if line.strip() == "." or _REFUSED.match(line):
             return False
-        if _DATA_COMMAND.match(line) or _DATA_REPLY.search(line):
-            return True
+        if _GO_AHEAD.match(line):
+            return any(_DATA_COMMAND.match(before) for before in buffer[max(0, index - 5) : index])
     return False

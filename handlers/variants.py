@@ -190,7 +190,10 @@ def _required_literal(pattern: re.Pattern[str]) -> str | None:
         if char == "\\":
             nxt = source[index + 1 : index + 2]
             literal = nxt and not nxt.isalnum()
-            index += 2
+            # \xHH, \uXXXX, \N{...}, \1: an escape with a payload; skip it, ending the run.
+            index += {"x": 4, "u": 6, "U": 10}.get(nxt, 2)
+            if nxt == "N" and source[index : index + 1] == "{":
+                index = source.find("}", index) + 1 or len(source)
             piece = nxt if literal and depth == 0 else None
         elif char in "[{":
             close = "]" if char == "[" else "}"

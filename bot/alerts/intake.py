@@ -4,7 +4,9 @@ counted for trends, and kept raw whatever happens.
 Outcomes (:class:`IntakeResult.status`):
 
 ``diagnosed``     a delivery failure ndrbot recognised; counted for trends.
-``not_a_bounce``  an auto-reply, a feedback or DMARC report, a delivery receipt: kept, not counted.
+``not_a_bounce``  an auto-reply, a feedback or DMARC report, a delivery receipt, a challenge or
+                  list-moderation notice, a delisting confirmation, headers of delivered mail:
+                  kept, not counted.
 ``duplicate``     the same bytes arrived within a day (a forwarder retrying); not counted again.
 ``unreadable``    mail-like, but ndrbot could not read it as a bounce (or the reader failed):
                   kept, and an alert says so (at most one per trend window; the next one

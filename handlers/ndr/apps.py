@@ -58,7 +58,8 @@ _QUOTED_FIELD = re.compile(
 _DOTNET = re.compile(r"The server response (?:was|is):\s*([^\n]{1,2000})")
 _PHPMAILER = re.compile(
     r"SMTP ERROR: ([A-Z][A-Z ]{1,20}) command failed:\s*([^\n]{1,2000})"
-    r"|SMTP server error: ([A-Z][A-Z ]{1,20}) command failed\s*Detail:\s*([^\n]{1,2000})(?:\s*SMTP code:\s*([2-5]\d\d))?",
+    r"|SMTP server error: ([A-Z][A-Z ]{1,20}) command failed\s*Detail:\s*((?:(?!SMTP code:)[^\n]){1,2000})"
+    r"(?:\s*SMTP code:\s*([2-5]\d\d))?",
 )
 _PEAR = re.compile(r"\(code:\s*([2-5]\d\d),\s*response:\s*([^\n]{1,2000}?)\)\s*\]")
 _BRACKET_CODE = re.compile(r"\[([45]\d\d)\]\.?\s*([^\n]{0,2000})")

@@ -15,6 +15,7 @@ __all__ = [
     "ADDRESS_RE",
     "find_ips",
     "find_status",
+    "has_code",
     "is_expiry_status",
     "is_generic_status",
     "is_masked_address",
@@ -43,6 +44,14 @@ ADDRESS_BODY = (
 ADDRESS_RE = re.compile(r"(?<![\w.+=-])(" + ADDRESS_BODY + r")(?![\w-])")
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)")
 _IPV6 = re.compile(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
+
+
+_REPLY_IN_TEXT = re.compile(r"(?:^|\s)[245]\d\d[ -]")
+
+
+def has_code(text: str) -> bool:
+    """True when ``text`` carries an enhanced status code or an SMTP reply code."""
+    return bool(STATUS_RE.search(text) or _REPLY_IN_TEXT.search(text))
 
 
 def find_status(text: str) -> str | None:

@@ -21,7 +21,6 @@ __all__ = [
 # Where a receiver names the connecting (sending) IP, the slot takes whatever stands there: a real
 # address, or what the person pasting put in its place ("xx.xx.xx.xx", "[HOME_IP_ADDRESS]").
 _SLOT = r"([0-9A-Za-z:.*#?_]{1,45})"
-# Phrases with which receivers name the sending IP, most explicit first.
 # Phrases with which receivers name the sending IP, most explicit first, each with a word it needs
 # (lower case): most texts skip most patterns on that substring test.
 _SENDING_IP_RULES = (
@@ -101,14 +100,15 @@ def read_sending_ip(diagnostic: str, remote_ip: str | None = None) -> tuple[str 
     for pattern, needs in zip(_SENDING_IP, _SENDING_IP_WORDS, strict=True):
         if needs and needs not in lowered:
             continue
-        for match in pattern.finditer(text):
-            token = match.group(1)
-            ips = find_ips(token)
-            if ips and ips[0] == token.strip(".:") and ips[0] != remote_ip:
-                return ips[0], None
-            if hidden is None and masked_ip(token):
-                hidden = token
-            break
+        match = pattern.search(text)
+        if match is None:
+            continue
+        token = match.group(1)
+        ips = find_ips(token)
+        if ips and ips[0] == token.strip(".:") and ips[0] != remote_ip:
+            return ips[0], None
+        if hidden is None and masked_ip(token):
+            hidden = token
     if _BLOCK_WORDS.search(text):
         for ip in find_ips(" ".join(re.findall(r"\[([0-9A-Fa-f:.]{3,45})\]", text))):
             if ip != remote_ip:

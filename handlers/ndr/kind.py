@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from handlers.ndr.codes import has_code
 from handlers.ndr.mime import Document
 from handlers.ndr.model import Kind
 from handlers.ndr.phrases import AUTO_REPLY_PHRASES, REPORT_PHRASES
@@ -76,7 +77,7 @@ _DELIST = re.compile(
     r"(?:has|have) been (?:de-?listed|removed from (?:our|the) (?:block|black|deny) ?list|unblocked)"
     r"|de-?listing (?:request )?(?:has been |was )?(?:completed|approved|processed|successful)"
     r"|removal (?:request )?(?:has been |was )?(?:completed|approved|processed|successful)"
-    r"|(?:is|are) (?:no longer|not) listed\b",
+    r"|(?:is|are) no longer listed (?:on|in) (?:our|the|any) (?:block|black|deny|spam|dnsbl|rbl)",
     re.IGNORECASE,
 )
 # A paste that says a message was delivered, queued or read (with no failure in it).
@@ -124,8 +125,8 @@ def non_bounce_kind(doc: Document, report_text: str, has_failure: bool) -> Kind 
     if (
         any(w in low for w in _DELIST_WORDS)
         and _DELIST.search(head)
-        and (not has_failure or not _has_code(report_text))
-        and not BOUNCE_PHRASES.search(subject)
+        and (not has_failure or not has_code(report_text[:20_000]))
+        and not BOUNCE_PHRASES.search(head)
     ):
         return Kind.DELIST_NOTICE
     if not has_failure:
@@ -140,12 +141,6 @@ def non_bounce_kind(doc: Document, report_text: str, has_failure: bool) -> Kind 
         if _DELIVERED_TEXT.search(head):
             return Kind.DELIVERED
     return None
-
-
-def _has_code(text: str) -> bool:
-    return bool(
-        re.search(r"(?<![\d.])[45]\d\d[ -]|(?<![\d.])[45]\.\d{1,3}\.\d{1,3}\b", text[:20_000])
-    )
 
 
 def _mostly_headers(text: str) -> bool:

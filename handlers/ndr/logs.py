@@ -16,7 +16,8 @@ Shapes read here (syslog prefixes, docker-compose prefixes and wrapped lines are
 - Haraka: ``recipient <a@b> rejected: 550 ...``; qmail: ``delivery 12: failure: text_with_underscores``.
 
 Each shape gives a :class:`~handlers.ndr.extract.Candidate` (``outcome`` says bounced, deferred or
-sent). Patterns are anchored to one log record and bounded.
+sent). Patterns find a record's start; the record is then read up to the next record's start, and
+at most :data:`_MAX_RECORDS` records of each shape are read.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ _RECORD_START = re.compile(
     r"\n(?=[ \t]*(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|[\w.-]+ postfix/|\S+ \| )"
     r"|[A-Z][A-Za-z-]{1,40}:\s|[ \t]*\n)"
 )
-_WRAP = re.compile(r"\s*\n\s*")
 
 _POSTFIX_TO = re.compile(
     r"\bto=<([^<>\s]{0,320})>,(?:\s{1,40}orig_to=<([^<>\s]{0,320})>,)?\s{1,40}relay=([^\s,\[\]]{1,255})"
@@ -56,8 +56,7 @@ _NOQUEUE = re.compile(
 )
 _ENVELOPE = re.compile(r"\b(from|to)=<([^<>\s]{0,320})>")
 _POSTFIX_HOST = re.compile(
-    r"\bhost ([A-Za-z0-9][\w.-]{0,253})\[([^\]\s]{0,64})\] (said|refused to talk to me):\s*(.{3,3000})",
-    re.DOTALL,
+    r"\bhost ([A-Za-z0-9][\w.-]{0,253})\[([^\]\s]{0,64})\] (?:said|refused to talk to me):"
 )
 _EXIM = re.compile(
     r"(?:^|\s)(\*\*|==)[ \t]+(\S{1,320}?)(?:[ \t]+<[^>\s]{1,320}>)?[ \t]+(?:R=\S+[ \t]+)?(?:T=\S+[ \t]*)?([^\n]{0,3000})",
@@ -66,9 +65,7 @@ _EXIM_AFTER = re.compile(
     r"SMTP error from remote (?:mail server|mailer) after (RCPT TO|MAIL FROM):\s?<([^<>\s]{0,320})>"
 )
 _EXIM_HOST = re.compile(r"\bH=([A-Za-z0-9][\w.-]{0,253})(?: \[([0-9A-Fa-f:.]{3,45})\])?")
-_EXIM_DEFER = re.compile(
-    r"\bdefer \(-?\d{1,5}\):\s*(.{1,2000}?)(?:\s+H=(\S{1,255}(?: \[[^\]]{1,64}\])?).*)?$"
-)
+_EXIM_DEFER = re.compile(r"\bdefer \(-?\d{1,5}\):[ \t]*")
 # Sendmail: found by its "dsn=..., stat=..." end, then the line before it read for to= and relay=.
 _SENDMAIL_STAT = re.compile(r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), stat=([^\n]{1,2000})")
 _SENDMAIL_TO = re.compile(r"\bto=<?([^<>\s,]{1,320})>?,")
@@ -119,13 +116,17 @@ def _first(matches: Iterator[re.Match[str]]) -> Iterator[re.Match[str]]:
     return itertools.islice(matches, _MAX_RECORDS)
 
 
-def _record(scan: str, start: int) -> str:
-    """The log record that starts at ``start``, wrapped lines joined, up to the next record."""
+def _record_end(scan: str, start: int) -> int:
+    """Where the log record that starts at ``start`` ends (the next record, or a bound)."""
     chunk = scan[start : start + _RECORD_CHARS]
     end = _RECORD_START.search(chunk)
-    if end:
-        chunk = chunk[: end.start()]
-    return _WRAP.sub(" ", chunk)
+    return start + (end.start() if end else len(chunk))
+
+
+def _record(scan: str, start: int) -> str:
+    """The log record that starts at ``start``, wrapped lines joined, up to the next record."""
+    chunk = scan[start : _record_end(scan, start)]
+    return " ".join(line.strip() for line in chunk.split("\n") if line.strip())
 
 
 def _balanced(text: str) -> str:
@@ -199,7 +200,7 @@ def _postfix_rejects(scan: str) -> list[Candidate]:
 
 def _postfix_hosts(scan: str, found: list[Candidate]) -> list[Candidate]:
     """``host X[ip] said: ...`` records not already part of a ``to=<...>`` record."""
-    taken = [(c.at, c.at + _RECORD_CHARS) for c in found]
+    taken = [(c.at, _record_end(scan, c.at)) for c in found]
     out: list[Candidate] = []
     for match in _first(_POSTFIX_HOST.finditer(scan)):
         if any(start <= match.start() < end for start, end in taken):
@@ -222,22 +223,26 @@ def _postfix_hosts(scan: str, found: list[Candidate]) -> list[Candidate]:
                 outcome="deferred" if said[:1] == "4" else "bounced",
             )
         )
-        taken.append((match.start(), match.start() + len(record)))
+        taken.append((match.start(), _record_end(scan, match.start())))
     return out
 
 
 def _exim(scan: str, found: list[Candidate]) -> list[Candidate]:
     out: list[Candidate] = []
     for match in _first(_EXIM.finditer(scan)):
-        flag, address, rest = match.groups()
-        if "@" not in address and "R=" not in rest:
+        flag, address, _rest = match.groups()
+        if "@" not in address and "R=" not in match.group(0):
             continue  # "** MX Routing not available" and other starred notices
         record = _record(scan, match.start(3))
         named_host = _EXIM_HOST.search(record)
         defer = _EXIM_DEFER.search(record)
         if defer:
             # "defer (113): No route to host H=mx [ip]": Exim's own words, then the host.
-            record = defer.group(1) + (f" (host {defer.group(2)})" if defer.group(2) else "")
+            words = record[defer.end() :]
+            cut = words.find(" H=")
+            record = words[:cut] if cut >= 0 else words
+            if named_host:
+                record += f" (host {named_host.group(1)})"
         after = _EXIM_AFTER.search(record)
         host, ip = find_remote(record)
         if named_host and not host:
@@ -270,6 +275,10 @@ def _exim(scan: str, found: list[Candidate]) -> list[Candidate]:
             continue
         record = _record(scan, max(0, scan.rfind("\n", 0, match.start()) + 1))
         host, ip = find_remote(record)
+        named_host = _EXIM_HOST.search(record)
+        if named_host and not host:
+            host = named_host.group(1).rstrip(".").lower()
+            ip = next(iter(find_ips(named_host.group(2) or "")), None)
         stage, address = match.groups()
         out.append(
             Candidate(

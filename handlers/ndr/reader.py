@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from handlers.ndr.codes import (
-    normalise_address,
-)
+from handlers.ndr.codes import has_code, normalise_address
 from handlers.ndr.dsn import DsnFields, parse_dsn_fields
 from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates
 from handlers.ndr.facts import (
@@ -28,7 +26,7 @@ from handlers.ndr.kind import BOUNCE_PHRASES, non_bounce_kind
 from handlers.ndr.mime import Document, parse_document, split_original
 from handlers.ndr.model import Bounce, FailedRecipient, Kind, OriginalMessage
 from handlers.ndr.phrases import REFUSAL_SENTENCES
-from handlers.ndr.recipients import assemble_recipients, has_code
+from handlers.ndr.recipients import assemble_recipients
 from handlers.ndr.replies import exo_enhanced, global_reply
 from handlers.ndr.ses import read_ses_notification
 from handlers.ndr.shapes import merge_candidates, read_shapes
@@ -122,9 +120,15 @@ def _read_document(doc: Document) -> Bounce:
         )
         dsn.recipients = dsn.recipients[:MAX_RECIPIENTS]
     candidates = candidates[:MAX_RECIPIENTS]
-    recipients = assemble_recipients(doc, dsn, candidates, reply, report, senders, original)
+    # A paste's report headings or a receiver's fixed refusal wording, looked for once.
+    phrased = not doc.is_message and bool(
+        BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000])
+    )
+    recipients = assemble_recipients(
+        doc, dsn, candidates, reply, report, senders, original, phrased=phrased
+    )
     recipients = recipients[:MAX_RECIPIENTS]
-    if not doc.is_message and not _speaks_of_failure(recipients, report):
+    if not doc.is_message and not phrased and not _speaks_of_failure(recipients):
         # Prose that names an address near a word like "invalid" or "blocked" (an API error, a
         # question about a bounce, a delisting request) is not a bounce without a code, a log's
         # verdict, a report's heading or a receiver's fixed refusal.
@@ -137,7 +141,7 @@ def _read_document(doc: Document) -> Bounce:
         and (
             BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000])
             or doc.header("x-failed-recipients")
-            or (not doc.is_message and REFUSAL_SENTENCES.search(report[:20_000]))
+            or phrased
         )
     )
     kind = non_bounce_kind(doc, report, has_failure)
@@ -157,7 +161,6 @@ def _read_document(doc: Document) -> Bounce:
         sending_ip, hidden = read_sending_ip(recipient.diagnostic, recipient.remote_mta.ip)
         hidden_ip = hidden_ip or hidden
         if sending_ip:
-            hidden_ip = None
             break
     if sending_ip is None and kind.is_ndr:
         # A receiving server's own log names the connecting client: that is the sender's IP.
@@ -230,10 +233,8 @@ def _sender_candidates(
     return result
 
 
-def _speaks_of_failure(recipients: list[FailedRecipient], report: str) -> bool:
-    if any(r.status or r.reply_code or r.action in ("failed", "delayed") for r in recipients):
-        return True
-    return bool(BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000]))
+def _speaks_of_failure(recipients: list[FailedRecipient]) -> bool:
+    return any(r.status or r.reply_code or r.action in ("failed", "delayed") for r in recipients)
 
 
 def _is_failure(recipient: FailedRecipient) -> bool:

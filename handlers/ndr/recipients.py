@@ -11,6 +11,7 @@ from functools import cached_property
 from handlers.ndr.codes import (
     STATUS_RE,
     find_ips,
+    has_code,
     is_generic_status,
     is_masked_address,
     masked_address,
@@ -31,10 +32,9 @@ from handlers.ndr.facts import clean_diagnostic
 from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ndr.mime import Document
 from handlers.ndr.model import FailedRecipient, Mta, OriginalMessage
-from handlers.ndr.phrases import REFUSAL_SENTENCES
 from handlers.ndr.replies import bare_error
 
-__all__ = ["assemble_recipients", "has_code"]
+__all__ = ["assemble_recipients"]
 
 
 def assemble_recipients(
@@ -45,7 +45,14 @@ def assemble_recipients(
     report: str,
     senders: list[str],
     original: OriginalMessage | None,
+    *,
+    phrased: bool = False,
 ) -> list[FailedRecipient]:
+    """Every failed recipient the report names, each with its reason, codes and servers.
+
+    ``phrased``: a paste (not a message) carries a report heading or a receiver's fixed refusal
+    wording, so a failure without a code is still a bounce.
+    """
     by_address = {c.address: c for c in candidates if c.address}
     fallback = _Fallback(global_reply, report, plain=not doc.is_message)
     if dsn.recipients:
@@ -90,10 +97,7 @@ def assemble_recipients(
     if doc.is_message:
         looks_like_ndr = bool(BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000]))
     else:
-        # A paste without codes: a report's own headings or a receiver's fixed refusal wording.
-        looks_like_ndr = bool(
-            BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000])
-        )
+        looks_like_ndr = phrased
     bare = global_reply or bare_error(report)
     if bare is None and looks_like_ndr:
         bare = fallback.text
@@ -160,10 +164,6 @@ class _Fallback:
 
 def _evidence(text: str) -> bool:
     return has_code(text) or bool(FAILURE_WORDS.search(text))
-
-
-def has_code(text: str) -> bool:
-    return bool(STATUS_RE.search(text) or re.search(r"(?:^|\s)[245]\d\d[ -]", text))
 
 
 def _declared_failures(doc: Document) -> list[str]:

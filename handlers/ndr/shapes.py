@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from handlers.ndr.apps import find_replies
-from handlers.ndr.codes import STATUS_RE
+from handlers.ndr.codes import STATUS_RE, has_code
 from handlers.ndr.extract import Candidate, reply_text
 from handlers.ndr.logs import read_log_lines
 from handlers.ndr.transcript import read_transcript
@@ -108,7 +108,7 @@ def merge_candidates(primary: list[Candidate], extra: list[Candidate]) -> list[C
         if not c.address or i in keep
     ]
     merged, ranks = [c for c, _ in pairs], [r for _, r in pairs]
-    if any(_has_code(c.text) for c in merged if c.address or c.hidden):
+    if any(has_code(c.text) for c in merged if c.address or c.hidden):
         return [c for c in merged if c.address or c.hidden]
     nameless = [i for i, c in enumerate(merged) if not (c.address or c.hidden)]
     if not nameless:
@@ -118,10 +118,6 @@ def merge_candidates(primary: list[Candidate], extra: list[Candidate]) -> list[C
 
 
 _SYNTAX = re.compile(r"^\s*(?:50[0-4][ -]|5\.5\.\d)")
-
-
-def _has_code(text: str) -> bool:
-    return bool(STATUS_RE.search(text) or re.search(r"(?:^|\s)[45]\d\d[ -]", text))
 
 
 def _rank(candidate: Candidate, reply: str) -> tuple[int, int, int]:

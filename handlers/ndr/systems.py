@@ -192,8 +192,7 @@ _TEXT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ),
         (
             "postfix",
-            r"(?:Recipient|Sender|Helo command) address rejected|Recipient address rejected|Sender address rejected"
-            r"|Client host rejected|\bRelay access denied\b|in (?:local recipient|virtual alias|relay recipient) table"
+            r"(?:Recipient|Sender) address rejected|Client host rejected|\bRelay access denied\b|in (?:local recipient|virtual alias|relay recipient) table"
             r"|Helo command rejected",
             re.I,
             "the reply uses Postfix's wording",

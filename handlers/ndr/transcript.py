@@ -115,6 +115,8 @@ class _Event:
     text: str
     session: str
     answers: str | None = None  # for a reply: the command verb it answers (pipelining-aware)
+    argument: str = ""  # ... and what that command named ("<a@b>" for RCPT TO)
+    open: bool = False  # a multi-line reply ("550-...") still waiting for its last line
 
 
 # Cheap tests first: a session has client commands, and a transcript line holds a code or a verb.
@@ -127,7 +129,7 @@ _MAYBE_LINE = re.compile(
 
 def _events(text: str) -> list[_Event]:
     events: list[_Event] = []
-    pending: dict[str, list[str]] = {}
+    pending: dict[str, list[tuple[str, str]]] = {}
     for line in text.split("\n")[:_MAX_LINES]:
         if not _MAYBE_LINE.search(line):
             continue
@@ -136,17 +138,18 @@ def _events(text: str) -> list[_Event]:
             continue
         kind, said, session = side
         last = next((e for e in reversed(events) if e.session == session), None)
-        if kind == "S" and last is not None and last.side == "S" and last.text[3:4] == "-":
+        if kind == "S" and last is not None and last.side == "S" and last.open:
             last.text += " " + said  # "550-5.7.1 ..." lines continue until "550 ..."
+            last.open = said[3:4] == "-"
             continue
-        event = _Event(kind, said, session)
+        event = _Event(kind, said, session, open=kind == "S" and said[3:4] == "-")
         queue = pending.setdefault(session, [])
-        if kind == "C":
-            verb = _COMMAND.match(said).group(1).upper()  # type: ignore[union-attr]
-            queue.append(verb)
-        elif queue:
+        command = _COMMAND.match(said) if kind == "C" else None
+        if command is not None:
+            queue.append((command.group(1).upper(), command.group(2)))
+        elif kind == "S" and queue:
             # Replies answer commands in order, also when the client pipelines (RFC 2920).
-            event.answers = queue.pop(0)
+            event.answers, event.argument = queue.pop(0)
         events.append(event)
     return events
 
@@ -179,6 +182,9 @@ def read_transcript(text: str) -> Session | None:
             recipient = normalise_address(command.group(2)) or recipient
         elif word == "MAIL FROM":
             sender = normalise_address(command.group(2)) or sender
+    if refusal.answers == "RCPT TO":
+        # The recipient this refusal answered, also when the client sent several at once.
+        recipient = normalise_address(refusal.argument) or recipient
     stage = _STAGE.get(refusal.answers or "")
     if stage == "DATA" and refusal.answers == "DATA" and _needs_recipients(refusal.text):
         stage = "RCPT"

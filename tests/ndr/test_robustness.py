@@ -172,3 +172,19 @@ def test_mutated_real_bounces_never_raise(index: int, seed: int) -> None:
             chunk = data[position : position + rng.randint(1, 300)]
             data[position:position] = chunk * rng.randint(1, 20)  # repeat a piece
     _timed_read(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A table header, then a line of spaces where the table's rule line would be.
+        "a|b|c\n" + " " * 200_000 + "\n--",
+        "a|b|c\n--" + " " * 200_000,
+        # Long runs of blanks inside log records that get joined and searched for "H=".
+        ("== a@b.example R=x T=y defer (110): " + " \t" * 2000 + "\n") * 50,
+        ("to=<a@b.example>, relay=x[192.0.2.1]:25, " + " \t" * 2000 + "\n") * 50,
+    ],
+    ids=["table-rule-spaces", "table-rule-trailing", "exim-defer-blanks", "postfix-blanks"],
+)
+def test_hostile_whitespace_in_tables_and_logs_stays_fast(text: str) -> None:
+    _timed_read(text)
