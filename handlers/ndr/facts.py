@@ -60,6 +60,7 @@ _SENDING_IP_RULES = (
         + _SLOT,
     ),
 )
+_DIGIT = re.compile(r"\d")
 _SENDING_IP = [re.compile(pattern, re.IGNORECASE) for _, pattern in _SENDING_IP_RULES]
 _SENDING_IP_WORDS = tuple(word for word, _ in _SENDING_IP_RULES)
 _BLOCK_WORDS = re.compile(
@@ -95,7 +96,7 @@ def read_sending_ip(diagnostic: str, remote_ip: str | None = None) -> tuple[str 
     text = diagnostic[:4000]
     hidden = None
     lowered = text.lower()
-    if not any(c.isdigit() for c in text) and "[" not in text and "ip" not in lowered:
+    if "[" not in text and "ip" not in lowered and not _DIGIT.search(text):
         return None, None  # neither an address nor anything masking one
     for pattern, needs in zip(_SENDING_IP, _SENDING_IP_WORDS, strict=True):
         if needs and needs not in lowered:

@@ -9,6 +9,7 @@ can be and never raises.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 
@@ -120,15 +121,20 @@ def _read_document(doc: Document) -> Bounce:
         )
         dsn.recipients = dsn.recipients[:MAX_RECIPIENTS]
     candidates = candidates[:MAX_RECIPIENTS]
-    # A paste's report headings or a receiver's fixed refusal wording, looked for once.
-    phrased = not doc.is_message and bool(
-        BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000])
-    )
+
+    # A paste's report headings or a receiver's fixed refusal wording: looked for at most once,
+    # and only when nothing cheaper (a code, a log's verdict) already says it is a failure.
+    @functools.cache
+    def phrased() -> bool:
+        return not doc.is_message and bool(
+            BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000])
+        )
+
     recipients = assemble_recipients(
         doc, dsn, candidates, reply, report, senders, original, phrased=phrased
     )
     recipients = recipients[:MAX_RECIPIENTS]
-    if not doc.is_message and not phrased and not _speaks_of_failure(recipients):
+    if not doc.is_message and not _speaks_of_failure(recipients) and not phrased():
         # Prose that names an address near a word like "invalid" or "blocked" (an API error, a
         # question about a bounce, a delisting request) is not a bounce without a code, a log's
         # verdict, a report's heading or a receiver's fixed refusal.
@@ -141,7 +147,7 @@ def _read_document(doc: Document) -> Bounce:
         and (
             BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000])
             or doc.header("x-failed-recipients")
-            or phrased
+            or phrased()
         )
     )
     kind = non_bounce_kind(doc, report, has_failure)

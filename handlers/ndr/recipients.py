@@ -5,6 +5,7 @@ message's recipient, each with the rejecting server's words and codes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 
@@ -46,11 +47,11 @@ def assemble_recipients(
     senders: list[str],
     original: OriginalMessage | None,
     *,
-    phrased: bool = False,
+    phrased: Callable[[], bool] = lambda: False,
 ) -> list[FailedRecipient]:
     """Every failed recipient the report names, each with its reason, codes and servers.
 
-    ``phrased``: a paste (not a message) carries a report heading or a receiver's fixed refusal
+    ``phrased()``: a paste (not a message) carries a report heading or a receiver's fixed refusal
     wording, so a failure without a code is still a bounce.
     """
     by_address = {c.address: c for c in candidates if c.address}
@@ -97,7 +98,7 @@ def assemble_recipients(
     if doc.is_message:
         looks_like_ndr = bool(BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000]))
     else:
-        looks_like_ndr = phrased
+        looks_like_ndr = phrased()
     bare = global_reply or bare_error(report)
     if bare is None and looks_like_ndr:
         bare = fallback.text
