@@ -13,6 +13,7 @@ import re
 __all__ = [
     "ADDRESS_BODY",
     "ADDRESS_RE",
+    "MASKED_BODY",
     "find_ips",
     "find_status",
     "has_code",
@@ -182,9 +183,9 @@ _MASK_HINT = re.compile(
     re.IGNORECASE,
 )
 _MASK_RUN = re.compile(r"^[*?#_.\-]+$|^x{3,}$|[*?#]{2,}", re.IGNORECASE)
-_MASKED_TOKEN = re.compile(
-    r"(?<![\w.+=-])([\w.*?#!$%&'+/=^`{|}~\[\]-]{0,64}@[\w.*?#\[\]-]{1,255})(?![\w-])"
-)
+# An address as a paste may show it masked: the address characters plus "*?#[]" in both parts.
+MASKED_BODY = r"[\w.*?#!$%&'+/=^`{|}~\[\]-]{0,64}@[\w.*?#\[\]-]{1,255}"
+_MASKED_TOKEN = re.compile(r"(?<![\w.+=-])(" + MASKED_BODY + r")(?![\w-])")
 
 
 def is_masked_address(address: str) -> bool:

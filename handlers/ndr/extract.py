@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from handlers.ndr.codes import (
     ADDRESS_BODY,
     ADDRESS_RE,
+    MASKED_BODY,
     STATUS_RE,
     find_ips,
     is_masked_address,
@@ -112,9 +113,7 @@ def _anchor(line: str) -> tuple[str | None, str, str | None] | None:
     return address, _TAIL_NOISE.sub("", tail, count=1), hidden
 
 
-_MASKED_ANCHOR = re.compile(
-    r"^[ \t]{0,12}[<\"]?([\w.*?#!$%&'+/=^`{|}~\[\]-]{0,64}@[\w.*?#\[\]-]{1,255}?)[>\"]?((?:[:\s)(]).*)?$"
-)
+_MASKED_ANCHOR = re.compile(r"^[ \t]{0,12}[<\"]?(" + MASKED_BODY + r"?)[>\"]?((?:[:\s)(]).*)?$")
 _BRACKETED = re.compile(r"\s{1,4}<([^<>\s]{3,320})>")
 
 

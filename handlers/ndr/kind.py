@@ -117,7 +117,7 @@ def non_bounce_kind(doc: Document, report_text: str, has_failure: bool) -> Kind 
     if doc.report_type == "disposition-notification":
         return Kind.DELIVERED
     head = subject + "\n" + report_text[:4000]
-    low = head[:2000].lower()  # cheap word tests first: most texts are none of these
+    low = head.lower()  # cheap word tests on what the patterns search: most texts are none of these
     if any(w in low for w in _CHALLENGE_WORDS) and _CHALLENGE.search(head):
         return Kind.CHALLENGE
     if ("moderat" in low or "approval" in low) and _LIST_NOTICE.search(head):
