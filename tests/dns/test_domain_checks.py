@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from handlers.checks import Status, check_dkim, check_dmarc, check_domain, check_mx, check_rdns
+from handlers.checks import (
+    Status,
+    check_dkim,
+    check_dmarc,
+    check_mx,
+    check_rdns,
+    plan_for_domain,
+    run_plan,
+)
 from tests.dns.conftest import client_for
 from tests.dns.server import Faults, LoopbackDns
 
@@ -104,6 +112,13 @@ async def test_mx_null_implicit_unresolvable(serve: Serve) -> None:
     assert "mx.domain_missing" in codes(await check_mx(dns, "nowhere.test"))
 
 
+async def test_null_mx_beside_a_real_mx_is_an_error_not_a_crash(serve: Serve) -> None:
+    mixed = await check_mx(client_for(serve("checks.yaml")), "mixedmx.test")
+    assert mixed.status is Status.FAIL and "mx.null_mx_mixed" in codes(mixed)
+    assert [row["host"] for row in mixed.details["mx"]] == ["mx1.good.test"]
+    assert mixed.summary == "mixedmx.test receives mail at mx1.good.test."
+
+
 async def test_rdns_forward_confirmed_and_not(serve: Serve) -> None:
     dns = client_for(serve("checks.yaml"))
     assert (await check_rdns(dns, "192.0.2.10")).status is Status.PASS
@@ -112,9 +127,10 @@ async def test_rdns_forward_confirmed_and_not(serve: Serve) -> None:
     assert "rdns.missing" in codes(await check_rdns(dns, "192.0.2.30"))
 
 
-async def test_check_domain_runs_everything_once(serve: Serve) -> None:
+async def test_a_domain_plan_runs_everything_once(serve: Serve) -> None:
     server = serve("checks.yaml")
-    results = await check_domain(client_for(server), "good.test", blocklists=False)
+    plan = plan_for_domain("good.test", blocklists=False)
+    results = await run_plan(client_for(server), plan)
     assert [r.check for r in results] == ["spf", "dmarc", "dkim", "mx"]
     asked = [(name, rtype) for name, rtype, proto in server.log if proto == "udp"]
     assert len(asked) == len(set(asked))  # the shared cache and in-flight sharing: no repeats
