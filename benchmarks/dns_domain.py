@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _dns_bench import LATENCY, bench_domain_zone, median_time, start, verdict
 
-from handlers.checks import DnsClient, check_domain
+from handlers.checks import DnsClient, plan_for_domain, run_plan
 
 LEVELS = 3
 CHECKDMARC_VENV = Path(tempfile.gettempdir()) / "ndrbot-checkdmarc-venv"
@@ -94,7 +94,7 @@ async def main() -> int:
 
         async def ours() -> object:
             dns = DnsClient([server.nameserver], timeout=2.0, deadline=10.0)
-            return await check_domain(dns, "bench.test")
+            return await run_plan(dns, plan_for_domain("bench.test"))
 
         results = await ours()
         spf = results[0]  # type: ignore[index]

@@ -17,14 +17,18 @@ from bot.render.text import render_text
 from bot.services import Services, build_router, build_services
 from bot.settings import Settings
 from handlers.card import Card
+from handlers.commands import command_names
 from handlers.events import Command, Message, Reply
 from handlers.router import Router
 
 __all__ = ["register"]
 
-_BANNER = """ndrbot console (no Slack or Teams needed). Paste a bounce, then a line with a single '.'
-to send it. Commands: /spfcheck DOMAIN [IP], /dmarccheck, /dkimcheck, /blcheck, /mailcheck,
-/ndrbot help, /tick N (tick item N of the last checklist), /quit."""
+_BANNER = (
+    "ndrbot console (no Slack or Teams needed). Paste a bounce, then a line with a single '.'\n"
+    "to send it. Commands: "
+    + ", ".join(f"/{name}" for name in command_names())
+    + " (/ndrbot help says what each does),\n/tick N (tick item N of the last checklist), /quit."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

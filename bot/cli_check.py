@@ -10,23 +10,14 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.cli_options import add_dns_options, apply_dns_options
+from bot.services import build_dns
 from bot.settings import Settings, SettingsError
-from handlers.checks import (
-    CheckResult,
-    DnsClient,
-    InvalidTarget,
-    check_blocklist,
-    check_dkim,
-    check_dmarc,
-    check_domain,
-    check_mx,
-    check_rdns,
-    check_spf,
-)
+from handlers.checks import CheckPlan, CheckResult, Step, plan_for_domain, run_plan, single
+from handlers.refusals import Refusal
 
 __all__ = ["register", "render_text"]
 
@@ -57,14 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--helo", metavar="NAME", help="HELO/EHLO name for macros")
     p.set_defaults(
-        func=_runner(
-            lambda dns, a, s: check_spf(dns, a.domain, ip=a.ip, sender=a.sender, helo=a.helo)
-        )
+        func=_runner(lambda a: single(Step("spf", a.domain, ip=a.ip, sender=a.sender, helo=a.helo)))
     )
 
     p = sub.add_parser("dmarc", help="DMARC policy and its tags")
     p.add_argument("domain")
-    p.set_defaults(func=_runner(lambda dns, a, s: check_dmarc(dns, a.domain)))
+    p.set_defaults(func=_runner(lambda a: single(Step("dmarc", a.domain))))
 
     p = sub.add_parser("dkim", help="DKIM keys under given and common selectors")
     p.add_argument("domain")
@@ -75,15 +64,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="S",
         help="selector to check (repeatable)",
     )
-    p.set_defaults(func=_runner(lambda dns, a, s: check_dkim(dns, a.domain, a.selector)))
+    p.set_defaults(
+        func=_runner(lambda a: single(Step("dkim", a.domain, selectors=tuple(a.selector))))
+    )
 
     p = sub.add_parser("mx", help="MX records (and null MX)")
     p.add_argument("domain")
-    p.set_defaults(func=_runner(lambda dns, a, s: check_mx(dns, a.domain)))
+    p.set_defaults(func=_runner(lambda a: single(Step("mx", a.domain))))
 
     p = sub.add_parser("rdns", help="reverse DNS of an IP, forward-confirmed")
     p.add_argument("ip")
-    p.set_defaults(func=_runner(lambda dns, a, s: check_rdns(dns, a.ip)))
+    p.set_defaults(func=_runner(lambda a: single(Step("rdns", a.ip))))
 
     p = sub.add_parser("blocklist", help="an IP or domain on DNS blocklists")
     p.add_argument("target", metavar="IP|DOMAIN")
@@ -96,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(
         func=_runner(
-            lambda dns, a, s: check_blocklist(dns, a.target, a.lists, dqs_key=s.spamhaus_dqs_key)
+            lambda a: single(Step("dnsbl", a.target, lists=tuple(a.lists) if a.lists else None))
         )
     )
 
@@ -110,38 +101,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="DKIM selector to check too (repeatable)",
     )
     p.set_defaults(
-        func=_runner(
-            lambda dns, a, s: check_domain(
-                dns, a.domain, selectors=a.selector, dqs_key=s.spamhaus_dqs_key
-            )
-        )
+        func=_runner(lambda a: plan_for_domain(a.domain, selectors=a.selector), many=True)
     )
 
     for parser in sub.choices.values():
         _common(parser)
 
 
-Check = Callable[
-    [DnsClient, argparse.Namespace, Settings], Coroutine[Any, Any, CheckResult | list[CheckResult]]
-]
+Planner = Callable[[argparse.Namespace], CheckPlan]
 
 
-def _runner(check: Check) -> Callable[[argparse.Namespace, Settings], int]:
+def _runner(plan: Planner, *, many: bool = False) -> Callable[[argparse.Namespace, Settings], int]:
+    """A subcommand: plan from the arguments, run, print (``many``: a JSON list, not one)."""
+
     def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             settings = apply_dns_options(args, settings)
-            dns = DnsClient(
-                settings.nameservers, timeout=settings.dns_timeout, deadline=settings.check_deadline
+            results = asyncio.run(
+                run_plan(build_dns(settings), plan(args), dqs_key=settings.spamhaus_dqs_key)
             )
-            outcome = asyncio.run(check(dns, args, settings))
-        except (InvalidTarget, SettingsError) as exc:
+        except (Refusal, SettingsError) as exc:
             print(f"ndrbot check: {exc}", file=sys.stderr)
             return 2
-        results = outcome if isinstance(outcome, list) else [outcome]
         if args.json:
-            payload: Any = (
-                [r.to_json() for r in results] if isinstance(outcome, list) else outcome.to_json()
-            )
+            payload: Any = [r.to_json() for r in results] if many else results[0].to_json()
             print(json.dumps(payload, indent=2))
         else:
             print("\n\n".join(render_text(r) for r in results))

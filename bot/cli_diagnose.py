@@ -13,9 +13,9 @@ from bot.render.text import render_text
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError
 from handlers.cards import diagnosis_card
+from handlers.checks.run import run_plan
 from handlers.diagnosis import diagnose, diagnosis_json
 from handlers.ndr import ReaderError, read
-from handlers.router import checks_for
 
 __all__ = ["register"]
 
@@ -81,8 +81,8 @@ async def _run(args: argparse.Namespace, services: Services) -> int:
         checks = (
             []
             if args.no_checks
-            else await checks_for(
-                services.dns, diagnosis, dqs_key=services.settings.spamhaus_dqs_key
+            else await run_plan(
+                services.dns, diagnosis.plan, dqs_key=services.settings.spamhaus_dqs_key
             )
         )
         if args.json:

@@ -19,13 +19,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from bot.alerts import Alerts
-from bot.platform import Poster
 from bot.render.text import render_text
-from bot.services import Services, build_services
+from bot.services import build_alerts, build_posters, build_services
 from bot.settings import Settings
 from bot.store.alerts import NewAlert
 from handlers.checks.result import InvalidTarget
-from handlers.ndr import InputTooLarge
+from handlers.refusals import Refusal
 from handlers.watch.cards import unreadable_card
 from handlers.watch.commands import WatchRequest, parse_target
 from handlers.watch.model import WatchKind
@@ -72,32 +71,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     ingest.set_defaults(func=_ingest)
 
 
-def _posters(settings: Settings) -> dict[str, Poster]:
-    """The posters this process can use: Slack when configured (Teams needs the server)."""
-    if not settings.slack_enabled:
-        return {}
-    try:
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        from bot.slack.poster import SlackPoster
-    except ImportError:  # pragma: no cover - while the Slack adapter is being written
-        return {}
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    return {"slack": SlackPoster(client)}
-
-
-def _alerts(services: Services, posters: dict[str, Poster] | None = None) -> Alerts:
-    return Alerts(
-        services.settings,
-        services.db,
-        services.chat,
-        services.dns,
-        services.catalogue,
-        posters or {},
-        clock=services.clock,
-    )
-
-
 def _change(args: argparse.Namespace, settings: Settings) -> int:
     services = build_services(settings)
     try:
@@ -107,7 +80,7 @@ def _change(args: argparse.Namespace, settings: Settings) -> int:
         print(f"ndrbot watch: {bad}", file=sys.stderr)
         return 2
     request = WatchRequest(args.action, kind, target, tuple(s.lower() for s in args.selectors))
-    card = _alerts(services).commands.apply(request, cli_user())
+    card = build_alerts(services).commands.apply(request, cli_user())
     print(render_text(card))
     services.close()
     return 0 if card.tone in ("success", "info") else 1
@@ -115,7 +88,7 @@ def _change(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     services = build_services(settings)
-    print(render_text(_alerts(services).commands.apply(WatchRequest("list"), cli_user())))
+    print(render_text(build_alerts(services).commands.apply(WatchRequest("list"), cli_user())))
     services.close()
     return 0
 
@@ -136,7 +109,7 @@ async def _deliver_and_report(alerts: Alerts, before: int) -> None:
 
 def _run_once(args: argparse.Namespace, settings: Settings) -> int:
     services = build_services(settings)
-    alerts = _alerts(services, _posters(settings))
+    alerts = build_alerts(services, build_posters(settings))
 
     async def run() -> None:
         """Sweep, then print and deliver what it queued."""
@@ -188,7 +161,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"ndrbot ingest: {path} does not exist", file=sys.stderr)
         return 2
     services = build_services(settings)
-    alerts = _alerts(services, _posters(settings))
+    alerts = build_alerts(services, build_posters(settings))
     before = len(alerts.store.alerts())
     counts: dict[str, int] = {}
     unreadable: list[int] = []
@@ -197,7 +170,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             result = alerts.intake.take(
                 raw, source=f"ingest:{path.name}", at=_date(raw), alert=False
             )
-        except (InputTooLarge, ValueError) as refusal:
+        except Refusal as refusal:
             print(f"{name}: skipped: {refusal}")
             counts["skipped"] = counts.get("skipped", 0) + 1
             continue

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from aiohttp import web
 
-from bot.alerts import Alerts
 from bot.platform import Poster
-from bot.services import Services, build_router, build_services
+from bot.services import Services, build_alerts, build_router, build_services
 from bot.settings import Settings
 from bot.slack import SlackIntegration
 from bot.teams import TeamsIntegration
@@ -27,13 +26,32 @@ __all__ = ["Server", "build_server"]
 log = logging.getLogger("ndrbot.server")
 
 
+class Part(Protocol):
+    """One piece of the server (alerts, Teams, Slack): routes, then a life in the event loop."""
+
+    def attach(self, app: web.Application) -> None:
+        """Add its routes to ``app``."""
+
+    async def start(self) -> None:
+        """Start background work (after the server is listening)."""
+
+    async def stop(self) -> None:
+        """Stop background work and close clients (before the database closes)."""
+
+
 @dataclass
 class Server:
-    """Everything ``ndrbot serve`` runs, built but not yet started."""
+    """Everything ``ndrbot serve`` runs, built but not yet started. Parts start in the order
+    they were added and stop in reverse."""
 
     app: web.Application
     services: Services
-    parts: dict[str, Any] = field(default_factory=dict)
+    parts: dict[str, Part] = field(default_factory=dict)
+
+    def add(self, name: str, part: Part) -> None:
+        """Attach ``part``'s routes and keep it for start and stop."""
+        part.attach(self.app)
+        self.parts[name] = part
 
 
 SERVER_KEY: web.AppKey[Server] = web.AppKey("ndrbot", Server)
@@ -53,41 +71,28 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     app[SERVER_KEY] = server
     app.router.add_get("/healthz", _healthz)
 
-    posters: dict[str, Poster] = {}
-    alerts = Alerts(
-        settings,
-        services.db,
-        services.chat,
-        services.dns,
-        services.catalogue,
-        posters,
-        clock=services.clock,
-    )
+    posters: dict[str, Poster] = {}  # filled as the platform adapters are built
+    alerts = build_alerts(services, posters)
     router = build_router(
         services,
         watches=alerts.watch_commands,
         alerts_here=alerts.alerts_here,
         observe=alerts.observe,
     )
-    server.parts["alerts"] = alerts
-    alerts.attach(app)
-
     teams = TeamsIntegration(settings, router, services.chat)
-    teams.attach(app)
+    server.add("teams", teams)
     posters["teams"] = teams.poster
-    server.parts["teams"] = teams
 
     if settings.slack_enabled:
         slack = SlackIntegration(settings, router, services.chat)
-        slack.attach(app)
+        server.add("slack", slack)
         posters["slack"] = slack.poster
-        server.parts["slack"] = slack
+    # Last to start, first to stop: alerts post through the adapters above.
+    server.add("alerts", alerts)
 
     async def on_startup(_app: web.Application) -> None:
-        for name in ("slack", "alerts"):
-            part = server.parts.get(name)
-            if part is not None:
-                await part.start()
+        for part in server.parts.values():
+            await part.start()
         log.info(
             "ndrbot serving on %s:%s (%s)",
             settings.host,
@@ -96,10 +101,8 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         )
 
     async def on_cleanup(_app: web.Application) -> None:
-        for name in ("alerts", "slack"):
-            part = server.parts.get(name)
-            if part is not None:
-                await part.stop()
+        for part in reversed(server.parts.values()):
+            await part.stop()
         services.close()
 
     app.on_startup.append(on_startup)

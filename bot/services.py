@@ -1,7 +1,9 @@
 """The composition root: one place that turns settings into the objects the handlers need.
 
 Nothing below ``bot`` builds its own DNS client, opens the database or reads settings; they get
-what is made here.
+what is made here. Every front end builds from these functions: ``build_dns`` (``ndrbot check``),
+``build_services`` (catalogue, DNS, database), ``build_router`` (Slack, Teams, the console),
+``build_posters`` and ``build_alerts`` (``ndrbot serve`` and ``ndrbot watch``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.store import Database
@@ -20,7 +23,19 @@ from handlers.ports import Clock, WatchCommands
 from handlers.router import AlertsHere, Router
 from knowledge import Catalogue, load_catalogue
 
-__all__ = ["Services", "build_router", "build_services", "utc_now"]
+if TYPE_CHECKING:
+    from bot.alerts import Alerts
+    from bot.platform import Poster
+
+__all__ = [
+    "Services",
+    "build_alerts",
+    "build_dns",
+    "build_posters",
+    "build_router",
+    "build_services",
+    "utc_now",
+]
 
 
 def utc_now() -> datetime:
@@ -61,17 +76,49 @@ class Services:
             self._chat = None
 
 
+def build_dns(settings: Settings) -> DnsClient:
+    """The DNS client every check uses: the configured resolvers, timeout and deadline."""
+    return DnsClient(
+        settings.nameservers, timeout=settings.dns_timeout, deadline=settings.check_deadline
+    )
+
+
 def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     """Wire the catalogue and the DNS client from ``settings`` (the database opens on use)."""
     return Services(
-        settings=settings,
-        catalogue=load_catalogue(),
-        dns=DnsClient(
-            settings.nameservers,
-            timeout=settings.dns_timeout,
-            deadline=settings.check_deadline,
-        ),
-        clock=clock,
+        settings=settings, catalogue=load_catalogue(), dns=build_dns(settings), clock=clock
+    )
+
+
+def build_posters(settings: Settings) -> dict[str, Poster]:
+    """The posters a process without a server can use: Slack's Web API when configured.
+
+    (Teams posts need the server's Bot Framework adapter; ``ndrbot serve`` adds its own.)
+    """
+    if not settings.slack_enabled:
+        return {}
+    # Imported here: the Slack SDK is only worth loading when Slack is configured.
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.poster import SlackPoster
+
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    return {"slack": SlackPoster(client)}
+
+
+def build_alerts(services: Services, posters: dict[str, Poster] | None = None) -> Alerts:
+    """Watches, intake, trends and the outbox on the shared database; ``posters`` may be
+    filled in later (the server adds each platform's poster once its adapter is built)."""
+    from bot.alerts import Alerts  # the alert stack loads only for the commands that use it
+
+    return Alerts(
+        services.settings,
+        services.db,
+        services.chat,
+        services.dns,
+        services.catalogue,
+        posters if posters is not None else {},
+        clock=services.clock,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "Action",
+    "ActionKind",
     "Card",
     "CheckLine",
     "ChecklistItemView",
@@ -104,17 +105,22 @@ class ChecklistView:
     title: str
     items: tuple[ChecklistItemView, ...]
 
-    @property
-    def security_done(self) -> bool:
-        """True when every step required before unblocking is ticked."""
-        return all(item.done for item in self.items if item.required)
+
+class ActionKind(StrEnum):
+    """What a button does; each renderer maps a kind to its platform's action id, and each
+    adapter maps the id back, so no renderer's string is a contract of another module."""
+
+    SHARE = "share"  # post the stored card in the channel, for everyone
+    SAVE_TICKS = "tick"  # Teams: the checklist's toggles, submitted together
+    RECHECK = "recheck"  # run the card's checks again and update it in place
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """A button: ``id`` is what the platform sends back, ``value`` its payload."""
+    """A button on a card. The card it acts on is the card's ``id``; ``value`` is any extra
+    payload the kind needs (none so far)."""
 
-    id: str
+    kind: ActionKind
     label: str
     value: str = ""
 
@@ -126,6 +132,7 @@ class Card:
     title: str
     tone: Tone
     summary: str = ""
+    id: str = ""  # the stored card's id: buttons and ticks refer to it ("" when not stored)
     facts: tuple[Fact, ...] = ()
     sections: tuple[Section, ...] = ()
     checks: tuple[CheckLine, ...] = ()
@@ -136,7 +143,7 @@ class Card:
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = ()
     footer: str = ""
-    meta: dict[str, str] = field(default_factory=dict)  # ids for interactivity (not shown)
+    meta: dict[str, str] = field(default_factory=dict)  # what it is about, for logs (not shown)
 
     @property
     def fallback_text(self) -> str:
@@ -155,10 +162,13 @@ def card_to_json(card: Card) -> dict[str, object]:
 def card_from_json(data: dict[str, Any]) -> Card:
     """The card :func:`card_to_json` stored."""
     checklist = data.get("checklist")
+    meta = dict(data.get("meta", {}))
     return Card(
         title=data["title"],
         tone=Tone(data["tone"]),
         summary=data.get("summary", ""),
+        # Cards stored before the card had an id kept it in meta.
+        id=data.get("id") or meta.get("card_id", ""),
         facts=tuple(Fact(**f) for f in data.get("facts", ())),
         sections=tuple(Section(**s) for s in data.get("sections", ())),
         checks=tuple(
@@ -183,8 +193,11 @@ def card_from_json(data: dict[str, Any]) -> Card:
                 for item in checklist["items"]
             ),
         ),
-        actions=tuple(Action(**a) for a in data.get("actions", ())),
+        actions=tuple(
+            Action(ActionKind(a.get("kind") or a["id"]), a["label"], a.get("value", ""))
+            for a in data.get("actions", ())
+        ),
         notes=tuple(data.get("notes", ())),
         footer=data.get("footer", ""),
-        meta=dict(data.get("meta", {})),
+        meta=meta,
     )

@@ -7,10 +7,10 @@ this module decides what goes on the card and in which order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 
 from handlers.card import (
     Action,
+    ActionKind,
     Card,
     CheckLine,
     ChecklistItemView,
@@ -21,6 +21,7 @@ from handlers.card import (
     Section,
     Tone,
 )
+from handlers.checklist import TickRecord, apply_ticks
 from handlers.checks.result import CheckResult, Severity, Status
 from handlers.diagnosis import Diagnosis
 from handlers.ndr.model import Kind
@@ -28,14 +29,11 @@ from handlers.ndr.systems import SYSTEM_NAMES
 from knowledge import Catalogue, Checklist
 
 __all__ = [
-    "TickRecord",
-    "apply_ticks",
     "check_card",
     "diagnosis_card",
     "error_card",
     "help_card",
     "not_a_bounce_card",
-    "ticks_done",
 ]
 
 _WHO = {
@@ -74,14 +72,6 @@ _KIND_TEXT = {
     Kind.UNKNOWN: "This looks like an e-mail, but not like a delivery failure report.",
     Kind.CHAT: "This does not look like a bounce.",
 }
-
-
-@dataclass(frozen=True)
-class TickRecord:
-    """Who ticked a checklist item, and when (ISO 8601 UTC)."""
-
-    user: str
-    at: str
 
 
 def _fact(label: str, value: str | None) -> Fact | None:
@@ -145,28 +135,6 @@ def _check_line(result: CheckResult) -> CheckLine:
         summary=result.summary,
         details=tuple(important[:4]),
     )
-
-
-def ticks_done(view: ChecklistView, ticks: Mapping[str, TickRecord]) -> bool:
-    """True when every security step of ``view`` required before unblocking is ticked."""
-    return all(item.id in ticks for item in view.items if item.required)
-
-
-def apply_ticks(view: ChecklistView, ticks: Mapping[str, TickRecord]) -> ChecklistView:
-    """``view`` with who ticked what, and the unblock step enabled only once the security
-    steps are all ticked."""
-    security_done = ticks_done(view, ticks)
-    items = tuple(
-        replace(
-            item,
-            done=item.id in ticks,
-            done_by=ticks[item.id].user if item.id in ticks else None,
-            done_at=ticks[item.id].at if item.id in ticks else None,
-            enabled=security_done if item.is_unblock else True,
-        )
-        for item in view.items
-    )
-    return replace(view, items=items)
 
 
 def _checklist_view(
@@ -233,7 +201,8 @@ def diagnosis_card(
         checklist=checklist,
         notes=tuple(notes),
         footer=f"{variant.family} · {variant.key} · confidence {diagnosis.confidence}",
-        meta={"family": variant.family, "variant": variant.key, "card_id": card_id},
+        id=card_id,
+        meta={"family": variant.family, "variant": variant.key},
     )
 
 
@@ -248,7 +217,9 @@ def not_a_bounce_card(diagnosis: Diagnosis) -> Card:
     )
 
 
-def check_card(title: str, results: Sequence[CheckResult], *, shareable: bool = False) -> Card:
+def check_card(
+    title: str, results: Sequence[CheckResult], *, card_id: str = "", shareable: bool = False
+) -> Card:
     """A card for slash-command results: one line per check, with its findings."""
     statuses = {r.status for r in results}
     if Status.FAIL in statuses:
@@ -257,7 +228,7 @@ def check_card(title: str, results: Sequence[CheckResult], *, shareable: bool = 
         tone = Tone.WARNING
     else:
         tone = Tone.SUCCESS
-    actions = (Action("share", "Share in channel", "share"),) if shareable else ()
+    actions = (Action(ActionKind.SHARE, "Share in channel"),) if shareable else ()
     notes: tuple[str, ...] = ()
     if Status.UNKNOWN in statuses:
         notes = (
@@ -271,6 +242,7 @@ def check_card(title: str, results: Sequence[CheckResult], *, shareable: bool = 
         checks=tuple(_check_line(r) for r in results),
         actions=actions,
         notes=notes,
+        id=card_id,
     )
 
 

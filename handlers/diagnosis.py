@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
+from handlers.checks.plan import CheckPlan, CheckTargets, plan_for_bounce
 from handlers.ndr.codes import ADDRESS_RE
 from handlers.ndr.model import Bounce, FailedRecipient, Kind
 from handlers.ndr.reason import reason_for
@@ -21,20 +22,6 @@ from handlers.variants import match_variant
 from knowledge import Catalogue, Facts, Variant
 
 __all__ = ["CheckTargets", "Diagnosis", "diagnose", "diagnosis_json", "facts_for", "match_variant"]
-
-
-@dataclass(frozen=True)
-class CheckTargets:
-    """What the automated checks of a diagnosis would look at."""
-
-    sender_domain: str | None = None
-    sending_ip: str | None = None
-    from_domain: str | None = None
-    spf_domain: str | None = None
-    dkim_domains: tuple[str, ...] = ()
-    dkim_selectors: tuple[tuple[str, str], ...] = ()
-    mx_domain: str | None = None  # whose MX matters: the recipient's, or the sender's
-    sending_ip_hidden: str | None = None  # what the paste showed where it masked the sending IP
 
 
 @dataclass(frozen=True)
@@ -63,6 +50,11 @@ class Diagnosis:
     def checks(self) -> tuple[str, ...]:
         """The automated checks the variant calls for."""
         return self.variant.checks if self.variant else ()
+
+    @property
+    def plan(self) -> CheckPlan:
+        """The variant's checks on the targets the bounce gave (empty for a non-bounce)."""
+        return plan_for_bounce(self.checks, self.targets)
 
 
 def diagnose(bounce: Bounce, catalogue: Catalogue) -> Diagnosis:

@@ -9,31 +9,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
-from handlers.card import Action, Card
+from handlers.card import Action, ActionKind, Card
 from handlers.cards import (
-    TickRecord,
-    apply_ticks,
     check_card,
     diagnosis_card,
     error_card,
     help_card,
     not_a_bounce_card,
-    ticks_done,
 )
-from handlers.checks import (
-    CheckResult,
-    DnsClient,
-    InvalidTarget,
-    check_blocklist,
-    check_dkim,
-    check_dmarc,
-    check_domain,
-    check_spf,
-    run_planned_checks,
-)
+from handlers.checklist import TickRecord, apply_ticks, toggle
+from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, run_plan
+from handlers.commands import UsageError, find_command, help_lines
 from handlers.diagnosis import Diagnosis, diagnose
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
@@ -42,37 +31,7 @@ from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
 from knowledge import Catalogue
 
-__all__ = [
-    "COMMANDS",
-    "Attachment",
-    "Command",
-    "Message",
-    "Reply",
-    "Router",
-    "Visibility",
-    "checks_for",
-]
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("/spfcheck DOMAIN [IP]", "SPF record, lookup count and, with an IP, the SPF verdict for it"),
-    ("/dmarccheck DOMAIN", "DMARC policy, reporting addresses and their authorisation"),
-    ("/dkimcheck DOMAIN [SELECTOR ...]", "DKIM keys (Microsoft 365, Google and common selectors)"),
-    (
-        "/blcheck IP|DOMAIN",
-        "DNS blocklists (Spamhaus, Barracuda, SpamCop and more), with delisting links",
-    ),
-    ("/mailcheck DOMAIN", "everything for a domain: SPF, DMARC, DKIM, MX and domain blocklists"),
-    (
-        "/ndr [BOUNCE TEXT]",
-        "diagnose a bounce privately (in Slack, with no text, opens a form to paste it)",
-    ),
-    (
-        "/ndrwatch add|remove|list [domain|ip] TARGET",
-        "watch a domain or IP and alert the IT channel on changes",
-    ),
-    ("/ndrbot alerts here", "send proactive alerts to this channel (administrators only)"),
-    ("/ndrbot help", "this help"),
-)
+__all__ = ["Attachment", "Command", "Message", "Reply", "Router", "Visibility"]
 
 
 _SIZE_HINT = "Upload the .eml of the bounce on its own, or paste only its diagnostic part."
@@ -173,30 +132,36 @@ class Router:
         return await self._diagnosis_reply(diagnose(bounce, self.catalogue), visibility)
 
     async def _diagnosis_reply(self, diagnosis: Diagnosis, visibility: Visibility) -> Reply:
-        checks = await self._planned_checks(diagnosis) if self.run_checks else []
+        checks = await self.run_plan(diagnosis.plan) if self.run_checks else []
         card_id = self.new_id()
         card = diagnosis_card(diagnosis, self.catalogue, checks, card_id=card_id)
         if visibility is Visibility.PRIVATE:
             # A private diagnosis (/ndr) can be shared, like a check result.
-            card = replace(card, actions=(Action("share", "Share in channel", card_id),))
+            card = replace(card, actions=(Action(ActionKind.SHARE, "Share in channel"),))
         self.cards.save_card(card_id, card)
         return Reply(card, visibility, card_id)
 
-    async def _planned_checks(self, diagnosis: Diagnosis) -> list[CheckResult]:
-        return await checks_for(self.dns, diagnosis, dqs_key=self.dqs_key)
+    async def run_plan(self, plan: CheckPlan) -> list[CheckResult]:
+        """Run checks with this router's resolver and Spamhaus key (failures contained)."""
+        return await run_plan(self.dns, plan, dqs_key=self.dqs_key)
 
     # -- commands ---------------------------------------------------------------------------
 
     def help(self) -> Card:
-        """The help card."""
-        return help_card(COMMANDS)
+        """The help card: every command of the table."""
+        return help_card(help_lines())
 
     async def on_command(self, command: Command) -> Reply:
         """Run a command; the reply is private to the caller, with a button to share it."""
-        name = command.name.lower().lstrip("/")
-        if name in ("ndrbot", "help", "") and command.args.strip().lower() in ("", "help"):
-            return Reply(self.help(), Visibility.PRIVATE)
-        if not self.limiter.allow(command.platform, command.user):
+        found = find_command(command.name or "help", command.args)
+        if found is None:
+            name = command.name.lower().lstrip("/")
+            return Reply(
+                error_card("Unknown command", f"I do not know /{name[:40]}. Try /ndrbot help."),
+                Visibility.PRIVATE,
+            )
+        spec, args = found
+        if spec.sub != "help" and not self.limiter.allow(command.platform, command.user):
             wait = self.limiter.retry_after(command.platform, command.user)
             return Reply(
                 error_card(
@@ -204,54 +169,18 @@ class Router:
                 ),
                 Visibility.PRIVATE,
             )
-        if name == "ndr":
-            if not command.args.strip():
-                return Reply(
-                    error_card(
-                        "Nothing to read", "Paste the bounce after the command: /ndr <bounce text>"
-                    ),
-                    Visibility.PRIVATE,
-                )
-            return await self.diagnose_text(command.args)
-        if name == "ndrwatch":
-            if self.watches is None:
-                return Reply(
-                    error_card("Watches are off", "This ndrbot runs without watches."),
-                    Visibility.PRIVATE,
-                )
-            return Reply(
-                await self.watches.handle(command),
-                Visibility.PRIVATE,
-            )
-        if name == "ndrbot" and command.args.strip().lower() == "alerts here":
-            if self.alerts_here is None:
-                return Reply(
-                    error_card("Alerts are off", "This ndrbot runs without alerts."),
-                    Visibility.PRIVATE,
-                )
-            return Reply(await self.alerts_here(command), Visibility.PRIVATE)
-        runner = _CHECK_COMMANDS.get(name)
-        if runner is None:
-            return Reply(
-                error_card("Unknown command", f"I do not know /{name[:40]}. Try /ndrbot help."),
-                Visibility.PRIVATE,
-            )
-        title, run = runner
-        args = command.args.split()
         try:
-            results = await run(self, args)
+            return await spec.run(self, command, args)
         except InvalidTarget as error:
             return Reply(error_card("Cannot check that", str(error)), Visibility.PRIVATE)
-        except _Usage as usage:
+        except UsageError as usage:
             return Reply(error_card("Usage", str(usage)), Visibility.PRIVATE)
+
+    async def check_reply(self, title: str, plan: CheckPlan) -> Reply:
+        """Run ``plan`` and answer with a check card the caller can share (stored for that)."""
+        results = await self.run_plan(plan)
         card_id = self.new_id()
-        target = args[0] if args else ""
-        card = check_card(f"{title} {target}".strip(), results, shareable=True)
-        card = replace(
-            card,
-            actions=tuple(replace(a, value=card_id) for a in card.actions),
-            meta={"card_id": card_id},
-        )
+        card = check_card(title, results, card_id=card_id, shareable=True)
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)
 
@@ -265,119 +194,26 @@ class Router:
     # -- checklists -------------------------------------------------------------------------
 
     async def on_tick(self, card_id: str, item_id: str, user: str, done: bool) -> Card | None:
-        """Record a tick (or un-tick) and return the card as everyone should now see it.
+        """Record one tick (or un-tick); the card as everyone should now see it."""
+        return await self.on_toggles(card_id, {item_id: done}, user)
 
-        The unblock step cannot be ticked before every security step is; such a tick is
-        ignored and the card comes back unchanged. The bot never unblocks anything itself.
-        """
+    async def on_toggles(self, card_id: str, toggles: Mapping[str, bool], user: str) -> Card | None:
+        """Apply ``toggles`` (item id -> ticked) by ``user`` to a stored card's checklist, by the
+        rules of :mod:`handlers.checklist`; the card as everyone should now see it, or None when
+        the card (or its checklist) is no longer stored. The bot never unblocks anything."""
         card = self.cards.load_card(card_id)
         if card is None or card.checklist is None:
             return None
-        items = {item.id: item for item in card.checklist.items}
-        item = items.get(item_id)
-        if item is None:
-            return card
-        ticks = self.cards.ticks(card_id)
-        if item.is_unblock and done and not _security_done(card, ticks):
-            return self._with_ticks(card, ticks)
-        self.cards.set_tick(
-            card_id, item_id, user if done else None, self.clock().isoformat(timespec="seconds")
-        )
-        ticks = self.cards.ticks(card_id)
-        if not _security_done(card, ticks):
-            # Un-ticking a security step takes the unblock tick back with it.
-            for unblock in (i for i in card.checklist.items if i.is_unblock and i.id in ticks):
-                self.cards.set_tick(
-                    card_id, unblock.id, None, self.clock().isoformat(timespec="seconds")
-                )
-            ticks = self.cards.ticks(card_id)
-        return self._with_ticks(card, ticks)
-
-    def _with_ticks(self, card: Card, ticks: dict[str, tuple[str, str]]) -> Card:
-        assert card.checklist is not None
-        return replace(card, checklist=apply_ticks(card.checklist, _records(ticks)))
-
-
-async def checks_for(
-    dns: DnsClient, diagnosis: Diagnosis, *, dqs_key: str | None = None
-) -> list[CheckResult]:
-    """Run the checks a diagnosis calls for, concurrently, on the targets its bounce gave."""
-    if not diagnosis.checks:
-        return []
-    targets = diagnosis.targets
-    return await run_planned_checks(
-        dns,
-        checks=diagnosis.checks,
-        sender_domain=targets.sender_domain,
-        sending_ip=targets.sending_ip,
-        from_domain=targets.from_domain,
-        spf_domain=targets.spf_domain,
-        dkim_domains=targets.dkim_domains,
-        dkim_selectors=targets.dkim_selectors,
-        dqs_key=dqs_key,
-        mx_domain=targets.mx_domain,
-        sending_ip_hidden=targets.sending_ip_hidden,
-    )
-
-
-def _records(ticks: dict[str, tuple[str, str]]) -> dict[str, TickRecord]:
-    return {item: TickRecord(user, at) for item, (user, at) in ticks.items()}
-
-
-def _security_done(card: Card, ticks: dict[str, tuple[str, str]]) -> bool:
-    assert card.checklist is not None
-    return ticks_done(card.checklist, _records(ticks))
+        before = {item: TickRecord(*record) for item, record in self.cards.ticks(card_id).items()}
+        at = self.clock().isoformat(timespec="seconds")
+        after = toggle(card.checklist, before, toggles, user=user, at=at)
+        for item in before.keys() - after.keys():
+            self.cards.set_tick(card_id, item, None, at)
+        for item in after.keys() - before.keys():
+            self.cards.set_tick(card_id, item, after[item].user, at)
+        return replace(card, checklist=apply_ticks(card.checklist, after))
 
 
 def _looks_mail_related(data: bytes | str) -> bool:
     head = data[:65536] if isinstance(data, str) else data[:65536].decode("utf-8", "replace")
     return bool(BOUNCE_PHRASES.search(head) or re.search(r"\b[245]\.\d{1,3}\.\d{1,3}\b", head))
-
-
-class _Usage(ValueError):
-    """A command was given the wrong arguments; the message shows the right form."""
-
-
-async def _spf(router: Router, args: Sequence[str]) -> list[CheckResult]:
-    if not 1 <= len(args) <= 2:
-        raise _Usage("/spfcheck DOMAIN [IP]")
-    async with router.dns.deadline():
-        return [await check_spf(router.dns, args[0], ip=args[1] if len(args) > 1 else None)]
-
-
-async def _dmarc(router: Router, args: Sequence[str]) -> list[CheckResult]:
-    if len(args) != 1:
-        raise _Usage("/dmarccheck DOMAIN")
-    async with router.dns.deadline():
-        return [await check_dmarc(router.dns, args[0])]
-
-
-async def _dkim(router: Router, args: Sequence[str]) -> list[CheckResult]:
-    if not args:
-        raise _Usage("/dkimcheck DOMAIN [SELECTOR ...]")
-    async with router.dns.deadline():
-        return [await check_dkim(router.dns, args[0], tuple(args[1:6]))]
-
-
-async def _blocklist(router: Router, args: Sequence[str]) -> list[CheckResult]:
-    if len(args) != 1:
-        raise _Usage("/blcheck IP|DOMAIN")
-    async with router.dns.deadline():
-        return [await check_blocklist(router.dns, args[0], dqs_key=router.dqs_key)]
-
-
-async def _mailcheck(router: Router, args: Sequence[str]) -> list[CheckResult]:
-    if len(args) != 1:
-        raise _Usage("/mailcheck DOMAIN")
-    async with router.dns.deadline():
-        return await check_domain(router.dns, args[0], dqs_key=router.dqs_key)
-
-
-_Runner = Callable[[Router, Sequence[str]], Awaitable[list[CheckResult]]]
-_CHECK_COMMANDS: dict[str, tuple[str, _Runner]] = {
-    "spfcheck": ("SPF check:", _spf),
-    "dmarccheck": ("DMARC check:", _dmarc),
-    "dkimcheck": ("DKIM check:", _dkim),
-    "blcheck": ("Blocklist check:", _blocklist),
-    "mailcheck": ("Mail check:", _mailcheck),
-}

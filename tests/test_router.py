@@ -31,21 +31,28 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def router(catalogue: Catalogue, clock: FakeClock) -> Router:
+def _router(
+    catalogue: Catalogue, clock: FakeClock, dns: DnsClient, *, run_checks: bool, commands: int
+) -> Router:
     store = ChatStore(Database(":memory:"))
     ids = iter(f"card{i}" for i in range(1000))
     return Router(
         catalogue=catalogue,
-        dns=DnsClient([("127.0.0.1", 9)], timeout=0.2),
+        dns=dns,
         seen=store,
         cards=store,
         clock=clock,
-        limiter=RateLimiter(clock, capacity=3, per_minute=3),
+        limiter=RateLimiter(clock, capacity=commands, per_minute=commands),
         max_paste_bytes=64 * 1024,
-        run_checks=False,
+        run_checks=run_checks,
         new_id=lambda: next(ids),
     )
+
+
+@pytest.fixture
+def router(catalogue: Catalogue, clock: FakeClock) -> Router:
+    dns = DnsClient([("127.0.0.1", 9)], timeout=0.2)
+    return _router(catalogue, clock, dns, run_checks=False, commands=3)
 
 
 def _message(text: str, message_id: str = "1", **kw: object) -> Message:
@@ -161,3 +168,46 @@ async def test_share_posts_the_stored_card_without_the_button(router: Router) ->
     shared = await router.on_share(reply.card_id)
     assert shared is not None and shared.visibility is Visibility.CHANNEL
     assert shared.card.title == reply.card.title and shared.card.actions == ()
+
+
+class ExplodingDns(DnsClient):
+    """A resolver with a bug in it: every query raises something that is not a DNS answer."""
+
+    async def query(self, name: str, rdtype: str):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"bug while asking for {name}")
+
+
+@pytest.fixture
+def exploding_router(catalogue: Catalogue, clock: FakeClock) -> Router:
+    dns = ExplodingDns([("127.0.0.1", 9)], timeout=0.2)
+    return _router(catalogue, clock, dns, run_checks=True, commands=10)
+
+
+async def test_a_check_that_crashes_still_gives_the_bounce_its_card(
+    exploding_router: Router,
+) -> None:
+    text = (SAMPLES / "eop_spamhaus_postfix.txt").read_text()
+    reply = await exploding_router.on_message(_message(text))
+    assert reply is not None and reply.card.title
+    assert reply.card.checks, "the card lists the checks it tried"
+    for line in reply.card.checks:
+        if line.target:  # a check that ran (not one skipped for a missing target)
+            assert line.status == "unknown"
+            assert "RuntimeError" in line.summary and "failed inside ndrbot" in line.summary
+
+
+async def test_a_check_command_that_crashes_answers_unknown_not_silence(
+    exploding_router: Router,
+) -> None:
+    reply = await exploding_router.on_command(
+        Command("slack", "C1", "U1", "mailcheck", "contoso.com")
+    )
+    assert [line.name for line in reply.card.checks] == [
+        "SPF",
+        "DMARC",
+        "DKIM",
+        "MX",
+        "Blocklists",
+    ]
+    assert {line.status for line in reply.card.checks} == {"unknown"}
+    assert all("RuntimeError" in line.summary for line in reply.card.checks)

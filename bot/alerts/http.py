@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
+import traceback
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.alerts.intake import Intake, NotText
+from bot.alerts.intake import Intake
 from handlers.ndr import InputTooLarge
+from handlers.refusals import Refusal
+
+log = logging.getLogger(__name__)
 
 __all__ = ["intake_handler"]
 
@@ -60,18 +65,22 @@ async def _body(request: web.Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class BadRequest(Refusal):
+    """The request is not in a shape intake takes; the message says what to send instead."""
+
+
 def _message(body: bytes, content_type: str) -> tuple[bytes, str | None]:
-    """(message bytes, source from the body) or ValueError with what to send instead."""
+    """(message bytes, source from the body) or BadRequest with what to send instead."""
     if content_type in _FORMS:
-        raise ValueError("Send the bounce as the request body (or as JSON), not as a form.")
+        raise BadRequest("Send the bounce as the request body (or as JSON), not as a form.")
     if content_type != "application/json":
         return body, None
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise ValueError('The body is not valid JSON: send {"message": "<the bounce>"}.') from None
+        raise BadRequest('The body is not valid JSON: send {"message": "<the bounce>"}.') from None
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-        raise ValueError('The JSON needs a "message" string holding the bounce.')
+        raise BadRequest('The JSON needs a "message" string holding the bounce.')
     source = data.get("source")
     return data["message"].encode("utf-8"), source if isinstance(source, str) else None
 
@@ -98,8 +107,14 @@ def intake_handler(
             result = intake.take(message, source=_source(named or request.query.get("source")))
         except InputTooLarge:
             return _error(413, too_large)
-        except (NotText, ValueError) as refusal:
+        except Refusal as refusal:
             return _error(400, str(refusal))
+        except Exception as error:
+            # A bug, not the sender's fault: say nothing of it, log the frames (the message
+            # may quote the bounce).
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error("intake failed: %s\n%s", type(error).__name__, frames)
+            return _error(500, "ndrbot could not take this bounce because of an internal error.")
         if result.status == "garbage":
             return _error(400, result.message)
         return web.json_response(result.to_json(), status=_STATUS.get(result.status, 200))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from bot.store.alerts import AlertStore, NewAlert
 from handlers.diagnosis import diagnose
 from handlers.ndr import InputTooLarge, Kind, read
 from handlers.ports import Clock
+from handlers.refusals import Refusal
 from handlers.watch.cards import unreadable_card
 from knowledge import Catalogue
 
@@ -51,7 +53,7 @@ _NOT_BOUNCES = (
 _TEXT_CONTROLS = frozenset(b"\t\n\r\x0c\x1b")
 
 
-class NotText(ValueError):
+class NotText(Refusal):
     """The input is empty or binary: there is no message to keep (the text says what to send)."""
 
 
@@ -129,8 +131,11 @@ class Intake:
         except InputTooLarge:
             raise
         except Exception as exc:  # a reader bug: keep the message, say so, fix the reader
-            log.exception("reading an intake bounce failed")
-            return self._unreadable(raw, digest, source, None, f"the reader failed: {exc}", alert)
+            # The class and frames, not the text: an exception's message may quote the bounce.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("reading an intake bounce failed: %s\n%s", type(exc).__name__, frames)
+            why = f"the reader failed ({type(exc).__name__})"
+            return self._unreadable(raw, digest, source, None, why, alert)
         if bounce.kind is Kind.CHAT:
             intake_id = self.store.add_intake(
                 at=now, source=source, digest=digest, raw=raw, status="garbage"

@@ -18,11 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.alerts._timing import Sleep, nap
 from bot.store.alerts import AlertStore, NewAlert
-from handlers.checks import CheckResult, DnsClient, check_blocklist, check_rdns
-from handlers.checks.dkim import check_dkim
-from handlers.checks.dmarc import check_dmarc
-from handlers.checks.mx import check_mx
-from handlers.checks.spf import check_spf
+from handlers.checks import CheckResult, DnsClient, plan_for_domain, plan_for_ip, run_plan
 from handlers.ports import Clock
 from handlers.watch.cards import event_cards
 from handlers.watch.model import Watch, WatchKind
@@ -62,19 +58,15 @@ async def run_checks(
     ``selectors``: the DKIM selectors known for the domain; none means try the common ones.
     """
     if watch.kind is WatchKind.IP:
-        return list(
-            await asyncio.gather(
-                check_blocklist(dns, watch.target, dqs_key=dqs_key), check_rdns(dns, watch.target)
-            )
+        plan = plan_for_ip(watch.target)
+    else:
+        plan = plan_for_domain(
+            watch.target,
+            selectors=selectors or watch.selectors,
+            common_selectors=not selectors,
+            blocklists=False,
         )
-    return list(
-        await asyncio.gather(
-            check_spf(dns, watch.target),
-            check_dmarc(dns, watch.target),
-            check_dkim(dns, watch.target, selectors or watch.selectors, common=not selectors),
-            check_mx(dns, watch.target),
-        )
-    )
+    return await run_plan(dns, plan, dqs_key=dqs_key)
 
 
 @dataclass

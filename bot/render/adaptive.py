@@ -23,7 +23,15 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from handlers.card import Card, CheckLine, ChecklistItemView, ChecklistView, CodeBlock, Tone
+from handlers.card import (
+    ActionKind,
+    Card,
+    CheckLine,
+    ChecklistItemView,
+    ChecklistView,
+    CodeBlock,
+    Tone,
+)
 
 __all__ = ["ADAPTIVE_CARD_SCHEMA", "CONTENT_TYPE", "TICK_ITEM_PREFIX", "render_adaptive"]
 
@@ -186,7 +194,7 @@ def _checklist(checklist: ChecklistView, card_id: str) -> list[dict[str, Any]]:
                 {
                     "type": "Action.Submit",
                     "title": "Save checklist",
-                    "data": {"ndrbot": "tick", "card_id": card_id},
+                    "data": {"ndrbot": str(ActionKind.SAVE_TICKS), "card_id": card_id},
                 }
             ],
         }
@@ -241,7 +249,7 @@ def render_adaptive(card: Card) -> dict[str, Any]:
 
 
 def _render(card: Card) -> dict[str, Any]:
-    card_id = card.meta.get("card_id") or (card.checklist.key if card.checklist else "")
+    card_id = card.id
     body: list[dict[str, Any]] = [_header(card), *_facts(card)]
     for section in card.sections:
         body += [_heading(section.title), _para(section.text)]
@@ -276,7 +284,7 @@ def _render(card: Card) -> dict[str, Any]:
         {
             "type": "Action.Submit",
             "title": _clean(action.label, 60),
-            "data": {"ndrbot": action.id, "card_id": action.value or card_id},
+            "data": {"ndrbot": str(action.kind), "card_id": card_id},
         }
         for action in card.actions
     ]

@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from handlers.card import Card, ChecklistItemView, ChecklistView, CodeBlock
+from handlers.card import ActionKind, Card, ChecklistItemView, ChecklistView, CodeBlock
 
 __all__ = [
     "LIMITS",
     "TICK_ACTION_PREFIX",
+    "action_id",
     "parse_tick_action_id",
     "render_blockkit",
     "tick_action_id",
@@ -180,8 +181,9 @@ def parse_tick_action_id(action_id: str) -> tuple[str, str] | None:
     return card_id, item_id
 
 
-def _card_key(card: Card, checklist: ChecklistView) -> str:
-    return card.meta.get("card_id") or checklist.key
+def action_id(kind: ActionKind) -> str:
+    """The Slack ``action_id`` of a card button of ``kind`` (the listener registers the same)."""
+    return f"ndr_{kind}"
 
 
 # -- blocks ------------------------------------------------------------------------------------
@@ -209,7 +211,7 @@ def _checks(card: Card) -> list[Block]:
 
 
 def _checklist(card: Card, checklist: ChecklistView) -> list[Block]:
-    key = _card_key(card, checklist)
+    key = card.id
     intro = (
         f"*{_escape(checklist.title)}*\nTick each step when it is done; everyone here sees who "
         "ticked it. The unblock step opens once every security step is ticked."
@@ -265,8 +267,8 @@ def _actions(card: Card) -> list[Block]:
         {
             "type": "button",
             "text": _plain(_clip(action.label, LIMITS["button_text"])),
-            "action_id": f"ndr_{action.id}"[: LIMITS["action_id"]],
-            "value": action.value[: LIMITS["button_value"]],
+            "action_id": action_id(action.kind),
+            "value": (action.value or card.id)[: LIMITS["button_value"]],
         }
         for action in card.actions[:25]
     ]

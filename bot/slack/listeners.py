@@ -28,7 +28,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.render.blockkit import TICK_ACTION_PREFIX, parse_tick_action_id, render_blockkit
+from bot.render.blockkit import (
+    TICK_ACTION_PREFIX,
+    action_id,
+    parse_tick_action_id,
+    render_blockkit,
+)
 from bot.slack.files import FileFetcher
 from bot.slack.translate import (
     PASTE_BLOCK,
@@ -40,8 +45,9 @@ from bot.slack.translate import (
     paste_modal,
     paste_origin,
 )
-from handlers.card import Card
+from handlers.card import ActionKind, Card
 from handlers.cards import error_card
+from handlers.commands import command_names
 from handlers.events import Command
 from handlers.router import Router
 
@@ -49,16 +55,8 @@ __all__ = ["COMMAND_NAMES", "Listeners"]
 
 log = logging.getLogger(__name__)
 
-COMMAND_NAMES = (
-    "spfcheck",
-    "dmarccheck",
-    "dkimcheck",
-    "blcheck",
-    "mailcheck",
-    "ndr",
-    "ndrwatch",
-    "ndrbot",
-)
+# Every command word of the command table is a Slack slash command (and in the manifest).
+COMMAND_NAMES = command_names()
 _COMMANDS = re.compile("^/(?:" + "|".join(COMMAND_NAMES) + ")$")
 _CHECKING = ":hourglass_flowing_sand: Checking…"
 _GONE = "That card is no longer available (it is older than what ndrbot keeps)."
@@ -100,7 +98,7 @@ class Listeners:
         app.event("app_mention")(self.on_message)
         app.command(_COMMANDS)(ack=self.ack_command, lazy=[self.run_command])
         app.action(re.compile("^" + re.escape(TICK_ACTION_PREFIX) + r"\|"))(self.on_tick)
-        app.action("ndr_share")(self.on_share)
+        app.action(action_id(ActionKind.SHARE))(self.on_share)
         app.view(PASTE_CALLBACK)(ack=self.ack_paste, lazy=[self.run_paste])
 
     # -- messages -----------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 from bot.render.adaptive import TICK_ITEM_PREFIX
-from handlers.router import COMMANDS
+from handlers.card import ActionKind
+from handlers.commands import typed_command
 
 __all__ = [
-    "BOT_COMMANDS",
     "FILE_DOWNLOAD_INFO",
     "FileRef",
     "Submit",
@@ -33,10 +33,8 @@ __all__ = [
 ]
 
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
-# The words of the router's commands ("/spfcheck DOMAIN [IP]" -> "spfcheck"), plus "help".
-BOT_COMMANDS = frozenset({usage.split()[0].lstrip("/") for usage, _ in COMMANDS} | {"help"})
+_SUBMITS = frozenset({str(ActionKind.SAVE_TICKS), str(ActionKind.SHARE)})
 _FILE_NAMES = re.compile(r"\.(?:eml|txt)$", re.IGNORECASE)
-_COMMAND = re.compile(r"\s*/?([A-Za-z]+)(?:[ \t\u00a0]+|\r?\n|$)(.*)", re.DOTALL)
 _AT_TAG = re.compile(r"<at(?:\s[^>]*)?>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _MAX_ID = 200
 
@@ -108,17 +106,10 @@ def strip_mention(
 
 def parse_command(text: str) -> tuple[str, str] | None:
     """``("spfcheck", "contoso.com")`` for ``spfcheck contoso.com`` or ``/spfcheck contoso.com``;
-    None when the first word is not one of ndrbot's commands. ``alerts here`` is ``/ndrbot alerts
-    here`` (in Teams the bot's name is already the @mention)."""
-    match = _COMMAND.match(text)
-    if match is None:
-        return None
-    word, rest = match.group(1).lower(), match.group(2).strip()
-    if word == "alerts":
-        return "ndrbot", f"alerts {rest}".strip()
-    if word not in BOT_COMMANDS:
-        return None
-    return word, rest
+    None when the first word is not one of ndrbot's commands (the command table's
+    :func:`~handlers.commands.typed_command`: ``alerts here`` is ``/ndrbot alerts here``, since
+    in Teams the bot's name is already the @mention)."""
+    return typed_command(text)
 
 
 def command_in(text: str, full_text: str) -> tuple[str, str] | None:
@@ -192,7 +183,7 @@ def html_body(attachments: list[dict[str, Any]]) -> str:
 class Submit:
     """An ``Action.Submit`` from one of ndrbot's cards."""
 
-    action: str  # "tick" | "share"
+    action: ActionKind  # what the button does
     card_id: str
     toggles: dict[str, bool] = field(default_factory=dict)  # checklist item id -> ticked
 
@@ -203,7 +194,7 @@ def parse_submit(value: object) -> Submit | None:
     if not isinstance(value, dict):
         return None
     action, card_id = value.get("ndrbot"), value.get("card_id")
-    if action not in ("tick", "share") or not isinstance(card_id, str):
+    if action not in _SUBMITS or not isinstance(card_id, str):
         return None
     if not card_id or len(card_id) > _MAX_ID:
         return None
@@ -215,7 +206,7 @@ def parse_submit(value: object) -> Submit | None:
         and state in ("true", "false")
         and len(key) <= _MAX_ID
     }
-    return Submit(action, card_id, toggles)
+    return Submit(ActionKind(action), card_id, toggles)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from bot.teams.activities import (
 )
 from bot.teams.files import FileFetcher
 from bot.teams.poster import TeamsPoster, card_activity
-from handlers.card import Card
+from handlers.card import ActionKind, Card
 from handlers.cards import error_card
 from handlers.events import Command, Message, Reply, Visibility
 from handlers.router import Router
@@ -185,24 +185,16 @@ class NdrTeamsBot(ActivityHandler):
         if submit.action == "share":
             await self._share(turn_context, submit.card_id)
             return
-        cards = self.router.cards
-        stored = cards.load_card(submit.card_id)
-        if stored is None or stored.checklist is None:
+        sender = turn_context.activity.from_property
+        who = str(getattr(sender, "name", None) or sender.id)
+        updated = await self.router.on_toggles(submit.card_id, submit.toggles, who)
+        if updated is None:
             await self._reply(
                 turn_context,
                 error_card("Checklist not found", "This checklist is no longer stored."),
             )
             return
-        sender = turn_context.activity.from_property
-        who = str(getattr(sender, "name", None) or sender.id)
-        updated: Card | None = None
-        for item in stored.checklist.items:  # in order: security steps before the unblock step
-            wanted = submit.toggles.get(item.id)
-            if wanted is None or wanted == (item.id in cards.ticks(submit.card_id)):
-                continue
-            updated = await self.router.on_tick(submit.card_id, item.id, who, wanted) or updated
-        if updated is not None:
-            await self._show(turn_context, updated)
+        await self._show(turn_context, updated)
 
     async def _share(self, turn_context: TurnContext, card_id: str) -> None:
         activity = turn_context.activity
@@ -231,7 +223,9 @@ class NdrTeamsBot(ActivityHandler):
         card = reply.card
         if _conversation_type(turn_context.activity) != "channel":
             # Outside a channel there is no channel to share to: the result is already there.
-            card = replace(card, actions=tuple(a for a in card.actions if a.id != "share"))
+            card = replace(
+                card, actions=tuple(a for a in card.actions if a.kind is not ActionKind.SHARE)
+            )
         if reply.visibility is Visibility.CHANNEL:
             conversation = base_conversation(turn_context.activity.conversation.id)
             await self.poster.post(conversation, card)

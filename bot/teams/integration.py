@@ -145,9 +145,12 @@ class TeamsIntegration:
         """Serve ``POST /api/messages`` on ``app`` (and close the download session with it)."""
         self.check_binding(self.settings)
         app.router.add_post(MESSAGES_PATH, self.handle)
-        app.on_cleanup.append(self._cleanup)
 
-    async def _cleanup(self, app: web.Application) -> None:
+    async def start(self) -> None:
+        """Nothing runs in the background: Teams calls in over HTTP."""
+
+    async def stop(self) -> None:
+        """Close the attachment download session."""
         await self.files.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:

@@ -1,158 +1,172 @@
-"""Run the checks a diagnosis calls for, concurrently, with whatever targets the bounce gave.
+"""Which checks to run on what: a :class:`CheckPlan`. Pure: values in, a plan out.
 
-Vocabulary (the catalogue's): ``spf``, ``dkim``, ``dmarc``, ``dnsbl``, ``rdns``, ``mx``,
-``connector``. A check whose target is missing (no sending IP in the bounce, say) or malformed
-is not run, and says so: it comes back as an ``unknown`` result with ``details.skipped = true``
-and the reason, so a reader sees what was not checked rather than silence. ``connector`` cannot
-be checked from outside the tenant and always comes back that way.
+Every path that runs checks plans here and runs the plan with :func:`handlers.checks.run.run_plan`:
+a diagnosed bounce, a slash command, the console, ``ndrbot check`` and the watch scheduler.
+
+The rules:
+
+- The vocabulary is the catalogue's: ``spf``, ``dkim``, ``dmarc``, ``dnsbl``, ``rdns``, ``mx``,
+  ``connector``. A name outside it is a bug (a catalogue typo) and raises ``ValueError``.
+- A check whose target a bounce does not give (no sending IP, say), or gives masked, is not run
+  and says so: an ``unknown`` result with ``details.skipped = true`` and the reason, so a reader
+  sees what was not checked rather than silence. ``connector`` cannot be checked from outside
+  the tenant and always comes back that way.
+- A malformed target is :class:`InvalidTarget`. From a bounce it is a skipped check with the
+  reason; from a person (a command, the CLI) it refuses the whole plan, so they can fix it.
+- Any other exception inside a check is a bug in ndrbot, not a DNS answer: it becomes an
+  ``unknown`` result naming the check and the error class (``details.error``), and is logged with
+  its traceback. A card is always posted; the other checks keep their results.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from handlers.checks.dkim import check_dkim
-from handlers.checks.dmarc import check_dmarc
-from handlers.checks.dnsbl import check_blocklist
-from handlers.checks.mx import check_mx
-from handlers.checks.rdns import check_rdns
-from handlers.checks.resolver import DnsClient
-from handlers.checks.result import CheckResult, Finding, InvalidTarget, Severity, Status
-from handlers.checks.spf import check_spf
+from handlers.checks.names import normalise_domain
 
-__all__ = ["KNOWN_CHECKS", "run_planned_checks"]
+__all__ = [
+    "KNOWN_CHECKS",
+    "CheckPlan",
+    "CheckTargets",
+    "Step",
+    "plan_for_bounce",
+    "plan_for_domain",
+    "plan_for_ip",
+    "single",
+]
 
 KNOWN_CHECKS = ("spf", "dkim", "dmarc", "dnsbl", "rdns", "mx", "connector")
 _RESULT_NAME = {"dnsbl": "blocklist"}
+_CONNECTOR_REASON = (
+    "an Exchange Online connector can only be read inside the tenant: run "
+    "Get-InboundConnector | Format-List Name,SenderDomains,SenderIPAddresses,"
+    "RequireTls,TlsSenderCertificateName,RestrictDomainsToIPAddresses in Exchange Online PowerShell"
+)
 
 
-def _skipped(check: str, target: str, reason: str) -> CheckResult:
-    name = _RESULT_NAME.get(check, check)
-    finding = Finding(Severity.UNKNOWN, f"{name}.not_run", reason)
-    return CheckResult(
-        name,
-        target,
-        Status.UNKNOWN,
-        f"Not checked: {reason}",
-        (finding,),
-        {"skipped": True, "reason": reason},
-    )
+@dataclass(frozen=True)
+class CheckTargets:
+    """What the automated checks of a diagnosed bounce would look at."""
+
+    sender_domain: str | None = None
+    sending_ip: str | None = None
+    from_domain: str | None = None
+    spf_domain: str | None = None
+    dkim_domains: tuple[str, ...] = ()
+    dkim_selectors: tuple[tuple[str, str], ...] = ()
+    mx_domain: str | None = None  # whose MX matters: the recipient's, or the sender's
+    sending_ip_hidden: str | None = None  # what the paste showed where it masked the sending IP
 
 
-async def _guarded(check: str, target: str, run: Awaitable[CheckResult]) -> CheckResult:
-    try:
-        return await run
-    except InvalidTarget as exc:
-        return _skipped(check, target, f"the bounce gave no usable target: {exc}")
+@dataclass(frozen=True)
+class Step:
+    """One check on one target, with the options that check takes.
 
-
-def _connector() -> CheckResult:
-    reason = (
-        "an Exchange Online connector can only be read inside the tenant: run "
-        "Get-InboundConnector | Format-List Name,SenderDomains,SenderIPAddresses,"
-        "RequireTls,TlsSenderCertificateName,RestrictDomainsToIPAddresses in Exchange Online PowerShell"
-    )
-    finding = Finding(Severity.UNKNOWN, "connector.needs_tenant_data", reason)
-    return CheckResult(
-        "connector",
-        "",
-        Status.UNKNOWN,
-        "The connector cannot be checked from outside the tenant.",
-        (finding,),
-        {"skipped": True, "reason": reason},
-    )
-
-
-async def run_planned_checks(
-    dns: DnsClient,
-    *,
-    checks: Sequence[str],
-    sender_domain: str | None,
-    sending_ip: str | None,
-    from_domain: str | None = None,
-    spf_domain: str | None = None,
-    dkim_domains: Sequence[str] = (),
-    dkim_selectors: Sequence[tuple[str, str]] = (),
-    dqs_key: str | None = None,
-    mx_domain: str | None = None,
-    sending_ip_hidden: str | None = None,
-) -> list[CheckResult]:
-    """Run ``checks`` concurrently; one result per known check name, in the order given.
-
-    ``dkim_selectors`` are ``(domain, selector)`` pairs seen in the bounce's DKIM-Signature.
-    ``mx_domain`` is the domain whose MX matters (most often the recipient's); the sender's
-    domain when not given. ``sending_ip_hidden`` is what the paste showed where it masked the
-    sending IP: the checks that need it say so and ask for the real address.
-    Unknown check names raise ValueError (a catalogue typo, not a user's problem).
+    ``skip`` set means the check is not run: the result is ``unknown`` with that reason.
     """
-    unknown = [c for c in checks if c not in KNOWN_CHECKS]
-    if unknown:
-        raise ValueError(f"unknown check(s) {unknown}; known: {', '.join(KNOWN_CHECKS)}")
-    author = from_domain or sender_domain
-    jobs: list[Awaitable[CheckResult]] = []
-    for check in dict.fromkeys(checks):
-        jobs.append(
-            _job(
-                check,
-                dns,
-                author,
-                sender_domain,
-                sending_ip,
-                spf_domain,
-                dkim_domains,
-                dkim_selectors,
-                dqs_key,
-                mx_domain,
-                sending_ip_hidden,
-            )
-        )
-    return list(await asyncio.gather(*jobs))
+
+    check: str  # the catalogue's vocabulary (KNOWN_CHECKS)
+    target: str = ""
+    skip: str | None = None
+    ip: str | None = None  # spf: evaluate the record for this client IP
+    sender: str | None = None  # spf: MAIL FROM for macros
+    helo: str | None = None  # spf: HELO name for macros
+    selectors: tuple[str, ...] = ()  # dkim
+    common_selectors: bool = True  # dkim: also try the common selectors
+    spf_domain: str | None = None  # dmarc: judge alignment against these
+    dkim_domains: tuple[str, ...] = ()
+    lists: tuple[str, ...] | None = None  # dnsbl: these lists instead of the defaults
+
+    @property
+    def result_name(self) -> str:
+        """The name the result carries (``blocklist`` for ``dnsbl``)."""
+        return _RESULT_NAME.get(self.check, self.check)
 
 
-async def _job(
-    check: str,
-    dns: DnsClient,
-    author: str | None,
-    sender_domain: str | None,
-    ip: str | None,
-    spf_domain: str | None,
-    dkim_domains: Sequence[str],
-    dkim_selectors: Sequence[tuple[str, str]],
-    dqs_key: str | None,
-    mx_domain: str | None = None,
-    ip_hidden: str | None = None,
-) -> CheckResult:
+@dataclass(frozen=True)
+class CheckPlan:
+    """The checks to run, in the order their results are shown."""
+
+    steps: tuple[Step, ...] = ()
+    from_person: bool = False  # a malformed target refuses the plan instead of being skipped
+    targets: CheckTargets = field(default_factory=CheckTargets)  # what a bounce gave, if any
+
+    def __post_init__(self) -> None:
+        unknown = [s.check for s in self.steps if s.check not in KNOWN_CHECKS]
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; known: {', '.join(KNOWN_CHECKS)}")
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
+
+
+# -- planning (pure) ---------------------------------------------------------------------------
+
+
+def plan_for_bounce(checks: Sequence[str], targets: CheckTargets) -> CheckPlan:
+    """The plan for a diagnosed bounce: the variant's ``checks`` on what the bounce gave."""
+    steps = tuple(_bounce_step(check, targets) for check in dict.fromkeys(checks))
+    return CheckPlan(steps, targets=targets)
+
+
+def _bounce_step(check: str, t: CheckTargets) -> Step:
+    author = t.from_domain or t.sender_domain
+    no_sender = "the bounce does not show the sender's domain"
     if check == "connector":
-        return _connector()
+        return Step(check, skip=_CONNECTOR_REASON)
     if check in ("dnsbl", "rdns"):
-        if not ip and ip_hidden:
-            return _skipped(
+        if t.sending_ip:
+            return Step(check, t.sending_ip)
+        if t.sending_ip_hidden:
+            shown = t.sending_ip_hidden[:45]
+            return Step(
                 check,
-                "",
-                f"the paste hides the sending IP (shown as {ip_hidden[:45]}); run this check "
+                skip=f"the paste hides the sending IP (shown as {shown}); run this check "
                 "with the real address",
             )
-        if not ip:
-            return _skipped(check, "", "the bounce does not show the sending IP")
-        run = check_blocklist(dns, ip, dqs_key=dqs_key) if check == "dnsbl" else check_rdns(dns, ip)
-        return await _guarded(check, ip, run)
+        return Step(check, skip="the bounce does not show the sending IP")
     if check == "spf":
-        domain = spf_domain or sender_domain
-        if not domain:
-            return _skipped(check, "", "the bounce does not show the sender's domain")
-        return await _guarded(check, domain, check_spf(dns, domain, ip=ip))
-    if check == "mx" and mx_domain:
-        return await _guarded(check, mx_domain, check_mx(dns, mx_domain))
+        domain = t.spf_domain or t.sender_domain
+        return Step(check, domain, ip=t.sending_ip) if domain else Step(check, skip=no_sender)
+    if check == "mx" and t.mx_domain:
+        return Step(check, t.mx_domain)
     if not author:
-        return _skipped(check, "", "the bounce does not show the sender's domain")
+        return Step(check, skip=no_sender)
     if check == "dmarc":
-        return await _guarded(
-            check,
-            author,
-            check_dmarc(dns, author, spf_domain=spf_domain, dkim_domains=dkim_domains),
-        )
+        return Step(check, author, spf_domain=t.spf_domain, dkim_domains=t.dkim_domains)
     if check == "mx":
-        return await _guarded(check, author, check_mx(dns, author))
-    selectors = [s for d, s in dkim_selectors if d.lower().rstrip(".") == author.lower()]
-    return await _guarded(check, author, check_dkim(dns, author, selectors))
+        return Step(check, author)
+    selectors = tuple(s for d, s in t.dkim_selectors if d.lower().rstrip(".") == author.lower())
+    return Step(check, author, selectors=selectors)
+
+
+def plan_for_domain(
+    domain: str,
+    *,
+    selectors: Sequence[str] = (),
+    common_selectors: bool = True,
+    blocklists: bool = True,
+) -> CheckPlan:
+    """Everything for one domain (``/mailcheck``, a domain watch): SPF, DMARC, DKIM, MX and,
+    with ``blocklists``, the domain blocklists. A malformed name raises InvalidTarget now."""
+    domain = normalise_domain(domain)
+    steps = [
+        Step("spf", domain),
+        Step("dmarc", domain),
+        Step("dkim", domain, selectors=tuple(selectors), common_selectors=common_selectors),
+        Step("mx", domain),
+    ]
+    if blocklists:
+        steps.append(Step("dnsbl", domain))
+    return CheckPlan(tuple(steps), from_person=True)
+
+
+def plan_for_ip(ip: str) -> CheckPlan:
+    """An IP address's checks (an IP watch): blocklists and reverse DNS."""
+    return CheckPlan((Step("dnsbl", ip), Step("rdns", ip)), from_person=True)
+
+
+def single(step: Step) -> CheckPlan:
+    """One check a person asked for by name (``/spfcheck``, ``ndrbot check spf``)."""
+    return CheckPlan((step,), from_person=True)

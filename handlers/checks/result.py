@@ -12,6 +12,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from handlers.refusals import Refusal
+
 __all__ = ["CheckResult", "Finding", "InvalidTarget", "Severity", "Status", "overall_status"]
 
 
@@ -33,7 +35,7 @@ class Severity(StrEnum):
     UNKNOWN = "unknown"  # a question DNS could not answer
 
 
-class InvalidTarget(ValueError):
+class InvalidTarget(Refusal):
     """A domain name or IP address given to a check is malformed; no query was sent."""
 
 

@@ -33,6 +33,7 @@ from handlers.ndr.ses import read_ses_notification
 from handlers.ndr.shapes import merge_candidates, read_shapes
 from handlers.ndr.systems import detect_system
 from handlers.ndr.transcript import transcript_command
+from handlers.refusals import Refusal
 
 __all__ = ["DEFAULT_MAX_BYTES", "InputTooLarge", "ReaderError", "read"]
 
@@ -41,7 +42,7 @@ DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 MAX_RECIPIENTS = 100
 
 
-class ReaderError(ValueError):
+class ReaderError(Refusal):
     """Input the reader will not read; the message says why, for the person who pasted it."""
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from handlers.checks.names import normalise_domain, parse_ip
 from handlers.checks.result import InvalidTarget
+from handlers.refusals import Refusal
 from handlers.watch.model import WatchKind
 
 __all__ = ["USAGE", "WatchRequest", "WatchUsage", "parse_target", "parse_watch_args"]
@@ -28,7 +29,7 @@ _INTERNAL = tuple(
 )
 
 
-class WatchUsage(ValueError):
+class WatchUsage(Refusal):
     """The arguments do not say what to do; the message says what was expected."""
 
 

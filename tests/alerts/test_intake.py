@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.alerts import Alerts
+from bot.alerts.http import intake_handler
 from knowledge import Catalogue
 from tests.alerts.conftest import make_settings
 
@@ -195,6 +196,30 @@ async def test_a_diagnosis_that_crashes_loses_nothing(
     assert "reader failed" in body["message"]
     assert alerts.store.intake(body["intake_id"])["raw"] == BOUNCE  # type: ignore[index]
     assert alerts.store.alerts()[0][2].title == "A bounce could not be read"
+
+
+async def test_a_bug_in_intake_is_a_500_that_shows_nothing_of_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BuggyIntake:
+        """Fails the way a bug would: a ValueError that is no refusal, quoting the input."""
+
+        def take(self, raw: bytes, *, source: str) -> object:
+            raise ValueError(f"bad value in {raw[:40]!r}")
+
+    app = web.Application()
+    handler = intake_handler(BuggyIntake(), token="intake-secret-token", max_bytes=1 << 20)  # type: ignore[arg-type]
+    app.router.add_post("/api/ndr", handler)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        response = await client.post("/api/ndr", data=BOUNCE, headers=AUTH)
+        body = await response.json()
+    finally:
+        await client.close()
+    assert response.status == 500
+    assert "internal error" in body["error"] and "bad value" not in body["error"]
+    assert "intake failed: ValueError" in caplog.text and BOUNCE[:20].decode() not in caplog.text
 
 
 async def test_intake_is_off_without_a_token(alerts_factory: Callable[..., Alerts]) -> None:

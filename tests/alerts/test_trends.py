@@ -88,7 +88,7 @@ async def test_five_bounces_of_a_kind_in_a_channel_make_one_trend_alert(
     assert {f.label: f.value for f in card.facts}["Seen in"] == "slack:C0, slack:C1, slack:CHELP"
     assert [r["target"] for r in alerts.store.outbox()] == ["CALERTS"]
     # The card is stored like any other, so its checklist (if any) can be ticked.
-    assert alerts.chat.load_card(card.meta["card_id"]) == card
+    assert alerts.chat.load_card(card.id) == card
 
     clock.advance(16 * 60)  # a quiet window: the burst is over
     for n in range(12, 17):

@@ -32,8 +32,9 @@ from handlers.card import (
     Section,
     Tone,
 )
-from handlers.cards import TickRecord, check_card, error_card, help_card
-from handlers.router import COMMANDS
+from handlers.cards import check_card, error_card, help_card
+from handlers.checklist import TickRecord
+from handlers.commands import help_lines
 from knowledge import Catalogue, load_catalogue
 from tests.slack.cards import hostile_card, sample_checks, variant_card
 from tests.slack.limits import control_sequences, problems, texts
@@ -97,10 +98,10 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
     security = [i.id for i in catalogue.checklists[variant.checklist].items][:-1]
     ticks = {item: TickRecord("U0HELPDESK", "2025-03-02T09:12:40+00:00") for item in security}
     check = check_card("SPF check: contoso.com", sample_checks(variant), shareable=True)
-    check = replace(check, actions=(Action("share", "Share in channel", "card-1"),))
+    check = replace(check, id="card-1")
     return {
         "check_card": check,
-        "help_card": help_card(COMMANDS),
+        "help_card": help_card(help_lines()),
         "checklist_ticked": variant_card(catalogue, variant, ticks),
         "hostile": hostile_card(catalogue),
     }

@@ -10,7 +10,7 @@ import yaml
 
 from bot.slack import EVENTS_PATH
 from bot.slack.listeners import COMMAND_NAMES
-from handlers.router import COMMANDS
+from handlers.commands import COMMANDS, command_names
 
 MANIFEST = Path(__file__).parents[2] / "deploy" / "slack" / "manifest.yaml"
 # Which scope each event subscription needs (docs.slack.dev, Events API reference).
@@ -32,9 +32,19 @@ def manifest() -> dict[str, Any]:
 
 def test_every_command_ndrbot_answers_is_declared_once(manifest: dict[str, Any]) -> None:
     declared = [c["command"].lstrip("/") for c in manifest["features"]["slash_commands"]]
-    assert sorted(declared) == sorted(COMMAND_NAMES)
-    documented = {usage.split()[0].lstrip("/") for usage, _ in COMMANDS}
-    assert documented == set(declared)
+    assert sorted(declared) == sorted(command_names())
+    assert command_names() == COMMAND_NAMES  # what the Slack listener registers
+
+
+def test_the_manifest_hints_each_command_s_arguments_as_the_table_does(
+    manifest: dict[str, Any],
+) -> None:
+    for entry in manifest["features"]["slash_commands"]:
+        specs = [s for s in COMMANDS if s.name == entry["command"].lstrip("/")]
+        if len(specs) == 1:
+            assert entry["usage_hint"] == specs[0].usage, entry["command"]
+        else:  # a shared word (/ndrbot help, /ndrbot alerts here): one hint per subcommand
+            assert set(entry["usage_hint"].split(" | ")) == {s.sub for s in specs}
 
 
 def test_commands_are_plain_text_with_hints(manifest: dict[str, Any]) -> None:

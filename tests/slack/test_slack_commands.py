@@ -48,6 +48,15 @@ async def test_a_check_is_acknowledged_at_once_and_its_result_replaces_the_ack(
     assert share["elements"][0]["text"]["text"] == "Share in channel"
 
 
+async def test_a_domain_with_a_null_mx_beside_a_real_one_gets_its_answer(
+    slack_bot: SlackBot,
+) -> None:
+    result = await _run(slack_bot, "/mailcheck", "mixed.example")
+    text = json.dumps(blocks_of(result))
+    assert "A null MX is published beside other MX records" in text
+    assert "mixed.example receives mail at mx.mixed.example" in text
+
+
 async def test_share_in_channel_posts_the_result_for_everyone(slack_bot: SlackBot) -> None:
     result = await _run(slack_bot, "/spfcheck", "contoso.com")
     card_id = next(b for b in blocks_of(result) if b["type"] == "actions")["elements"][0]["value"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from handlers.card import Card
-from handlers.cards import TickRecord, diagnosis_card
+from handlers.cards import diagnosis_card
+from handlers.checklist import TickRecord
 from handlers.checks.result import CheckResult, Finding, Severity, Status
 from handlers.diagnosis import Diagnosis
 from handlers.ndr.model import Bounce, FailedRecipient, Kind, Mta

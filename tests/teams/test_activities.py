@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bot.teams.activities import (
-    BOT_COMMANDS,
     FileRef,
     Submit,
     base_conversation,
@@ -23,8 +22,8 @@ from tests.teams.conftest import BOT_ID, load_activity
 MENTION = {"type": "mention", "text": "<at>ndrbot</at>", "mentioned": {"id": BOT_ID, "name": "x"}}
 
 
-def test_every_router_command_is_a_bot_command() -> None:
-    assert {
+def test_every_command_of_the_table_can_be_typed() -> None:
+    words = {
         "spfcheck",
         "dmarccheck",
         "dkimcheck",
@@ -34,7 +33,10 @@ def test_every_router_command_is_a_bot_command() -> None:
         "ndrwatch",
         "ndrbot",
         "help",
-    } == set(BOT_COMMANDS)
+    }
+    assert {parse_command(f"{word} x") for word in words} == {(word, "x") for word in words}
+    assert parse_command("alerts here") == ("ndrbot", "alerts here")
+    assert parse_command("spfcheckx contoso.com") is None
 
 
 @pytest.mark.parametrize(

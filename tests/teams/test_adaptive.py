@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.render.adaptive import render_adaptive
-from handlers.card import Action, Card, CheckLine, CodeBlock, Fact, LinkItem, Section, Tone
-from handlers.cards import TickRecord, check_card, error_card, help_card
+from handlers.card import (
+    Action,
+    ActionKind,
+    Card,
+    CheckLine,
+    CodeBlock,
+    Fact,
+    LinkItem,
+    Section,
+    Tone,
+)
+from handlers.cards import check_card, error_card, help_card
+from handlers.checklist import TickRecord
 from handlers.checks.result import CheckResult, Finding, Severity, Status
-from handlers.router import COMMANDS
+from handlers.commands import help_lines
 from knowledge import Catalogue, load_catalogue
 from tests.teams.cards import HOSTILE, checklist_card, hostile_card, security_steps, variant_card
 
@@ -111,7 +123,7 @@ def _check_results() -> list[CheckResult]:
 def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
     at = "2026-11-20T09:15:00+00:00"
     return {
-        "help_card": help_card(COMMANDS),
+        "help_card": help_card(help_lines()),
         "check_card": check_card("Mail check: contoso.com", _check_results(), shareable=True),
         "checklist_ticked": checklist_card(
             catalogue, {"reset_password": TickRecord("Helpdesk Pat", at)}
@@ -191,7 +203,7 @@ def test_ticked_items_show_who_and_when_and_unblock_becomes_a_toggle_last(
 
 def test_share_button_submits_the_card_id(catalogue: Catalogue) -> None:
     card = check_card("SPF check: contoso.com", _check_results()[:1], shareable=True)
-    card = Card(**{**card.__dict__, "actions": (Action("share", "Share in channel", "c-42"),)})
+    card = replace(card, id="c-42")
     rendered = render_adaptive(card)
     assert rendered["actions"] == [
         {
@@ -278,10 +290,10 @@ def test_any_text_anywhere_gives_a_valid_inert_card(
         steps=(step,),
         code=(CodeBlock(code, code),),
         links=(LinkItem(value, "https://learn.microsoft.com/"),),
-        actions=(Action("share", value, value),),
+        actions=(Action(ActionKind.SHARE, value, value),),
         notes=(note,),
         footer=note,
-        meta={"card_id": value},
+        id=value,
     )
     rendered = render_adaptive(card)
     assert_valid(card_schema, rendered)

@@ -10,13 +10,14 @@ from datetime import datetime
 from bot.store import Database
 from bot.store.alerts._outbox import NewAlert, enqueue_in
 from bot.store.alerts._schema import iso, parse_iso
+from handlers.refusals import Refusal
 from handlers.watch.model import Watch, WatchKind
 from handlers.watch.transitions import WatchState
 
 __all__ = ["AlreadyWatched", "WatchQueries"]
 
 
-class AlreadyWatched(ValueError):
+class AlreadyWatched(Refusal):
     """The domain or IP is watched already (the message names who added it)."""
 
 
