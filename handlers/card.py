@@ -63,6 +63,7 @@ class CheckLine:
     status: str  # pass | warn | fail | unknown
     summary: str
     details: tuple[str, ...] = ()  # the most important findings, one sentence each
+    code: tuple[CodeBlock, ...] = ()  # records or commands the check proposes
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,13 @@ def card_from_json(data: dict[str, Any]) -> Card:
         facts=tuple(Fact(**f) for f in data.get("facts", ())),
         sections=tuple(Section(**s) for s in data.get("sections", ())),
         checks=tuple(
-            CheckLine(**{**c, "details": tuple(c.get("details", ()))})
+            CheckLine(
+                **{
+                    **c,
+                    "details": tuple(c.get("details", ())),
+                    "code": tuple(CodeBlock(**b) for b in c.get("code", ())),
+                }
+            )
             for c in data.get("checks", ())
         ),
         steps=tuple(data.get("steps", ())),

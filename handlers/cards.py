@@ -6,6 +6,7 @@ this module decides what goes on the card and in which order.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from handlers.card import (
@@ -133,8 +134,27 @@ def _check_line(result: CheckResult) -> CheckLine:
         target=result.target,
         status=str(result.status),
         summary=result.summary,
-        details=tuple(important[:4]),
+        details=tuple(important[:4]) + _caveats(result),
+        code=_proposals(result),
     )
+
+
+def _proposals(result: CheckResult) -> tuple[CodeBlock, ...]:
+    """What a check proposes to publish (today: SPF flattening), as records to copy."""
+    flat = result.details.get("flattening")
+    if not flat or not flat.get("records"):
+        return ()
+    records = "\n".join(
+        f"{rec['name']} TXT " + " ".join(json.dumps(s) for s in rec["strings"])
+        for rec in flat["records"]
+    )
+    label = f"Proposed SPF records, flattened ({flat['lookups_after']} lookups after)"
+    return (CodeBlock(label, records, "dns"),)
+
+
+def _caveats(result: CheckResult) -> tuple[str, ...]:
+    flat = result.details.get("flattening")
+    return (str(flat["caveat"]),) if flat and flat.get("records") else ()
 
 
 def _checklist_view(

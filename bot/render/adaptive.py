@@ -151,6 +151,8 @@ def _check(line: CheckLine) -> list[dict[str, Any]]:
         )
     ]
     items += [_para(f"• {detail}", isSubtle=True, size="Small") for detail in line.details]
+    for block in line.code:
+        items += _code_block(block)
     return items
 
 

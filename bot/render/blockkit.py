@@ -207,6 +207,7 @@ def _checks(card: Card) -> list[Block]:
             f"{_value(check.target)}: {_escape(check.summary)}"
         )
         lines.append("\n".join([line, *(f"      • {_escape(d)}" for d in check.details)]))
+        lines += [_fence(block, 2900) for block in check.code]
     return _packed("*Checks*", lines)
 
 

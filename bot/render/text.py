@@ -52,6 +52,9 @@ def render_text(card: Card, *, width: int = 96) -> str:
                 lines = _wrap(detail, "           ", width)
                 lines[0] = "         - " + lines[0].lstrip()
                 out += lines
+            for block in check.code:
+                out.append(f"         # {_clean(block.label)}")
+                out += [f"           {_clean(line)}" for line in block.code.splitlines()]
     if card.steps:
         out += ["", "Next steps:"]
         for number, step in enumerate(card.steps, start=1):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from handlers.ndr.codes import has_code, normalise_address
 from handlers.ndr.dsn import DsnFields, parse_dsn_fields
@@ -86,6 +86,38 @@ def _read_document(doc: Document) -> Bounce:
             notification = read_ses_notification(text)
             if notification is not None:
                 return notification
+    reading = _classify(_find_recipients(_find_candidates(_gather(doc))))
+    return _to_bounce(reading)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What the reader knows so far about one document. Each step below takes one and returns
+    a new one; nothing another module built (the Document, the DSN fields) is changed."""
+
+    doc: Document
+    report: str  # the human-readable parts, without the original message's headers
+    original: OriginalMessage | None
+    dsn: DsnFields
+    notes: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    shaped: tuple[Candidate, ...] = ()  # read from log lines, transcripts, app errors
+    recipients: tuple[FailedRecipient, ...] = ()
+    kind: Kind = Kind.UNKNOWN
+
+    @functools.cached_property
+    def phrased(self) -> bool:
+        """A paste's report headings or a receiver's fixed refusal wording. Looked for at most
+        once, and only when nothing cheaper (a code, a log's verdict) already says it failed."""
+        head = self.report[:20_000]
+        return not self.doc.is_message and bool(
+            BOUNCE_PHRASES.search(head) or REFUSAL_SENTENCES.search(head)
+        )
+
+
+def _gather(doc: Document) -> _Reading:
+    """The report text, the original message's headers and the delivery-status fields."""
     bodies: list[str] = []
     original_headers = list(doc.original_headers)
     for text in doc.texts:
@@ -94,73 +126,90 @@ def _read_document(doc: Document) -> Bounce:
         if headers and not original_headers:
             original_headers = headers
     report = "\n\n".join(bodies)
-    original = parse_original(original_headers)
-
     dsn = parse_dsn_fields("\n\n".join(doc.dsn_texts)) if doc.dsn_texts else DsnFields()
     if not dsn.recipients:
         pasted = parse_dsn_fields(report)
         if pasted.recipients:
             dsn = pasted
+    notes: tuple[str, ...] = ()
+    if len(dsn.recipients) > MAX_RECIPIENTS:
+        notes = (
+            f"The report lists {len(dsn.recipients)} recipients; the first {MAX_RECIPIENTS} are shown.",
+        )
+        dsn = replace(dsn, recipients=dsn.recipients[:MAX_RECIPIENTS])
+    return _Reading(doc, report, parse_original(original_headers), dsn, notes)
 
-    senders = _sender_candidates(doc, dsn, original, report, [])
-    candidates = extract_candidates(report, sender=senders[0] if senders else None)
-    exo = exo_enhanced(report)
+
+def _find_candidates(r: _Reading) -> _Reading:
+    """Who sent it, and every line that names a failed recipient (with the shapes of a paste)."""
+    senders = _sender_candidates(r.doc, r.dsn, r.original, r.report, [])
+    candidates = extract_candidates(r.report, sender=senders[0] if senders else None)
+    exo = exo_enhanced(r.report)
     if exo is not None:
         candidates = [c for c in candidates if c.address != exo.address] + [exo]
     shaped: list[Candidate] = []
-    if not doc.is_message and not dsn.recipients and not any(has_code(c.text) for c in candidates):
+    if (
+        not r.doc.is_message
+        and not r.dsn.recipients
+        and not any(has_code(c.text) for c in candidates)
+    ):
         # Not a bounce as a mail system writes it: log lines, a transcript, an app's error.
-        shaped = read_shapes(report)
-        senders = _sender_candidates(doc, dsn, original, report, shaped)
+        shaped = read_shapes(r.report)
+        senders = _sender_candidates(r.doc, r.dsn, r.original, r.report, shaped)
         candidates = merge_candidates(candidates, shaped)
-    sender = senders[0] if senders else None
-    reply = global_reply(report)
-
-    if len(dsn.recipients) > MAX_RECIPIENTS:
-        doc.notes.append(
-            f"The report lists {len(dsn.recipients)} recipients; the first {MAX_RECIPIENTS} are shown."
-        )
-        dsn.recipients = dsn.recipients[:MAX_RECIPIENTS]
-    candidates = candidates[:MAX_RECIPIENTS]
-
-    # A paste's report headings or a receiver's fixed refusal wording: looked for at most once,
-    # and only when nothing cheaper (a code, a log's verdict) already says it is a failure.
-    @functools.cache
-    def phrased() -> bool:
-        return not doc.is_message and bool(
-            BOUNCE_PHRASES.search(report[:20_000]) or REFUSAL_SENTENCES.search(report[:20_000])
-        )
-
-    recipients = assemble_recipients(
-        doc, dsn, candidates, reply, report, senders, original, phrased=phrased
+    return replace(
+        r,
+        senders=tuple(senders),
+        candidates=tuple(candidates[:MAX_RECIPIENTS]),
+        shaped=tuple(shaped),
     )
-    recipients = recipients[:MAX_RECIPIENTS]
-    if not doc.is_message and not _speaks_of_failure(recipients) and not phrased():
+
+
+def _find_recipients(r: _Reading) -> _Reading:
+    """The failed recipients, each with its status, reply and diagnostic."""
+    recipients = assemble_recipients(
+        r.doc,
+        r.dsn,
+        list(r.candidates),
+        global_reply(r.report),
+        r.report,
+        list(r.senders),
+        r.original,
+        phrased=lambda: r.phrased,
+    )[:MAX_RECIPIENTS]
+    if not r.doc.is_message and not _speaks_of_failure(recipients) and not r.phrased:
         # Prose that names an address near a word like "invalid" or "blocked" (an API error, a
         # question about a bounce, a delisting request) is not a bounce without a code, a log's
         # verdict, a report's heading or a receiver's fixed refusal.
         recipients = []
-    stage = transcript_command(report)
+    stage = transcript_command(r.report)
     if stage:
-        recipients = [r if r.command else replace(r, command=stage) for r in recipients]
-    has_failure = any(_is_failure(r) for r in recipients) or bool(
+        recipients = [x if x.command else replace(x, command=stage) for x in recipients]
+    return replace(r, recipients=tuple(recipients))
+
+
+def _classify(r: _Reading) -> _Reading:
+    """Bounce, delay, or something else (an auto-reply, a report...) without recipients."""
+    recipients = list(r.recipients)
+    has_failure = any(_is_failure(x) for x in recipients) or bool(
         recipients
         and (
-            BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000])
-            or doc.header("x-failed-recipients")
-            or phrased()
+            BOUNCE_PHRASES.search(r.doc.header("subject") + " " + r.report[:3000])
+            or r.doc.header("x-failed-recipients")
+            or r.phrased
         )
     )
-    kind = non_bounce_kind(doc, report, has_failure)
-    if kind is not None:
-        recipients = []
-    else:
-        kind = _ndr_kind(doc, recipients, report, has_failure)
-        if not kind.is_ndr:
-            recipients = []
+    kind = non_bounce_kind(r.doc, r.report, has_failure)
+    if kind is None:
+        kind = _ndr_kind(r.doc, recipients, r.report, has_failure)
+    return replace(r, kind=kind, recipients=r.recipients if kind.is_ndr else ())
 
+
+def _to_bounce(r: _Reading) -> Bounce:
+    """The :class:`Bounce`: the facts around the recipients, and notes for the reader."""
+    doc, kind, recipients = r.doc, r.kind, r.recipients
     delay_notice = kind is Kind.DELAY and bool(
-        _DELAY_TEXT.search(doc.header("subject") + "\n" + report[:50_000])
+        _DELAY_TEXT.search(doc.header("subject") + "\n" + r.report[:50_000])
     )
     first = recipients[0] if recipients else None
     sending_ip = hidden_ip = None
@@ -171,13 +220,12 @@ def _read_document(doc: Document) -> Bounce:
             break
     if sending_ip is None and kind.is_ndr:
         # A receiving server's own log names the connecting client: that is the sender's IP.
-        sending_ip = next((c.client_ip for c in shaped if c.client_ip), None)
+        sending_ip = next((c.client_ip for c in r.shaped if c.client_ip), None)
     verdict_domain = next(
-        (d for d in (find_verdict_domain(r.diagnostic) for r in recipients[:10]) if d), None
+        (d for d in (find_verdict_domain(x.diagnostic) for x in recipients[:10]) if d), None
     )
-    reporting = _reporting_mta(dsn, report)
     # A server's greeting names its product only in a pasted session, never in a message.
-    greetings = "" if doc.is_message else report
+    greetings = "" if doc.is_message else r.report
     system = detect_system(first.remote_mta.host, first.diagnostic, greetings) if first else None
     notes: list[str] = []
     if kind.is_ndr and first is not None and not (first.status or first.reply_code):
@@ -190,27 +238,26 @@ def _read_document(doc: Document) -> Bounce:
             f"The paste hides the sending IP (shown as {hidden_ip[:45]}), so it cannot be checked "
             "against blocklists; paste the real address, or run the blocklist check with it."
         )
-    hidden_addresses = [r.hidden_address for r in recipients if r.hidden_address]
+    hidden_addresses = [x.hidden_address for x in recipients if x.hidden_address]
     if kind.is_ndr and hidden_addresses:
         notes.append(
             f"The paste hides the recipient's address (shown as {hidden_addresses[0][:80]}); "
             "checks that need the recipient's domain are left out."
         )
-    notes.extend(doc.notes)
     return Bounce(
         kind=kind,
-        recipients=tuple(recipients),
-        sender=sender,
+        recipients=recipients,
+        sender=r.senders[0] if r.senders else None,
         sender_domain=verdict_domain,
-        reporting_mta=reporting,
+        reporting_mta=_reporting_mta(r.dsn, r.report),
         sending_ip=sending_ip,
         hidden_ip=hidden_ip if sending_ip is None else None,
         delay_notice=delay_notice,
         system=system.key if system else None,
         system_evidence=system.evidence if system else None,
         subject=doc.header("subject") or None,
-        original=original,
-        notes=tuple(notes),
+        original=r.original,
+        notes=(*notes, *doc.notes, *r.notes),
     )
 
 

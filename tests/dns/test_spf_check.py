@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
 
+from bot.render.adaptive import render_adaptive
+from bot.render.blockkit import render_blockkit
+from handlers.cards import check_card
 from handlers.checks import InvalidTarget, Status, check_spf
 from tests.dns.conftest import client_for
 from tests.dns.server import Faults, LoopbackDns
@@ -168,3 +172,16 @@ async def test_flattening_resolves_a_and_mx_terms_inside_includes(serve: Serve) 
     ):
         assert term in record
     assert record.startswith("v=spf1 ") and record.endswith(" -all")
+
+
+async def test_the_flattening_proposal_reaches_the_chat_card(serve: Serve) -> None:
+    result = await check_spf(client_for(serve("checks.yaml")), "chain.test")
+    card = check_card("SPF check: chain.test", [result])
+    (line,) = card.checks
+    (block,) = line.code
+    assert block.code.startswith("chain.test TXT ") and "ip4:203.0.113.11/32" in block.code
+    assert "7 lookups after" in block.label and any("regenerate" in d for d in line.details)
+    slack = json.dumps(render_blockkit(card)["blocks"])
+    assert "```chain.test TXT" in slack
+    teams = json.dumps(render_adaptive(card))
+    assert "chain.test TXT" in teams and "Monospace" in teams
