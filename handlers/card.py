@@ -64,6 +64,14 @@ class CheckLine:
     summary: str
     details: tuple[str, ...] = ()  # the most important findings, one sentence each
     code: tuple[CodeBlock, ...] = ()  # records or commands the check proposes
+    links: tuple[LinkItem, ...] = ()  # where to act on it (a blocklist's delisting form)
+
+
+_WHERE = {
+    "powershell": "PowerShell",
+    "sh": "a Linux or macOS shell",
+    "dns": "DNS records",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +81,11 @@ class CodeBlock:
     label: str
     code: str
     language: str = "powershell"
+
+    @property
+    def where(self) -> str:
+        """Where to run or put it, for the block's label ("" when it says nothing useful)."""
+        return _WHERE.get(self.language, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +154,7 @@ class Card:
     code: tuple[CodeBlock, ...] = ()
     links: tuple[LinkItem, ...] = ()
     checklist: ChecklistView | None = None
+    quote: str = ""  # what the refusing server said, verbatim (untrusted: from the paste)
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = ()
     footer: str = ""
@@ -178,6 +192,7 @@ def card_from_json(data: dict[str, Any]) -> Card:
                     **c,
                     "details": tuple(c.get("details", ())),
                     "code": tuple(CodeBlock(**b) for b in c.get("code", ())),
+                    "links": tuple(LinkItem(**x) for x in c.get("links", ())),
                 }
             )
             for c in data.get("checks", ())
@@ -204,6 +219,7 @@ def card_from_json(data: dict[str, Any]) -> Card:
             Action(ActionKind(a.get("kind") or a["id"]), a["label"], a.get("value", ""))
             for a in data.get("actions", ())
         ),
+        quote=data.get("quote", ""),
         notes=tuple(data.get("notes", ())),
         footer=data.get("footer", ""),
         meta=meta,

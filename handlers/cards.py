@@ -24,6 +24,7 @@ from handlers.card import (
 )
 from handlers.checklist import TickRecord, apply_ticks
 from handlers.checks.result import CheckResult, Severity, Status
+from handlers.code_layout import layout_powershell
 from handlers.diagnosis import Diagnosis
 from handlers.ndr.model import Kind
 from handlers.ndr.systems import SYSTEM_NAMES
@@ -51,7 +52,6 @@ _CHECK_NAMES = {
     "mx": "MX",
     "rdns": "Reverse DNS",
     "blocklist": "Blocklists",
-    "connector": "Inbound connector",
 }
 _KIND_TEXT = {
     Kind.AUTO_REPLY: "This is an automatic reply (out of office or similar), not a delivery failure.",
@@ -72,6 +72,14 @@ _KIND_TEXT = {
     ),
     Kind.UNKNOWN: "This looks like an e-mail, but not like a delivery failure report.",
     Kind.CHAT: "This does not look like a bounce.",
+}
+
+
+_CONFIDENCE = {
+    "high": "ndrbot is sure which failure this is: the code and the server's words both match.",
+    "medium": "ndrbot is fairly sure which failure this is: the code or the words match.",
+    "low": "ndrbot is not sure which failure this is.",
+    "none": "",
 }
 
 
@@ -125,10 +133,13 @@ def _facts(d: Diagnosis) -> tuple[Fact, ...]:
 
 def _check_line(result: CheckResult) -> CheckLine:
     important = [
-        f.message
+        _finding_text(result, f.code, f.message)
         for f in result.findings
         if f.severity in (Severity.ERROR, Severity.WARNING, Severity.UNKNOWN)
     ]
+    # A finding that only says again what the summary says is left out.
+    said = result.summary.casefold()
+    important = [m for m in important if m.casefold().rstrip(".") not in said]
     return CheckLine(
         name=_CHECK_NAMES.get(result.check, result.check.upper()),
         target=result.target,
@@ -136,7 +147,26 @@ def _check_line(result: CheckResult) -> CheckLine:
         summary=result.summary,
         details=tuple(important[:4]) + _caveats(result),
         code=_proposals(result),
+        links=_delisting(result),
     )
+
+
+def _finding_text(result: CheckResult, code: str, message: str) -> str:
+    """A finding as a card shows it: a listing without its delisting URL (that is a link)."""
+    if code == "blocklist.listed":
+        return message.split(". Delisting: ", 1)[0] + "."
+    return message
+
+
+def _delisting(result: CheckResult) -> tuple[LinkItem, ...]:
+    """Where to ask each blocklist that lists the target for removal (URLs from ndrbot's own
+    list of blocklists, never from a paste)."""
+    links = []
+    for row in result.details.get("lists", ()) if result.check == "blocklist" else ():
+        url, _, note = str(row.get("delist", "")).partition(" ")
+        if row.get("status") == "listed" and url.startswith("https://"):
+            links.append(LinkItem(f"Delisting: {row['list']} {note}".strip(), url))
+    return tuple(links)
 
 
 def _proposals(result: CheckResult) -> tuple[CodeBlock, ...]:
@@ -157,6 +187,11 @@ def _caveats(result: CheckResult) -> tuple[str, ...]:
     return (str(flat["caveat"]),) if flat and flat.get("records") else ()
 
 
+def _command(label: str, code: str, shell: str) -> CodeBlock:
+    """A catalogue command as a code block, laid out to wrap on a narrow card."""
+    return CodeBlock(label, layout_powershell(code) if shell == "powershell" else code, shell)
+
+
 def _checklist_view(
     checklist: Checklist, key: str, ticks: Mapping[str, TickRecord] | None
 ) -> ChecklistView:
@@ -166,7 +201,7 @@ def _checklist_view(
             text=item.text,
             is_unblock=item.is_unblock,
             required=item.required_before_unblock,
-            commands=tuple(CodeBlock(c.label, c.code, c.shell) for c in item.commands),
+            commands=tuple(_command(c.label, c.code, c.shell) for c in item.commands),
         )
         for item in checklist.items
     )
@@ -216,11 +251,12 @@ def diagnosis_card(
         sections=tuple(sections),
         checks=tuple(_check_line(c) for c in checks),
         steps=remediation.steps,
-        code=tuple(CodeBlock(c.label, c.code, c.shell) for c in remediation.commands),
+        code=tuple(_command(c.label, c.code, c.shell) for c in remediation.commands),
         links=tuple(LinkItem(link.label, link.url) for link in remediation.portals),
         checklist=checklist,
         notes=tuple(notes),
-        footer=f"{variant.family} · {variant.key} · confidence {diagnosis.confidence}",
+        quote=(bounce.first.diagnostic if bounce.first else "") or "",
+        footer=_CONFIDENCE[diagnosis.confidence],
         id=card_id,
         meta={"family": variant.family, "variant": variant.key},
     )
@@ -258,7 +294,7 @@ def check_card(
     return Card(
         title=title,
         tone=tone,
-        summary=" ".join(r.summary for r in results[:1]),
+        summary=_results_summary(results),
         checks=tuple(_check_line(r) for r in results),
         actions=actions,
         notes=notes,
@@ -266,17 +302,40 @@ def check_card(
     )
 
 
-def help_card(commands: Sequence[tuple[str, str]]) -> Card:
-    """What ndrbot does and the commands it answers."""
-    steps = tuple(f"{usage} - {text}" for usage, text in commands)
+def _results_summary(results: Sequence[CheckResult]) -> str:
+    """One sentence over all the results: the single result's own summary, else a count that
+    names what failed (a header must not say "fail" over a line that says "passes")."""
+    if len(results) == 1:
+        return results[0].summary
+
+    def names(status: Status) -> list[str]:
+        return [_CHECK_NAMES.get(r.check, r.check.upper()) for r in results if r.status is status]
+
+    for status, verb in ((Status.FAIL, "fail"), (Status.WARN, "warn")):
+        hit = names(status)
+        if hit:
+            return f"{len(hit)} of {len(results)} checks {verb}: {', '.join(hit)}."
+    unknown = names(Status.UNKNOWN)
+    if unknown:
+        return f"{len(unknown)} of {len(results)} checks could not run: {', '.join(unknown)}."
+    return f"All {len(results)} checks pass." if results else ""
+
+
+def help_card(commands: Sequence[tuple[str, str]], *, how_to_type: str = "") -> Card:
+    """What ndrbot does and the commands it answers (``commands``: synopsis and help, as the
+    platform types them; ``how_to_type``: a platform's note on typing them)."""
+    listing = "\n".join(f"{usage}: {text}" for usage, text in commands)
+    sections = [Section("Commands", listing)]
+    if how_to_type:
+        sections.append(Section("Typing a command", how_to_type))
     return Card(
         title="ndrbot: paste a bounce, get the fix",
         tone=Tone.INFO,
         summary=(
             "Paste a non-delivery report (or upload the .eml) in a channel I am in, and I reply "
-            "in the thread with what failed, why, and what to do. Commands:"
+            "in the thread with what failed, why, and what to do."
         ),
-        steps=steps,
+        sections=tuple(sections),
     )
 
 

@@ -49,7 +49,7 @@ class Desk(Protocol):
     watches: WatchCommands | None
     alerts_here: Callable[[Command], Awaitable[Card]] | None
 
-    def help(self) -> Card:
+    def help(self, *, slash: bool = True) -> Card:
         """The help card."""
 
     async def diagnose_text(self, text: str, visibility: Visibility = ...) -> Reply:
@@ -77,6 +77,13 @@ class CommandSpec:
     def synopsis(self) -> str:
         """``/spfcheck DOMAIN [IP]``."""
         return " ".join(p for p in (f"/{self.name}", self.sub, self.usage) if p)
+
+    @property
+    def typed(self) -> str:
+        """How it is typed after an @mention (Teams): ``spfcheck DOMAIN [IP]``, ``alerts here``."""
+        if self.sub:
+            return " ".join(p for p in (self.sub, self.usage) if p)
+        return " ".join(p for p in (self.name, self.usage) if p)
 
 
 # -- runners -----------------------------------------------------------------------------------
@@ -141,7 +148,7 @@ async def _alerts_here(desk: Desk, command: Command, args: str) -> Reply:
 
 
 async def _help(desk: Desk, command: Command, args: str) -> Reply:
-    return Reply(desk.help(), Visibility.PRIVATE)
+    return Reply(desk.help(slash=command.slash), Visibility.PRIVATE)
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -202,9 +209,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
 _HELP = next(spec for spec in COMMANDS if spec.sub == "help")
 
 
-def help_lines() -> tuple[tuple[str, str], ...]:
-    """``(synopsis, help)`` for every command, in table order (the help card's lines)."""
-    return tuple((spec.synopsis, spec.help) for spec in COMMANDS)
+def help_lines(*, slash: bool = True) -> tuple[tuple[str, str], ...]:
+    """``(synopsis, help)`` for every command, in table order (the help card's lines); with
+    ``slash`` false, as typed after an @mention."""
+    return tuple((spec.synopsis if slash else spec.typed, spec.help) for spec in COMMANDS)
 
 
 def command_names() -> tuple[str, ...]:

@@ -40,6 +40,7 @@ class Message:
     attachments: tuple[Attachment, ...] = ()
     edited: bool = False
     from_bot: bool = False
+    slash: bool = True  # commands are typed with a slash here (not: after an @mention)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Command:
     name: str
     args: str = ""
     is_admin: bool = False
+    slash: bool = True  # commands are typed with a slash here (not: after an @mention)
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ class Router:
             # Sent to the bot itself: say what it is (an auto-reply, a challenge request, ...).
             return Reply(not_a_bounce_card(diagnose(recognised, self.catalogue)), Visibility.THREAD)
         if message.direct:
-            return Reply(self.help(), Visibility.THREAD)
+            return Reply(self.help(slash=message.slash), Visibility.THREAD)
         return None
 
     async def diagnose_text(self, text: str, visibility: Visibility = Visibility.PRIVATE) -> Reply:
@@ -147,9 +147,17 @@ class Router:
 
     # -- commands ---------------------------------------------------------------------------
 
-    def help(self) -> Card:
-        """The help card: every command of the table."""
-        return help_card(help_lines())
+    def help(self, *, slash: bool = True) -> Card:
+        """The help card: every command of the table, as this platform types it."""
+        if slash:
+            return help_card(help_lines())
+        return help_card(
+            help_lines(slash=False),
+            how_to_type=(
+                "In a channel, mention me first (@ndrbot mailcheck contoso.com); in a chat "
+                "with me, type the command alone. A leading / works too."
+            ),
+        )
 
     async def on_command(self, command: Command) -> Reply:
         """Run a command; the reply is private to the caller, with a button to share it."""

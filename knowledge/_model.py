@@ -73,8 +73,9 @@ WHO: tuple[str, ...] = (
     "group_owner",
 )
 
-# Automated checks the bot can run to enrich a card. "connector" needs tenant data.
-CHECKS: tuple[str, ...] = ("spf", "dkim", "dmarc", "dnsbl", "rdns", "mx", "connector")
+# Automated checks the bot can run to enrich a card from outside the tenant. (A connector's
+# settings can only be read inside it: the variants give Get-InboundConnector as a command.)
+CHECKS: tuple[str, ...] = ("spf", "dkim", "dmarc", "dnsbl", "rdns", "mx")
 
 # Sisimai's reason vocabulary, for interoperability with tools that speak it.
 REASONS: tuple[str, ...] = (

@@ -122,7 +122,7 @@ async def test_unknown_command_and_help(router: Router) -> None:
         await router.on_command(Command("slack", "C1", "U2", "frobnicate"))
     ).card.title == "Unknown command"
     help_card = (await router.on_command(Command("slack", "C1", "U2", "ndrbot", "help"))).card
-    assert any("/spfcheck" in step for step in help_card.steps)
+    assert "/spfcheck DOMAIN [IP]" in help_card.sections[0].text
 
 
 async def test_checklist_unblock_waits_for_every_security_step(
@@ -211,3 +211,16 @@ async def test_a_check_command_that_crashes_answers_unknown_not_silence(
     ]
     assert {line.status for line in reply.card.checks} == {"unknown"}
     assert all("RuntimeError" in line.summary for line in reply.card.checks)
+
+
+async def test_help_shows_commands_as_each_platform_types_them(router: Router) -> None:
+    slack = (await router.on_command(Command("slack", "C1", "U2", "ndrbot", "help"))).card
+    teams = (await router.on_command(Command("teams", "C1", "U2", "help", slash=False))).card
+    assert "/mailcheck DOMAIN:" in slack.sections[0].text
+    assert (
+        "\nmailcheck DOMAIN:" in teams.sections[0].text
+        and "/mailcheck" not in teams.sections[0].text
+    )
+    assert "alerts here:" in teams.sections[0].text
+    assert "@ndrbot" in teams.sections[1].text and len(slack.sections) == 1
+    assert not slack.steps  # commands are not "next steps"

@@ -10,7 +10,11 @@ A mention in Teams needs an ``msteams.entities`` entry naming it; the card never
 1.5 schema does not even allow the key), so ``<at>x</at>`` is just text. Teams also turns bare
 URLs into links, so scheme separators and ``www.`` in card text get an invisible WORD JOINER
 (U+2060) that breaks the auto-linker; code blocks are left exact, because people copy them.
-The only links are ``Action.OpenUrl`` entries built from ``card.links`` (catalogue URLs, https).
+The only links are ``card.links`` and a check line's ``links`` (catalogue and blocklist URLs,
+https), each a row of wrapping text with a short "Open" button (``Action.OpenUrl``) beside it.
+
+Colour is only ever on a symbol (✔ ⚠ ✖) next to words in the default colour: the Teams host
+configs' good, warning and attention colours are below WCAG's 4.5:1 on one theme or the other.
 
 Control characters and bidirectional overrides are removed (they could reorder or hide text), and
 long texts are clipped so a card stays inside Teams' message size limit (about 28 KB).
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from handlers.card import (
@@ -30,6 +35,7 @@ from handlers.card import (
     ChecklistItemView,
     ChecklistView,
     CodeBlock,
+    LinkItem,
     Tone,
 )
 
@@ -57,12 +63,22 @@ _TONE_STYLE = {
     Tone.SUCCESS: "good",
 }
 _TONE_MARK = {Tone.ERROR: "✖", Tone.WARNING: "⚠", Tone.INFO: "ℹ", Tone.SUCCESS: "✔"}
-_STATUS = {  # check status -> (mark, colour)
-    "pass": ("✔ pass", "good"),
-    "warn": ("⚠ warn", "warning"),
-    "fail": ("✖ FAIL", "attention"),
-    "unknown": ("? unknown", "default"),
+# Colour only on symbols: the Teams host configs' "good" and "warning" are below 2.1:1 on the
+# light theme and "attention" 3.2:1 on the dark one, so words stay in the default colour (WCAG's
+# 4.5:1 holds for it in both) and the coloured mark beside them carries no meaning alone.
+_STATUS = {  # check status -> (symbol, colour, word)
+    "pass": ("✔", "good", "pass"),
+    "warn": ("⚠", "warning", "warn"),
+    "fail": ("✖", "attention", "FAIL"),
+    "unknown": ("?", "default", "unknown"),
 }
+_INDENTATION = re.compile(r"(?m)^ +")
+_LONG_TOKEN = re.compile(r"\S{22,}")
+_LONG_WORD = re.compile(r"\S{25,}")
+_WORD_CHUNK = 20
+_ZERO_WIDTH_SPACE = "\u200b"
+_QUOTE_SHORT = 300  # characters of the server's text shown before "Show the full text"
+_FACT_LABEL_WIDTH = "110px"  # one width for every label, so the values line up
 
 
 def _clip(text: str, limit: int) -> str:
@@ -76,9 +92,11 @@ def _clean(text: str, limit: int = _TEXT_MAX) -> str:
 
 
 def _code(text: str) -> str:
-    """A code block's text: exact, apart from control characters and length."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _clip(_CONTROL.sub("", text), _CODE_MAX)
+    """A code block's text: exact, apart from control characters and length, and with each
+    line's indentation in no-break spaces (Teams collapses leading spaces; PowerShell and the
+    shells read U+00A0 as the whitespace it stands for)."""
+    text = _clip(_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")), _CODE_MAX)
+    return _INDENTATION.sub(lambda m: "\u00a0" * len(m.group()), text)
 
 
 def _run(text: str, **style: Any) -> dict[str, Any]:
@@ -97,10 +115,22 @@ def _heading(text: str) -> dict[str, Any]:
     return _rich(_run(_clean(text, 120), weight="Bolder"), spacing="Medium")
 
 
+def _when(iso: str | None) -> str:
+    """A tick time for people: ``5 Dec 2026, 09:15 UTC`` (the text as it is if odd)."""
+    if not iso:
+        return ""
+    try:
+        when = datetime.fromisoformat(iso).astimezone(UTC)
+    except ValueError:
+        return _clean(iso, 40)
+    return f"{when.day} {when:%b %Y, %H:%M} UTC"
+
+
 def _code_block(block: CodeBlock) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    if block.label:
-        items.append(_para(block.label, isSubtle=True, size="Small"))
+    label = " · ".join(p for p in (block.label, block.where and f"in {block.where}") if p)
+    if label:
+        items.append(_para(label, isSubtle=True, size="Small"))
     items.append(
         {
             "type": "Container",
@@ -123,36 +153,108 @@ def _header(card: Card) -> dict[str, Any]:
     return {"type": "Container", "style": _TONE_STYLE.get(card.tone, "default"), "items": items}
 
 
+def _fact_row(label: str, value: str) -> dict[str, Any]:
+    if _LONG_TOKEN.search(value):
+        # A long unbroken value (a host name, a hidden address) gets the card's whole width:
+        # beside a label it would run off a phone-width card.
+        return {
+            "type": "Container",
+            "spacing": "Small",
+            "items": [_para(label, weight="Bolder"), _para(value)],
+        }
+    return {
+        "type": "ColumnSet",
+        "spacing": "Small",
+        "columns": [
+            {
+                "type": "Column",
+                "width": _FACT_LABEL_WIDTH,
+                "items": [_para(label, weight="Bolder")],
+            },
+            {"type": "Column", "width": "stretch", "items": [_para(value)]},
+        ],
+    }
+
+
 def _facts(card: Card) -> list[dict[str, Any]]:
     if not card.facts:
         return []
-    rows = [
-        {
-            "type": "ColumnSet",
-            "spacing": "Small",
-            "columns": [
-                {"type": "Column", "width": "auto", "items": [_para(fact.label, weight="Bolder")]},
-                {"type": "Column", "width": "stretch", "items": [_para(fact.value)]},
-            ],
-        }
-        for fact in card.facts
+    rows = [_fact_row(fact.label, fact.value) for fact in card.facts]
+    return [{"type": "Container", "id": "facts", "spacing": "Medium", "items": rows}]
+
+
+def _breakable(text: str) -> str:
+    """Text to read (not to copy) with a break opportunity every few characters of any very
+    long word, so a URL or a token in a server's reply wraps instead of running off the card."""
+    return _LONG_WORD.sub(
+        lambda m: _ZERO_WIDTH_SPACE.join(
+            m.group()[i : i + _WORD_CHUNK] for i in range(0, len(m.group()), _WORD_CHUNK)
+        ),
+        text,
+    )
+
+
+def _quote(card: Card) -> list[dict[str, Any]]:
+    """What the refusing server said: shortened, with the whole text one click away."""
+    text = _breakable(_clean(card.quote, _CODE_MAX))
+    if not text.strip():
+        return []
+    items = [
+        _heading("What the server said"),
+        _rich(_run(_clip(text, _QUOTE_SHORT), fontType="Monospace", size="Small")),
     ]
-    return [{"type": "Container", "spacing": "Medium", "items": rows}]
+    if len(text) > _QUOTE_SHORT:
+        full = {
+            "type": "AdaptiveCard",
+            "body": [_rich(_run(text, fontType="Monospace", size="Small"))],
+        }
+        items.append(
+            {
+                "type": "ActionSet",
+                "actions": [
+                    {"type": "Action.ShowCard", "title": "Show the full text", "card": full}
+                ],
+            }
+        )
+    return items
+
+
+def _link_line(link: LinkItem) -> dict[str, Any] | None:
+    """A link as a row: its label as wrapping text, and a short "Open" button beside it (a
+    button with the whole label would cut it with "…"; a link-styled text run is drawn in a
+    colour that is too faint on the dark theme)."""
+    if not link.url.startswith("https://") or _CONTROL.search(link.url) or " " in link.url:
+        return None
+    button = {"type": "Action.OpenUrl", "title": "Open", "url": link.url}
+    return {
+        "type": "ColumnSet",
+        "spacing": "Small",
+        "columns": [
+            {"type": "Column", "width": "stretch", "items": [_para(f"• {link.label}")]},
+            {
+                "type": "Column",
+                "width": "auto",
+                "verticalContentAlignment": "Center",
+                "items": [{"type": "ActionSet", "actions": [button]}],
+            },
+        ],
+    }
 
 
 def _check(line: CheckLine) -> list[dict[str, Any]]:
-    mark, colour = _STATUS.get(line.status, (line.status, "default"))
+    symbol, colour, word = _STATUS.get(line.status, ("", "default", line.status))
     target = f" {line.target}" if line.target else ""
     items = [
         _rich(
-            _run(_clean(mark, 20), weight="Bolder", color=colour),
-            _run(_clean(f"  {line.name}{target}: ", 300), weight="Bolder"),
+            _run(symbol, weight="Bolder", color=colour),
+            _run(_clean(f" {word}  {line.name}{target}: ", 300), weight="Bolder"),
             _run(_clean(line.summary)),
         )
     ]
     items += [_para(f"• {detail}", isSubtle=True, size="Small") for detail in line.details]
     for block in line.code:
         items += _code_block(block)
+    items += [x for x in map(_link_line, line.links) if x is not None]
     return items
 
 
@@ -160,7 +262,8 @@ def _toggle(item: ChecklistItemView) -> list[dict[str, Any]]:
     if not item.enabled:
         return [
             _rich(
-                _run("Not yet: ", weight="Bolder", color="warning"),
+                _run("⚠", weight="Bolder", color="warning"),
+                _run(" Not yet: ", weight="Bolder"),
                 _run(_clean(item.text)),
             ),
             _para("Tick every security step above first.", isSubtle=True, size="Small"),
@@ -177,17 +280,33 @@ def _toggle(item: ChecklistItemView) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [toggle]
     if item.done:
         who = _clean(item.done_by or "someone", 120)
-        when = f" at {_clean(item.done_at, 40)}" if item.done_at else ""
-        items.append(_para(f"Done by {who}{when}", isSubtle=True, size="Small", color="good"))
+        when = f" on {_when(item.done_at)}" if item.done_at else ""
+        items.append(
+            _rich(
+                _run("✔", color="good", size="Small"),
+                _run(f" Done by {who}{when}", isSubtle=True, size="Small"),
+            )
+        )
     return items
 
 
+_SAVE_HINT = (
+    "Tick each step when it is done, then press Save checklist under the last step: ticks are "
+    "kept only when saved, and everyone here then sees who ticked what."
+)
+
+
 def _checklist(checklist: ChecklistView, card_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = [_heading("Checklist"), _para(checklist.title, weight="Bolder")]
+    items: list[dict[str, Any]] = [
+        _heading("Checklist"),
+        _para(checklist.title, weight="Bolder"),
+        _para(_SAVE_HINT, isSubtle=True, size="Small"),
+    ]
     for item in checklist.items:
         body = _toggle(item)
-        for block in item.commands:
-            body += _code_block(block)
+        if item.enabled:  # a gated step shows no commands until it may be done
+            for block in item.commands:
+                body += _code_block(block)
         items.append({"type": "Container", "spacing": "Medium", "items": body})
     items.append(
         {
@@ -205,15 +324,8 @@ def _checklist(checklist: ChecklistView, card_id: str) -> list[dict[str, Any]]:
 
 
 def _links(card: Card) -> list[dict[str, Any]]:
-    actions = [
-        {"type": "Action.OpenUrl", "title": _clean(link.label, 100), "url": link.url}
-        for link in card.links
-        if link.url.startswith("https://") and not _CONTROL.search(link.url) and " " not in link.url
-    ]
-    if not actions:
-        return []
-    # One link per ActionSet: Teams caps the buttons of one set, and stacked sets read as a list.
-    return [_heading("Links")] + [{"type": "ActionSet", "actions": [a]} for a in actions]
+    lines = [x for x in map(_link_line, card.links) if x is not None]
+    return [_heading("Links"), *lines] if lines else []
 
 
 def _shortened(card: Card, limit: int) -> Card:
@@ -233,26 +345,58 @@ def _shortened(card: Card, limit: int) -> Card:
         ),
         steps=tuple(map(cut, card.steps)),
         notes=tuple(map(cut, card.notes)),
+        quote=cut(card.quote),
     )
+
+
+_LEFT_OUT = (
+    "Parts of this card were left out to fit Teams' message size; the console "
+    "(ndrbot diagnose) shows all of it."
+)
+
+
+def _without_parts(card: Card) -> list[Card]:
+    """``card`` with ever more left out, the compromise checklist last of all."""
+    less = replace(card, quote="", links=(), notes=(_LEFT_OUT,))
+    steps = [
+        less,
+        replace(less, checks=tuple(replace(c, details=(), code=(), links=()) for c in card.checks)),
+    ]
+    steps.append(replace(steps[-1], sections=()))
+    steps.append(replace(steps[-1], code=()))
+    steps.append(replace(steps[-1], steps=(), checks=()))
+    if card.checklist is not None:
+        bare = tuple(replace(item, commands=()) for item in card.checklist.items)
+        steps.append(replace(steps[-1], checklist=replace(card.checklist, items=bare)))
+    return steps
+
+
+def _size(rendered: dict[str, Any]) -> int:
+    return len(json.dumps(rendered, ensure_ascii=False).encode())
 
 
 def render_adaptive(card: Card) -> dict[str, Any]:
     """The Adaptive Card 1.5 for ``card`` (a JSON-ready dict, valid against the 1.5 schema).
 
     A card whose JSON would not fit Teams' message size is rendered again with its long
-    paragraphs cut shorter (visibly, with an ellipsis); commands and checklist steps are kept.
+    paragraphs cut shorter (visibly, with an ellipsis); if that is not enough, parts are left
+    out (with a note saying so) in an order that keeps the compromise checklist to the last.
     """
     rendered = _render(card)
     for limit in _SHORTER:
-        if len(json.dumps(rendered, ensure_ascii=False).encode()) <= _BUDGET:
-            break
+        if _size(rendered) <= _BUDGET:
+            return rendered
         rendered = _render(_shortened(card, limit))
+    for smaller in _without_parts(_shortened(card, _SHORTER[-1])):
+        if _size(rendered) <= _BUDGET:
+            return rendered
+        rendered = _render(smaller)
     return rendered
 
 
 def _render(card: Card) -> dict[str, Any]:
     card_id = card.id
-    body: list[dict[str, Any]] = [_header(card), *_facts(card)]
+    body: list[dict[str, Any]] = [_header(card), *_facts(card), *_quote(card)]
     for section in card.sections:
         body += [_heading(section.title), _para(section.text)]
     if card.checks:

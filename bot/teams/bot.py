@@ -145,6 +145,7 @@ class NdrTeamsBot(ActivityHandler):
             direct=addressed,
             attachments=fetched,
             from_bot=from_bot,
+            slash=False,
         )
         reply = await self.router.on_message(message)
         if reply is not None:
@@ -159,7 +160,7 @@ class NdrTeamsBot(ActivityHandler):
         """Installed: remember the conversation; in a personal chat, say what ndrbot does."""
         self._remember(turn_context.activity)
         if _conversation_type(turn_context.activity) == "personal":
-            await turn_context.send_activity(card_activity(self.router.help()))
+            await turn_context.send_activity(card_activity(self.router.help(slash=False)))
 
     # -- commands and submits -------------------------------------------------------------
 
@@ -178,6 +179,7 @@ class NdrTeamsBot(ActivityHandler):
             name=name,
             args=args,
             is_admin=user in self.admins,
+            slash=False,
         )
         await self._send(turn_context, await self.router.on_command(command))
 

@@ -5,12 +5,11 @@ a diagnosed bounce, a slash command, the console, ``ndrbot check`` and the watch
 
 The rules:
 
-- The vocabulary is the catalogue's: ``spf``, ``dkim``, ``dmarc``, ``dnsbl``, ``rdns``, ``mx``,
-  ``connector``. A name outside it is a bug (a catalogue typo) and raises ``ValueError``.
+- The vocabulary is the catalogue's: ``spf``, ``dkim``, ``dmarc``, ``dnsbl``, ``rdns``, ``mx``.
+  A name outside it is a bug (a catalogue typo) and raises ``ValueError``.
 - A check whose target a bounce does not give (no sending IP, say), or gives masked, is not run
   and says so: an ``unknown`` result with ``details.skipped = true`` and the reason, so a reader
-  sees what was not checked rather than silence. ``connector`` cannot be checked from outside
-  the tenant and always comes back that way.
+  sees what was not checked rather than silence.
 - A malformed target is :class:`InvalidTarget`. From a bounce it is a skipped check with the
   reason; from a person (a command, the CLI) it refuses the whole plan, so they can fix it.
 - Any other exception inside a check is a bug in ndrbot, not a DNS answer: it becomes an
@@ -36,13 +35,8 @@ __all__ = [
     "single",
 ]
 
-KNOWN_CHECKS = ("spf", "dkim", "dmarc", "dnsbl", "rdns", "mx", "connector")
+KNOWN_CHECKS = ("spf", "dkim", "dmarc", "dnsbl", "rdns", "mx")
 _RESULT_NAME = {"dnsbl": "blocklist"}
-_CONNECTOR_REASON = (
-    "an Exchange Online connector can only be read inside the tenant: run "
-    "Get-InboundConnector | Format-List Name,SenderDomains,SenderIPAddresses,"
-    "RequireTls,TlsSenderCertificateName,RestrictDomainsToIPAddresses in Exchange Online PowerShell"
-)
 
 
 @dataclass(frozen=True)
@@ -113,8 +107,6 @@ def plan_for_bounce(checks: Sequence[str], targets: CheckTargets) -> CheckPlan:
 def _bounce_step(check: str, t: CheckTargets) -> Step:
     author = t.from_domain or t.sender_domain
     no_sender = "the bounce does not show the sender's domain"
-    if check == "connector":
-        return Step(check, skip=_CONNECTOR_REASON)
     if check in ("dnsbl", "rdns"):
         if t.sending_ip:
             return Step(check, t.sending_ip)

@@ -113,15 +113,14 @@ def crashed(check: str, target: str, error: BaseException) -> CheckResult:
 
 def _skipped(step: Step, reason: str) -> CheckResult:
     name = step.result_name
-    code = "connector.needs_tenant_data" if step.check == "connector" else f"{name}.not_run"
-    summary = (
-        "The connector cannot be checked from outside the tenant."
-        if step.check == "connector"
-        else f"Not checked: {reason}"
-    )
-    finding = Finding(Severity.UNKNOWN, code, reason)
+    finding = Finding(Severity.UNKNOWN, f"{name}.not_run", reason)
     return CheckResult(
-        name, step.target, Status.UNKNOWN, summary, (finding,), {"skipped": True, "reason": reason}
+        name,
+        step.target,
+        Status.UNKNOWN,
+        f"Not checked: {reason}",
+        (finding,),
+        {"skipped": True, "reason": reason},
     )
 
 

@@ -55,14 +55,19 @@ async def test_auth_failure_plan_with_alignment_and_selectors(serve: Serve) -> N
     assert "dmarc.not_aligned" in {f.code for f in dmarc.findings}
 
 
-async def test_missing_targets_and_connector_are_reported_not_dropped(serve: Serve) -> None:
+async def test_missing_targets_are_reported_not_dropped(serve: Serve) -> None:
     server = serve("checks.yaml")
-    plan = plan_for_bounce(["rdns", "connector", "mx"], CheckTargets())
+    plan = plan_for_bounce(["rdns", "mx"], CheckTargets())
     results = await run_plan(client_for(server), plan)
-    assert [r.status for r in results] == [Status.UNKNOWN] * 3
+    assert [r.status for r in results] == [Status.UNKNOWN] * 2
     assert all(r.details["skipped"] for r in results)
-    assert "Get-InboundConnector" in results[1].findings[0].message
+    assert "does not show the sending IP" in results[0].findings[0].message
     assert server.log == []
+
+
+def test_a_connector_is_no_check_ndrbot_can_run_from_outside_the_tenant() -> None:
+    with pytest.raises(ValueError, match="unknown check"):
+        plan_for_bounce(["connector"], CheckTargets())
 
 
 async def test_malformed_target_from_a_bounce_is_skipped_with_reason(serve: Serve) -> None:
