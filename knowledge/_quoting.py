@@ -64,11 +64,19 @@ def ps_literal(value: object, placeholder: str) -> str:
     return "'" + _PS_QUOTES.sub(lambda m: m.group(0) * 2, text) + "'"
 
 
+# A letter or digit, then letters, digits and . _ @ + : - mean the same bare in sh and PowerShell.
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+:-]*")
+
+
 def sh_literal(value: object, placeholder: str) -> str:
-    """A single-quoted POSIX shell word of ``value``, or of ``<placeholder>`` if absent."""
+    """A POSIX shell word of ``value`` (or of ``<placeholder>`` if absent): bare when it holds
+    only characters no shell treats specially (an IP, a domain, an address), so the command also
+    reads right in PowerShell; single-quoted otherwise."""
     text = clean(value)
     if text is None:
         text = f"<{placeholder}>"
+    if _SHELL_SAFE.fullmatch(text):
+        return text
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 

@@ -18,12 +18,13 @@ button text 75 and value 2000; action and block ids 255. Anything longer is cut 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from handlers.card import ActionKind, Card, ChecklistItemView, ChecklistView, CodeBlock
+from handlers.card import ActionKind, Card, ChecklistItemView, ChecklistView, CodeBlock, LinkItem
 
 __all__ = [
     "LIMITS",
@@ -72,8 +73,13 @@ _MASS_MENTION = re.compile(r"@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
 # display as something else (CVE-2021-42574 "Trojan Source").
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+_QUOTE_MAX = 1500  # characters of the server's text (Slack folds long messages itself)
 _SAFE_URL = re.compile(r"https?://[^\s<>|\"`]+", re.IGNORECASE)
 _BACKTICK_RUN = re.compile(r"`{3,}")
+# A span Slack's mrkdwn formats: a marker after a non-word character (or the start), text that
+# neither starts nor ends with a space, the same marker before a non-word character (or the end).
+_SPAN = re.compile(r"(?<![\w])([*_~`])(?=\S)(?:.*?\S)??\1(?![\w])", re.DOTALL)
+_LOOK_ALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -84,6 +90,13 @@ def _escape(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MASS_MENTION.sub("@\u200d", text)
+
+
+def _text(text: str) -> str:
+    """Prose: escaped, and any span Slack would format (``*bold*``, ``_italic_``, ``~strike~``,
+    ```code```) opened with a look-alike character instead, so pasted text shows as typed.
+    A lone ``_`` (``first_last@contoso.com``, ``_dmarc``) opens nothing and is left alone."""
+    return _SPAN.sub(lambda m: _LOOK_ALIKE[m.group(1)] + m.group()[1:], _escape(text))
 
 
 def _value(text: str) -> str:
@@ -102,7 +115,7 @@ def _code(text: str) -> str:
     return text
 
 
-def _clip(raw: str, limit: int, render: Callable[[str], str] = _escape) -> str:
+def _clip(raw: str, limit: int, render: Callable[[str], str] = _text) -> str:
     """``render(raw)``, cut to ``limit`` characters with "…" (never inside an entity)."""
     out = render(raw)
     keep = len(raw)
@@ -113,7 +126,8 @@ def _clip(raw: str, limit: int, render: Callable[[str], str] = _escape) -> str:
 
 
 def _fence(block: CodeBlock, limit: int) -> str:
-    label = f"*{_clip(block.label, 200)}*\n" if block.label else ""
+    where = f" _(in {block.where})_" if block.where else ""
+    label = f"*{_clip(block.label, 200)}*{where}\n" if block.label else ""
     budget = limit - len(label) - 6
     return f"{label}```{_clip(block.code, budget, _code)}```"
 
@@ -136,7 +150,7 @@ def _packed(heading: str, pieces: Iterable[str]) -> list[Block]:
     blocks: list[Block] = []
     current = heading
     for piece in pieces:
-        piece = piece if len(piece) <= limit else piece[: limit - 1] + ELLIPSIS
+        piece = piece if len(piece) <= limit else _cut(piece, limit - 1) + ELLIPSIS
         if current and len(current) + 1 + len(piece) > limit:
             blocks.append(_section(current))
             current = ""
@@ -144,6 +158,15 @@ def _packed(heading: str, pieces: Iterable[str]) -> list[Block]:
     if current:
         blocks.append(_section(current))
     return blocks
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text[:limit]``, moved back so it does not end inside an entity (``&amp;``)."""
+    head = text[:limit]
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:] and re.match(r"&(?:amp|lt|gt);", text[amp:]):
+        head = head[:amp]
+    return head
 
 
 def _date(iso: str) -> str:
@@ -202,12 +225,14 @@ def _facts(card: Card) -> list[Block]:
 def _checks(card: Card) -> list[Block]:
     lines = []
     for check in card.checks:
+        target = f" {_value(check.target)}" if check.target.strip() else ""
         line = (
-            f"{_STATUS.get(check.status, ':grey_question:')} *{_escape(check.name)}* "
-            f"{_value(check.target)}: {_escape(check.summary)}"
+            f"{_STATUS.get(check.status, ':grey_question:')} *{_escape(check.name)}*{target}: "
+            f"{_text(check.summary)}"
         )
-        lines.append("\n".join([line, *(f"      • {_escape(d)}" for d in check.details)]))
+        lines.append("\n".join([line, *(f"      • {_text(d)}" for d in check.details)]))
         lines += [_fence(block, 2900) for block in check.code]
+        lines += [f"      • {_link(link)}" for link in check.links]
     return _packed("*Checks*", lines)
 
 
@@ -225,9 +250,10 @@ def _checklist(card: Card, checklist: ChecklistView) -> list[Block]:
 
 def _checklist_item(key: str, number: int, item: ChecklistItemView) -> Block:
     limit = LIMITS["section_text"]
+    block_id = _revision_id(item)
     if not item.enabled:
         text = f"*Not yet:* {_clip(item.text, 2000)}\n_Tick every security step above first._"
-        return {"type": "section", "block_id": f"ndr_item|{item.id}"[:255], "text": _mrkdwn(text)}
+        return {"type": "section", "block_id": block_id, "text": _mrkdwn(text)}
     lines = [f"*{number}.* {_clip(item.text, 2000)}"]
     lines += [_fence(c, 700) for c in item.commands]
     if item.done:
@@ -244,23 +270,36 @@ def _checklist_item(key: str, number: int, item: ChecklistItemView) -> Block:
     }
     if item.done:
         checkbox["initial_options"] = [option]
-    return {
-        "type": "section",
-        "block_id": f"ndr_item|{item.id}"[:255],
-        "text": _mrkdwn(text),
-        "accessory": checkbox,
-    }
+    return {"type": "section", "block_id": block_id, "text": _mrkdwn(text), "accessory": checkbox}
+
+
+def _revision_id(item: ChecklistItemView) -> str:
+    """A block id that changes whenever the item's state does: Slack keeps a checkbox's state by
+    block id across ``chat.update``, so a reused id could show a tick that was taken back."""
+    state = f"{item.done}|{item.done_by}|{item.done_at}|{item.enabled}"
+    revision = hashlib.sha256(state.encode()).hexdigest()[:10]
+    return f"ndr_item|{item.id}|{revision}"[: LIMITS["block_id"]]
+
+
+def _link(link: LinkItem) -> str:
+    label = _clip(link.label, 300)
+    if _SAFE_URL.fullmatch(link.url) and len(link.url) <= 2000:
+        return f"<{link.url.replace('&', '&amp;')}|{label}>"
+    return label  # not a URL we would send anyone to: show the words only
 
 
 def _links(card: Card) -> list[Block]:
-    lines = []
-    for link in card.links:
-        label = _clip(link.label, 300)
-        if _SAFE_URL.fullmatch(link.url) and len(link.url) <= 2000:
-            lines.append(f"• <{link.url.replace('&', '&amp;')}|{label}>")
-        else:  # not a URL we would send anyone to: show the words only
-            lines.append(f"• {label}")
+    lines = [f"• {_link(link)}" for link in card.links]
     return _packed("*Links*", lines) if lines else []
+
+
+def _quote(card: Card) -> list[Block]:
+    """What the refusing server said, as pasted (a code block shows it inert and exact)."""
+    if not card.quote.strip():
+        return []
+    heading = "*What the server said*\n"
+    limit = min(_QUOTE_MAX, LIMITS["section_text"] - len(heading) - 6)
+    return [_section(f"{heading}```{_clip(card.quote, limit, _code)}```")]
 
 
 def _actions(card: Card) -> list[Block]:
@@ -294,6 +333,7 @@ def _body(card: Card) -> list[Block]:
     if summary.strip():
         blocks.append(_section(summary))
     blocks += _facts(card)
+    blocks += _quote(card)
     for section in card.sections:
         heading = f"*{_clip(section.title, 200)}*\n"
         body = _clip(section.text, LIMITS["section_text"] - len(heading))

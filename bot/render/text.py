@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from handlers.card import Card
+from handlers.card import Card, CodeBlock
 
 __all__ = ["render_text"]
 
@@ -23,9 +23,18 @@ def _clean(text: str) -> str:
 
 
 def _wrap(text: str, indent: str = "  ", width: int = 96) -> list[str]:
-    return textwrap.wrap(
-        _clean(text), width=width, initial_indent=indent, subsequent_indent=indent
-    ) or [indent]
+    """``text`` wrapped to ``width``, each of its own lines on its own (a list stays a list)."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        lines += textwrap.wrap(
+            _clean(line), width=width, initial_indent=indent, subsequent_indent=indent
+        ) or [indent]
+    return lines or [indent]
+
+
+def _label(block: CodeBlock) -> str:
+    where = f" (in {block.where})" if block.where else ""
+    return _clean(block.label) + where
 
 
 def render_text(card: Card, *, width: int = 96) -> str:
@@ -38,6 +47,9 @@ def render_text(card: Card, *, width: int = 96) -> str:
         label_width = max(len(f.label) for f in card.facts)
         for fact in card.facts:
             out.append(f"  {fact.label:<{label_width}}  {_clean(fact.value)}")
+    if card.quote.strip():
+        out += ["", "What the server said:"]
+        out += _wrap(card.quote, "    ", width)
     for section in card.sections:
         out += ["", f"{section.title}:"]
         out += _wrap(section.text, "  ", width)
@@ -53,8 +65,9 @@ def render_text(card: Card, *, width: int = 96) -> str:
                 lines[0] = "         - " + lines[0].lstrip()
                 out += lines
             for block in check.code:
-                out.append(f"         # {_clean(block.label)}")
+                out.append(f"         # {_label(block)}")
                 out += [f"           {_clean(line)}" for line in block.code.splitlines()]
+            out += [f"         - {_clean(link.label)}: {link.url}" for link in check.links]
     if card.steps:
         out += ["", "Next steps:"]
         for number, step in enumerate(card.steps, start=1):
@@ -64,7 +77,7 @@ def render_text(card: Card, *, width: int = 96) -> str:
     if card.code:
         out += ["", "Commands:"]
         for block in card.code:
-            out.append(f"  # {_clean(block.label)}")
+            out.append(f"  # {_label(block)}")
             out += [f"    {_clean(line)}" for line in block.code.splitlines()]
     if card.checklist:
         out += ["", f"{card.checklist.title}:"]

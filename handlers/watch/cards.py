@@ -145,7 +145,7 @@ def trend_card(
         card,
         title=f"Trend: {count} bounces in {minutes} min - {card.title}",
         summary=(
-            f"{count} bounces of the same kind ({key.family}) for senders at {key.sender_domain} "
+            f"{count} bounces of the same kind for senders at {key.sender_domain} "
             f"within {minutes} minutes. One alert for the burst instead of a thread each; the "
             f"latest one is below. {card.summary}"
         ).strip(),

@@ -89,6 +89,11 @@ def test_control_and_format_characters_are_removed() -> None:
 
 def test_shell_literal_quotes_for_posix_shells() -> None:
     assert sh_literal("a'b", "x") == "'a'\"'\"'b'"
+    # Bare only where no shell (nor PowerShell) reads anything special into it.
+    assert sh_literal("203.0.113.5", "x") == "203.0.113.5"
+    assert sh_literal("pat@contoso.com", "x") == "pat@contoso.com"
+    for special in ("-rf", "@x", "a b", "$(id)", "a;b", "*"):
+        assert sh_literal(special, "x").startswith("'"), special
     assert "rm" not in live_text("dig " + sh_literal("x'; rm -rf / #", "x"), "sh")
 
 
@@ -130,7 +135,8 @@ def test_derived_facts() -> None:
     remediation = catalogue.render(
         catalogue.get("generic_dnsbl_listed"), Facts(sending_ip="203.0.113.5")
     )
-    assert "dig +short '5.113.0.203'.zen.spamhaus.org" in [c.code for c in remediation.commands]
+    # A value no shell treats specially goes in bare, so the line also reads right in PowerShell.
+    assert "dig +short 5.113.0.203.zen.spamhaus.org" in [c.code for c in remediation.commands]
 
 
 def test_steps_are_plain_text() -> None:

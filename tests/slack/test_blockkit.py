@@ -261,3 +261,35 @@ def test_any_text_anywhere_stays_within_limits_and_inert(
         assert sequence.startswith(("!date^", "@")), sequence
         if sequence.startswith("@"):
             assert re.fullmatch(r"@[UW][A-Z0-9]{2,20}", sequence) and sequence[1:] == who
+
+
+def test_pasted_markup_in_steps_and_check_lines_shows_as_typed_not_formatted() -> None:
+    pasted = "*bold* _italic_ ~strike~ `code` ```fence``` but first_last@contoso.com stays"
+    card = Card(
+        "t",
+        Tone.ERROR,
+        steps=(f"Ask {pasted}",),
+        checks=(CheckLine("SPF", "", "fail", pasted, (pasted,)),),
+        sections=(Section("Why", pasted),),
+    )
+    texts = [b["text"]["text"] for b in render_blockkit(card)["blocks"] if "text" in b]
+    body = "\n".join(t for t in texts if isinstance(t, str))
+    for span in ("*bold*", "_italic_", "~strike~", "`code`", "```fence```"):
+        assert span not in body, span
+    assert "\u2217bold*" in body and "\u02cditalic_" in body and "first_last@contoso.com" in body
+    assert "—:" not in body and "*SPF*:" in body  # a check without a target shows no dash
+
+
+def test_a_long_piece_is_cut_before_an_entity_not_inside_it() -> None:
+    summary = "x" * 2980 + " & then & more &" * 20
+    card = Card("t", Tone.INFO, checks=(CheckLine("SPF", "x", "fail", summary),))
+    for block in render_blockkit(card)["blocks"][1:]:
+        text = block["text"]["text"]
+        assert not re.search(r"&(?!amp;|lt;|gt;)", text.replace("…", "")), text[-40:]
+
+
+def test_the_server_s_own_words_are_shown_inert_in_a_code_block() -> None:
+    quote = "550 5.7.1 <!channel> *Service unavailable*; see https://evil.example/x"
+    text = json.dumps(render_blockkit(Card("t", Tone.ERROR, quote=quote))["blocks"])
+    assert "What the server said" in text and "```550 5.7.1 &lt;!channel&gt;" in text
+    assert "<https://evil" not in text
