@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import cli_chat, cli_check, cli_diagnose, cli_serve, cli_teams, cli_watch
+from bot import cli_chat, cli_check, cli_diagnose, cli_preview, cli_serve, cli_teams, cli_watch
 from bot.settings import Settings, SettingsError
 
 __all__ = ["build_parser", "main"]
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_diagnose.register(sub)
     cli_check.register(sub)
     cli_chat.register(sub)
+    cli_preview.register(sub)
     cli_serve.register(sub)
     cli_watch.register(sub)
     cli_teams.register(sub)
