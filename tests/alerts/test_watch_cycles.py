@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from bot.alerts import Alerts
+from bot.alerts.scheduler import run_checks
+from handlers.checks import Status
 from handlers.events import Command
+from handlers.watch.model import Watch, WatchKind
 from tests.alerts import zones
 from tests.alerts.conftest import FakeClock
 from tests.dns.conftest import client_for
 from tests.dns.server import LoopbackDns
+from tests.test_router import ExplodingDns
 
 Serve = Callable[..., LoopbackDns]
 SIX_HOURS_AND_MORE = 7 * 3600  # past a domain watch's interval with any jitter
@@ -173,3 +178,12 @@ async def test_a_dkim_key_removed_then_restored_and_later_runs_ask_only_known_se
     assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
         "Fixed: contoso.test: DKIM selector selector1 published again"
     ]
+
+
+async def test_a_check_that_crashes_in_a_watch_is_unknown_not_a_change() -> None:
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    watch = Watch(1, WatchKind.DOMAIN, "contoso.test", "cli:pat", now, now)
+    results = await run_checks(ExplodingDns([("127.0.0.1", 9)], timeout=0.2), watch, dqs_key=None)
+    assert [r.check for r in results] == ["spf", "dmarc", "dkim", "mx"]
+    assert {r.status for r in results} == {Status.UNKNOWN}
+    assert all(r.details["error"] == "RuntimeError" for r in results)
