@@ -17,6 +17,7 @@ diagnosis scores only the variants that can match, and tests each phrase, tag an
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from handlers.ndr.systems import MICROSOFT
 from knowledge import MICROSOFT_FAMILIES, Catalogue, CodeRange, Variant, parse_code
@@ -34,15 +35,15 @@ def match_variant(
     """
     parsed = parse_code(status) if status else None
     index = _index(catalogue)
-    hits = _TextHits(text[:4000], index[1])
+    hits = _TextHits(text[:4000], index.phrases)
     # Variants with text rules can only match when text one of their rules needs is present
     # (a phrase, a tag, the literal part of a regex): the rest are skipped without scoring.
-    textual = set(index[6])
+    textual = set(index.ungated)
     for phrase in hits.phrases:
-        textual.update(index[5][phrase])
-    for needed in index[7]:
+        textual.update(index.triggers[phrase])
+    for needed in index.literals:
         if needed in hits.lowered:
-            textual.update(index[5][needed])
+            textual.update(index.triggers[needed])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
     microsoft = system in MICROSOFT
     for variant in _candidates(catalogue, parsed):
@@ -72,38 +73,33 @@ def match_variant(
     return variant, tuple(n for n in (code_note, text_note) if n)
 
 
-_Index = tuple[
-    tuple[Variant, ...],  # the catalogue's variants (to notice a different catalogue)
-    tuple[str, ...],  # every match_text phrase of the catalogue, once
-    tuple[Variant, ...],  # variants without codes
-    dict[tuple[int, int, int], tuple[Variant, ...]],  # narrow ranges, by exact code
-    dict[tuple[int, int], tuple[Variant, ...]],  # wide ranges, by class and subject
-    dict[str, tuple[int, ...]],  # each phrase, regex literal or tag: ids of its variants
-    frozenset[int],  # ids of variants with a regex no literal can gate (tested on every text)
-    tuple[str, ...],  # the triggers that are tags or regex literals (phrases are tested anyway)
-]
+class _Index(NamedTuple):
+    variants: tuple[Variant, ...]  # the catalogue's variants (to notice a different catalogue)
+    phrases: tuple[str, ...]  # every match_text phrase of the catalogue, once
+    codeless: tuple[Variant, ...]  # variants without codes
+    spans: dict[tuple[int, int], tuple[tuple[int, int, Variant], ...]]  # (lo, hi, v) by subject
+    triggers: dict[str, tuple[int, ...]]  # each phrase, regex literal or tag: ids of its variants
+    ungated: frozenset[int]  # ids of variants with a regex no literal can gate (always tested)
+    literals: tuple[str, ...]  # triggers that are tags or regex literals (phrases: tested anyway)
+
+
 _INDEX: dict[int, _Index] = {}
-_NARROW = 1000  # a range of at most this many detail codes is indexed code by code
+_MAX_DETAIL = 999  # RFC 3463: each part of an enhanced status code has up to three digits
 
 
 def _build_index(catalogue: Catalogue) -> _Index:
+    """Built in time proportional to the number of code ranges (not to their widths): each
+    range is one ``(lo, hi, variant)`` entry under every class.subject it spans."""
     codeless: list[Variant] = []
-    exact: dict[tuple[int, int, int], list[Variant]] = {}
-    wide: dict[tuple[int, int], list[Variant]] = {}
+    spans: dict[tuple[int, int], list[tuple[int, int, Variant]]] = {}
     for variant in catalogue.variants:
         if not variant.codes:
             codeless.append(variant)
         for r in variant.codes:
-            if r.lo[:2] == r.hi[:2] and r.hi[2] - r.lo[2] <= _NARROW:
-                for detail in range(r.lo[2], r.hi[2] + 1):
-                    bucket = exact.setdefault((r.lo[0], r.lo[1], detail), [])
-                    if variant not in bucket:
-                        bucket.append(variant)
-            else:
-                for subject in range(r.lo[1], r.hi[1] + 1):
-                    bucket = wide.setdefault((r.lo[0], subject), [])
-                    if variant not in bucket:
-                        bucket.append(variant)
+            for subject in range(r.lo[1], r.hi[1] + 1):
+                lo = r.lo[2] if subject == r.lo[1] else 0
+                hi = r.hi[2] if subject == r.hi[1] else _MAX_DETAIL
+                spans.setdefault((r.lo[0], subject), []).append((lo, hi, variant))
     # Triggers: text one of a variant's rules needs; a variant is scored only when one is present.
     triggers: dict[str, list[int]] = {}
     others: set[str] = set()
@@ -119,12 +115,11 @@ def _build_index(catalogue: Catalogue) -> _Index:
         others.update(needs)
         for needed in [*variant.match_text, *needs]:
             triggers.setdefault(needed, []).append(id(variant))
-    return (
+    return _Index(
         catalogue.variants,
         tuple(sorted({p for v in catalogue.variants for p in v.match_text})),
         tuple(codeless),
-        {k: tuple(v) for k, v in exact.items()},
-        {k: tuple(v) for k, v in wide.items()},
+        {k: tuple(v) for k, v in spans.items()},
         {k: tuple(v) for k, v in triggers.items()},
         frozenset(ungated),
         tuple(sorted(others)),
@@ -134,7 +129,7 @@ def _build_index(catalogue: Catalogue) -> _Index:
 def _index(catalogue: Catalogue) -> _Index:
     """The catalogue's index, built once (and again if the catalogue's variants change)."""
     index = _INDEX.get(id(catalogue))
-    if index is None or index[0] is not catalogue.variants:
+    if index is None or index.variants is not catalogue.variants:
         index = _INDEX[id(catalogue)] = _build_index(catalogue)
     return index
 
@@ -144,8 +139,14 @@ def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tu
     (from the index, so a diagnosis does not walk every variant)."""
     index = _index(catalogue)
     if parsed is None:
-        return index[0]
-    return index[2] + index[3].get(parsed, ()) + index[4].get(parsed[:2], ())
+        return index.variants
+    seen: set[int] = set()
+    covering: list[Variant] = []
+    for lo, hi, variant in index.spans.get(parsed[:2], ()):
+        if lo <= parsed[2] <= hi and id(variant) not in seen:
+            seen.add(id(variant))
+            covering.append(variant)
+    return index.codeless + tuple(covering)
 
 
 def _code_score(
