@@ -13,6 +13,7 @@ import getpass
 import re
 import sys
 
+from bot.cli_table import help_for
 from bot.render.text import render_text
 from bot.services import Services, build_router, build_services
 from bot.settings import Settings
@@ -33,7 +34,7 @@ _BANNER = (
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``chat`` subcommand."""
-    parser = sub.add_parser("chat", help="a local console: paste bounces, type commands")
+    parser = sub.add_parser("chat", help=help_for("chat"))
     parser.add_argument(
         "--no-checks", action="store_true", help="do not run DNS checks for pasted bounces"
     )

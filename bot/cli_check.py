@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.cli_options import add_dns_options, apply_dns_options
+from bot.cli_table import help_for
 from bot.services import build_dns
 from bot.settings import Settings, SettingsError
 from handlers.checks import CheckPlan, CheckResult, Step, plan_for_domain, run_plan, single
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``check`` and its sub-commands (spf, dmarc, dkim, mx, rdns, blocklist, domain)."""
     check = subparsers.add_parser(
         "check",
-        help="run DNS and blocklist checks",
+        help=help_for("check"),
         description="Check SPF, DMARC, DKIM, MX, reverse DNS or blocklists.",
     )
     sub = check.add_subparsers(dest="check_command", metavar="CHECK", required=True)

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.cli_options import add_dns_options, apply_dns_options
+from bot.cli_table import help_for
 from bot.render.text import render_text
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError
 from handlers.cards import diagnosis_card
-from handlers.checks.run import run_plan
 from handlers.diagnosis import diagnose, diagnosis_json
 from handlers.ndr import ReaderError, read
 
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``diagnose`` subcommand."""
     parser = sub.add_parser(
         "diagnose",
-        help="read bounces (files or stdin) and say what failed and what to do",
+        help=help_for("diagnose"),
         description="Read each bounce (a .eml file, a pasted text, '-' for stdin) and diagnose it.",
     )
     parser.add_argument(
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, services: Services) -> int:
+    if not args.no_checks:
+        from handlers.checks.run import run_plan  # dnspython only when checks run
     status = 0
     inputs = _inputs(args.paths)
     for index, (name, data, error) in enumerate(inputs):

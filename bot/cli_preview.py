@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from bot.cli_options import add_dns_options, apply_dns_options
+from bot.cli_table import help_for
 from bot.render.adaptive import render_adaptive
 from bot.render.blockkit import render_blockkit
 from bot.render.preview import preview_page
@@ -37,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``preview`` subcommand."""
     parser = sub.add_parser(
         "preview",
-        help="write (or serve) an HTML page showing a bounce's card as Teams and Slack show it",
+        help=help_for("preview"),
         description="Render the card for one bounce as Teams (light and dark) and Slack show it.",
     )
     parser.add_argument("path", metavar="FILE", help="the bounce: a .eml or text file, '-' stdin")

@@ -8,6 +8,7 @@ import sys
 
 from aiohttp import web
 
+from bot.cli_table import help_for
 from bot.server import build_server
 from bot.settings import Settings, SettingsError
 
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``serve`` subcommand."""
     parser = sub.add_parser(
         "serve",
-        help="run the server for Slack (/slack/events), Teams (/api/messages) and the intake (/api/ndr)",
+        help=help_for("serve"),
     )
     parser.add_argument("--host", default=None, help="address to listen on (NDRBOT_HOST)")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (NDRBOT_PORT)")

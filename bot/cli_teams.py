@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
+from bot.cli_table import help_for
 from bot.settings import Settings
 
 __all__ = ["register", "run"]
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``teams-package`` subcommand."""
     parser = sub.add_parser(
         "teams-package",
-        help="build the Teams app package (zip) for upload, with the bot id from MICROSOFT_APP_ID",
+        help=help_for("teams-package"),
     )
     parser.add_argument(
         "--output", "-o", type=Path, default=Path("ndrbot-teams.zip"), help="the zip to write"

@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from bot.alerts import Alerts
+from bot.cli_table import help_for
 from bot.render.text import render_text
 from bot.services import build_alerts, build_posters, build_services
 from bot.settings import Settings
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``watch`` (add, remove, list, run-once) and ``ingest``."""
     watch = sub.add_parser(
         "watch",
-        help="watch domains and IPs, alert the IT channel when they change",
+        help=help_for("watch"),
         description="Manage watches. Changes are recorded as made by cli:<your user name>.",
     )
     wsub = watch.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
@@ -64,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ingest = sub.add_parser(
         "ingest",
-        help="diagnose and count bounces from a file, an mbox or a Maildir folder",
+        help=help_for("ingest"),
         description="Each message is kept, diagnosed and counted for trends like POST /api/ndr.",
     )
     ingest.add_argument("path", metavar="PATH")

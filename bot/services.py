@@ -4,6 +4,10 @@ Nothing below ``bot`` builds its own DNS client, opens the database or reads set
 what is made here. Every front end builds from these functions: ``build_dns`` (``ndrbot check``),
 ``build_services`` (catalogue, DNS, database), ``build_router`` (Slack, Teams, the console),
 ``build_posters`` and ``build_alerts`` (``ndrbot serve`` and ``ndrbot watch``).
+
+What a command may not need is made (and imported) on first use: the DNS client, the database,
+the router's stack, the alerts and the Slack SDK, so ``ndrbot diagnose --no-checks`` starts
+without them.
 """
 
 from __future__ import annotations
@@ -16,16 +20,15 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.chat import ChatStore
-from handlers.checks.resolver import DnsClient
-from handlers.diagnosis import Diagnosis
-from handlers.limits import RateLimiter
 from handlers.ports import Clock, WatchCommands
-from handlers.router import AlertsHere, Router
 from knowledge import Catalogue, load_catalogue
 
 if TYPE_CHECKING:
     from bot.alerts import Alerts
     from bot.platform import Poster
+    from handlers.checks.resolver import DnsClient
+    from handlers.diagnosis import Diagnosis
+    from handlers.router import AlertsHere, Router
 
 __all__ = [
     "Services",
@@ -49,10 +52,17 @@ class Services:
 
     settings: Settings
     catalogue: Catalogue
-    dns: DnsClient
     clock: Clock = utc_now
+    _dns: DnsClient | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
     _chat: ChatStore | None = field(default=None, repr=False)
+
+    @property
+    def dns(self) -> DnsClient:
+        """The DNS client every check uses, built on first use."""
+        if self._dns is None:
+            self._dns = build_dns(self.settings)
+        return self._dns
 
     @property
     def db(self) -> Database:
@@ -78,6 +88,8 @@ class Services:
 
 def build_dns(settings: Settings) -> DnsClient:
     """The DNS client every check uses: the configured resolvers, timeout and deadline."""
+    from handlers.checks.resolver import DnsClient  # dnspython loads only when checks run
+
     return DnsClient(
         settings.nameservers, timeout=settings.dns_timeout, deadline=settings.check_deadline
     )
@@ -85,9 +97,7 @@ def build_dns(settings: Settings) -> DnsClient:
 
 def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     """Wire the catalogue and the DNS client from ``settings`` (the database opens on use)."""
-    return Services(
-        settings=settings, catalogue=load_catalogue(), dns=build_dns(settings), clock=clock
-    )
+    return Services(settings=settings, catalogue=load_catalogue(), clock=clock)
 
 
 def build_posters(settings: Settings) -> dict[str, Poster]:
@@ -131,6 +141,9 @@ def build_router(
     run_checks: bool = True,
 ) -> Router:
     """The router every front end (Slack, Teams, the console) talks to."""
+    from handlers.limits import RateLimiter
+    from handlers.router import Router
+
     settings = services.settings
     return Router(
         catalogue=services.catalogue,

@@ -78,28 +78,30 @@ class _Index(NamedTuple):
     phrases: tuple[str, ...]  # every match_text phrase of the catalogue, once
     codeless: tuple[Variant, ...]  # variants without codes
     spans: dict[tuple[int, int], tuple[tuple[int, int, Variant], ...]]  # (lo, hi, v) by subject
+    broad: tuple[tuple[CodeRange, Variant], ...]  # ranges over several subjects (4.x.x, say)
     triggers: dict[str, tuple[int, ...]]  # each phrase, regex literal or tag: ids of its variants
     ungated: frozenset[int]  # ids of variants with a regex no literal can gate (always tested)
     literals: tuple[str, ...]  # triggers that are tags or regex literals (phrases: tested anyway)
 
 
 _INDEX: dict[int, _Index] = {}
-_MAX_DETAIL = 999  # RFC 3463: each part of an enhanced status code has up to three digits
 
 
 def _build_index(catalogue: Catalogue) -> _Index:
-    """Built in time proportional to the number of code ranges (not to their widths): each
-    range is one ``(lo, hi, variant)`` entry under every class.subject it spans."""
+    """Built in time proportional to the number of code ranges (not to their widths): a range
+    within one class.subject is one ``(lo, hi, variant)`` entry under it; the few that span
+    several subjects (a whole class, say) are kept apart and compared in full."""
     codeless: list[Variant] = []
     spans: dict[tuple[int, int], list[tuple[int, int, Variant]]] = {}
+    broad: list[tuple[CodeRange, Variant]] = []
     for variant in catalogue.variants:
         if not variant.codes:
             codeless.append(variant)
         for r in variant.codes:
-            for subject in range(r.lo[1], r.hi[1] + 1):
-                lo = r.lo[2] if subject == r.lo[1] else 0
-                hi = r.hi[2] if subject == r.hi[1] else _MAX_DETAIL
-                spans.setdefault((r.lo[0], subject), []).append((lo, hi, variant))
+            if r.lo[:2] == r.hi[:2]:
+                spans.setdefault(r.lo[:2], []).append((r.lo[2], r.hi[2], variant))
+            else:
+                broad.append((r, variant))
     # Triggers: text one of a variant's rules needs; a variant is scored only when one is present.
     triggers: dict[str, list[int]] = {}
     others: set[str] = set()
@@ -120,6 +122,7 @@ def _build_index(catalogue: Catalogue) -> _Index:
         tuple(sorted({p for v in catalogue.variants for p in v.match_text})),
         tuple(codeless),
         {k: tuple(v) for k, v in spans.items()},
+        tuple(broad),
         {k: tuple(v) for k, v in triggers.items()},
         frozenset(ungated),
         tuple(sorted(others)),
@@ -144,6 +147,10 @@ def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tu
     covering: list[Variant] = []
     for lo, hi, variant in index.spans.get(parsed[:2], ()):
         if lo <= parsed[2] <= hi and id(variant) not in seen:
+            seen.add(id(variant))
+            covering.append(variant)
+    for code_range, variant in index.broad:
+        if code_range.lo <= parsed <= code_range.hi and id(variant) not in seen:
             seen.add(id(variant))
             covering.append(variant)
     return index.codeless + tuple(covering)

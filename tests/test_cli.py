@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 SAMPLES = Path(__file__).parent / "ndr" / "samples"
+ROOT = Path(__file__).parents[1]
 ENV = {
     **os.environ,
     "NDRBOT_DB": ":memory:",
@@ -128,3 +130,28 @@ def test_chat_keeps_a_pasted_sessions_end_of_data_inside_the_paste() -> None:
     assert done.returncode == 0, done.stderr
     assert re.search(r"Recipient +you@example\.org", done.stdout)
     assert re.search(r"Status +550 5\.7\.1", done.stdout)
+
+
+_HEAVY = ("slack_bolt", "slack_sdk", "botbuilder", "aiohttp", "dns")
+
+
+def _loaded_after(code: str) -> list[str]:
+    """The heavy top-level packages a fresh interpreter has loaded after running ``code``."""
+    probe = (
+        f"{code}\nimport sys\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({_HEAVY!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    return ast.literal_eval(out.strip().splitlines()[-1])
+
+
+def test_importing_the_cli_loads_no_chat_sdk_server_or_resolver() -> None:
+    assert _loaded_after("import bot.cli") == []
+
+
+def test_diagnose_without_checks_loads_no_chat_sdk_server_or_resolver() -> None:
+    sample = SAMPLES / "eop_spamhaus_postfix.txt"
+    code = f"from bot.cli import main; main(['diagnose', '--json', '--no-checks', {str(sample)!r}])"
+    assert _loaded_after(code) == []
