@@ -3,14 +3,18 @@
     .venv/bin/python benchmarks/reader_speed.py
 
 Prints messages per second over the corpus (read + classify, one core), the slowest message, and
-the time for a 2 MB paste. The baseline in the same run is the standard library's own MIME
-parser over the same bytes: the share of our time that is parsing we could not avoid.
+the time for a 2 MB paste. The baselines in the same run: the standard library's own MIME parser
+over the same bytes (the share of our time that is parsing we could not avoid), and, when Debian's
+libsisimai-perl is installed, Sisimai through ../shared/peers/sisimai-as-ndrbot on the same files
+(its net rate: one process over all files, minus one over a single file, i.e. without start-up).
 """
 
 from __future__ import annotations
 
 import email
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +28,30 @@ from tests.corpus_eval import CORPUS, corpus_available
 
 ROUNDS = 3
 SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "ndr" / "samples"
+SISIMAI = Path(__file__).resolve().parents[2] / "shared" / "peers" / "sisimai-as-ndrbot"
+
+
+def _sisimai_seconds(paths: list[Path]) -> float | None:
+    """Sisimai's net time for ``paths`` (best of ROUNDS), or None when it is not installed."""
+    perl = shutil.which("perl")
+    if perl is None or not SISIMAI.is_file():
+        return None
+    probe = subprocess.run([perl, "-MSisimai", "-e", "1"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return None
+
+    def run(files: list[Path]) -> float:
+        start = time.perf_counter()
+        subprocess.run(
+            [perl, str(SISIMAI), "diagnose", "--json", "--no-checks", *map(str, files)],
+            capture_output=True,
+            check=True,
+        )
+        return time.perf_counter() - start
+
+    whole = min(run(paths) for _ in range(ROUNDS))
+    start_up = min(run(paths[:1]) for _ in range(ROUNDS))
+    return whole - start_up
 
 
 def main() -> int:
@@ -46,6 +74,7 @@ def main() -> int:
                 email.message_from_bytes(data)
             best_stdlib = min(best_stdlib, time.perf_counter() - start)
         slowest = max(per_file, key=per_file.__getitem__)
+        theirs = _sisimai_seconds(sorted(CORPUS.glob("*.eml")))
         print(
             f"corpus: {len(files)} messages, {total_bytes / 1024:.0f} KiB, best of {ROUNDS} rounds"
         )
@@ -53,6 +82,14 @@ def main() -> int:
         print(
             f"  baseline (email.message_from_bytes only): {best_stdlib:.3f} s = {len(files) / best_stdlib:,.0f} messages/s"
         )
+        if theirs is None:
+            print("  Sisimai: not installed (apt-get install -y libsisimai-perl) - no ratio")
+        else:
+            rate = (len(files) - 1) / theirs
+            print(
+                f"  Sisimai, net of start-up: {theirs:.3f} s = {rate:,.0f} messages/s; "
+                f"ndrbot / Sisimai = {len(files) / best_ours / rate:.2f}x (target >= 2x)"
+            )
         print(f"  median per message: {statistics.median(per_file.values()) * 1000:.2f} ms")
         print(
             f"  slowest: {slowest} ({per_file[slowest] * 1000:.1f} ms, {len(dict(files)[slowest]) / 1024:.0f} KiB)"
