@@ -153,6 +153,7 @@ class Settings:
     ip_watch_interval: int = 30 * 60
     domain_watch_interval: int = 6 * 60 * 60
     watch_concurrency: int = 20
+    workers: int = 8  # chat answers worked on at once (the rest wait, acknowledged)
     unknown_alert_after: int = 3  # consecutive unknown runs before "cannot check" alerts
     burst_threshold: int = 5  # bounces of one family and sender domain ...
     burst_window: int = 15 * 60  # ... within this many seconds make one trend alert
@@ -200,6 +201,7 @@ class Settings:
                 merged, "NDRBOT_DOMAIN_WATCH_INTERVAL", 6 * 60 * 60, minimum=60
             ),
             watch_concurrency=_int(merged, "NDRBOT_WATCH_CONCURRENCY", 20, minimum=1),
+            workers=_int(merged, "NDRBOT_WORKERS", 8, minimum=1),
             unknown_alert_after=_int(merged, "NDRBOT_UNKNOWN_ALERT_AFTER", 3, minimum=1),
             burst_threshold=_int(merged, "NDRBOT_BURST_THRESHOLD", 5, minimum=2),
             burst_window=_int(merged, "NDRBOT_BURST_WINDOW", 15 * 60, minimum=60),

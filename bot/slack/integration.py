@@ -83,7 +83,11 @@ class SlackIntegration:
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
         Listeners(
-            router, files=self._files, is_admin=self.is_admin, api_url=settings.slack_api_url
+            router,
+            files=self._files,
+            is_admin=self.is_admin,
+            api_url=settings.slack_api_url,
+            workers=settings.workers,
         ).register(self.app)
 
     @property

@@ -17,6 +17,7 @@ Logs carry ids and sizes only: never a token, a secret or what was pasted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import traceback
@@ -39,6 +40,7 @@ from bot.slack.translate import (
     PASTE_BLOCK,
     PASTE_CALLBACK,
     PLATFORM,
+    SlackMessage,
     from_slack_text,
     is_slack_url,
     message_from_event,
@@ -48,7 +50,7 @@ from bot.slack.translate import (
 from handlers.card import ActionKind, Card
 from handlers.cards import error_card
 from handlers.commands import command_names
-from handlers.events import Command
+from handlers.events import Command, Message
 from handlers.router import Router
 
 __all__ = ["COMMAND_NAMES", "Listeners"]
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 # Every command word of the command table is a Slack slash command (and in the manifest).
 COMMAND_NAMES = command_names()
 _COMMANDS = re.compile("^/(?:" + "|".join(COMMAND_NAMES) + ")$")
+WORKERS = 8  # answers worked on at once (NDRBOT_WORKERS); more wait, acknowledged, for a slot
 _CHECKING = ":hourglass_flowing_sand: Checking…"
 _GONE = "That card is no longer available (it is older than what ndrbot keeps)."
 _NOT_POSTED = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action")
@@ -86,11 +89,16 @@ class Listeners:
         files: Callable[[], FileFetcher],
         is_admin: Callable[[str], Awaitable[bool]],
         api_url: str,
+        workers: int = WORKERS,
     ) -> None:
         self.router = router
         self.files = files
         self.is_admin = is_admin
         self.api_url = api_url
+        # The work after an ack (reading, checking, rendering, posting) runs at most ``workers``
+        # at a time; the rest wait their turn, acknowledged already, and none is dropped. Acks
+        # then never queue behind a burst's worth of work on the event loop.
+        self.slots = asyncio.Semaphore(workers)
 
     def register(self, app: AsyncApp) -> None:
         """Attach every listener to ``app``."""
@@ -119,21 +127,25 @@ class Listeners:
             len(slack.files),
         )
         try:
-            if slack.files:
-                message = slack.with_attachments(await self.files().fetch_all(slack.files))
-            reply = await self.router.on_message(message)
-            if reply is None:
-                return
-            await client.chat_postMessage(
-                channel=message.conversation,
-                thread_ts=slack.thread_ts,
-                **_MESSAGE_OPTIONS,
-                **render_blockkit(reply.card),
-            )
+            async with self.slots:
+                await self._answer(slack, message, client)
         except SlackApiError as error:
             log.warning("reply to %s failed: %s", message.conversation, _slack_error(error))
         except Exception as error:
             _log_failure(f"message {message.conversation}/{message.message_id}", error)
+
+    async def _answer(self, slack: SlackMessage, message: Message, client: AsyncWebClient) -> None:
+        if slack.files:
+            message = slack.with_attachments(await self.files().fetch_all(slack.files))
+        reply = await self.router.on_message(message)
+        if reply is None:
+            return
+        await client.chat_postMessage(
+            channel=message.conversation,
+            thread_ts=slack.thread_ts,
+            **_MESSAGE_OPTIONS,
+            **render_blockkit(reply.card),
+        )
 
     # -- slash commands -----------------------------------------------------------------------
 
@@ -159,6 +171,12 @@ class Listeners:
             return  # the paste form answers instead
         user = str(command.get("user_id") or "")
         log.info("slack /%s by %s: %d chars", name, user, len(args))
+        async with self.slots:
+            await self._run_command(name, args, user, command, respond)
+
+    async def _run_command(
+        self, name: str, args: str, user: str, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         try:
             reply = await self.router.on_command(
                 Command(
@@ -262,7 +280,8 @@ class Listeners:
         log.info("slack /ndr form by %s: %d chars", user, len(text))
         command = Command(PLATFORM, channel, user, "ndr", text)
         try:
-            card = (await self.router.on_command(command)).card
+            async with self.slots:
+                card = (await self.router.on_command(command)).card
         except Exception as error:
             _log_failure("/ndr form", error)
             card = error_card("Something went wrong", "ndrbot could not finish; try again.")
