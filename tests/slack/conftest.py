@@ -206,6 +206,7 @@ async def slack_bot(
             slack_api_url=slack.api_url,
             admins=("U0BOSS", "S0ADMINS"),
             max_paste_bytes=256 * 1024,
+            workers=2,  # small, so that a burst queues
         )
         settings.validate()
         app = web.Application()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -36,6 +37,26 @@ async def test_a_pasted_bounce_gets_a_card_in_its_thread(slack_bot: SlackBot) ->
     assert "*Sender*\n`sam@contoso.com`" in fields
     assert "*Recipient*\n`jo@fabrikam.com`" in fields
     assert call.params["text"].startswith("Microsoft 365 has blocked this account")
+
+
+async def test_a_burst_is_acknowledged_at_once_and_every_paste_answered_once(
+    slack_bot: SlackBot,
+) -> None:
+    events = []
+    for n in range(6):  # three times the two workers the test bot has
+        data = deep_copy(payload("message_bounce.json"))
+        data["event_id"] = f"Ev0BURST{n}"
+        data["event"]["ts"] = data["event"]["event_ts"] = f"1741140600.00030{n}"
+        events.append(data)
+    started = time.monotonic()
+    responses = await asyncio.gather(*(slack_bot.event(e) for e in events))
+    assert [r.status for r in responses] == [200] * 6 and time.monotonic() - started < 3.0
+    calls = await slack_bot.slack.wait_for("chat.postMessage", count=6)
+    assert sorted(c.params["thread_ts"] for c in calls) == [
+        f"1741140600.00030{n}" for n in range(6)
+    ]
+    await slack_bot.settle()
+    assert len(slack_bot.slack.calls_to("chat.postMessage")) == 6
 
 
 async def test_a_bounce_inside_a_thread_is_answered_in_that_thread(slack_bot: SlackBot) -> None:
