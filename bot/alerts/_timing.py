@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 __all__ = ["Sleep", "nap"]
@@ -23,7 +22,8 @@ async def nap(sleep: Sleep, seconds: float, wake: asyncio.Event) -> None:
     finally:
         for task in (sleeper, waker):
             task.cancel()
-        for task in (sleeper, waker):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Their own cancellations come back as values; a cancellation of *this* task (a stop()
+        # arriving now) still raises. Suppressing CancelledError here swallowed that stop and
+        # left the loop running forever (seen as a hung, spinning test).
+        await asyncio.gather(sleeper, waker, return_exceptions=True)
         wake.clear()
