@@ -2,7 +2,8 @@
 
 Paste a bounce and end it with a line holding a single ``.`` (or Ctrl-D; in a pasted SMTP session,
 the ``.`` that ends the message data after a ``354`` stays in the paste); type a command such as
-``/spfcheck example.com``; ``/tick N`` ticks item N of the last checklist; ``/quit`` ends.
+``/spfcheck example.com``; ``/tick N`` ticks item N of the last checklist; ``/recheck`` runs the
+last card's checks again and says what changed; ``/quit`` ends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bot.cli_table import help_for
 from bot.render.text import render_text
 from bot.services import Services, build_router, build_services
 from bot.settings import Settings
-from handlers.card import Card
+from handlers.card import ActionKind, Card
 from handlers.commands import command_names
 from handlers.events import Command, Message, Reply
 from handlers.router import Router
@@ -28,7 +29,8 @@ _BANNER = (
     "ndrbot console (no Slack or Teams needed). Paste a bounce, then a line with a single '.'\n"
     "to send it. Commands: "
     + ", ".join(f"/{name}" for name in command_names())
-    + " (/ndrbot help says what each does),\n/tick N (tick item N of the last checklist), /quit."
+    + " (/ndrbot help says what each does),\n/tick N (tick item N of the last checklist), "
+    "/recheck (the last card's checks again), /quit."
 )
 
 
@@ -67,6 +69,7 @@ class _Console:
         self.user = getpass.getuser() or "console"
         self.count = 0
         self.last_card: tuple[str, Card] | None = None
+        self.last_checked: str | None = None  # the last card with a Re-check button
 
     def show(self, card: Card) -> None:
         print(render_text(card) + "\n", flush=True)
@@ -75,6 +78,9 @@ class _Console:
         self.count += 1
         if text.startswith("/tick"):
             await self.tick(text[5:].strip())
+            return
+        if text.strip() == "/recheck":
+            await self.recheck()
             return
         reply: Reply | None
         if text.startswith("/") and "\n" not in text.strip():
@@ -89,7 +95,21 @@ class _Console:
             return
         if reply.card_id and reply.card.checklist is not None:
             self.last_card = (reply.card_id, reply.card)
+        if reply.card_id and any(a.kind is ActionKind.RECHECK for a in reply.card.actions):
+            self.last_checked = reply.card_id
         self.show(reply.card)
+
+    async def recheck(self) -> None:
+        if self.last_checked is None:
+            print("There is nothing to re-check yet: paste a bounce or run a check first.\n")
+            return
+        updated = await self.router.on_recheck(self.last_checked, self.user)
+        if updated is None:
+            print("That card is no longer stored.\n")
+            return
+        if self.last_card is not None and self.last_card[0] == self.last_checked:
+            self.last_card = (self.last_checked, updated)
+        self.show(updated)
 
     async def tick(self, which: str) -> None:
         if self.last_card is None or self.last_card[1].checklist is None:

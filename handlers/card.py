@@ -22,6 +22,7 @@ __all__ = [
     "CodeBlock",
     "Fact",
     "LinkItem",
+    "Recheck",
     "Section",
     "Tone",
     "card_from_json",
@@ -130,6 +131,16 @@ class ActionKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Recheck:
+    """The last Re-check of a card's checks: who, when, and what changed since the card before."""
+
+    by: str  # platform user id or display name
+    at: str  # ISO 8601 UTC
+    changes: tuple[str, ...]  # one sentence per check, computed from the old and new results
+    fixed: bool = False  # every check that failed before now passes
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
     """A button on a card. The card it acts on is the card's ``id``; ``value`` is any extra
     payload the kind needs (none so far)."""
@@ -155,6 +166,7 @@ class Card:
     links: tuple[LinkItem, ...] = ()
     checklist: ChecklistView | None = None
     quote: str = ""  # what the refusing server said, verbatim (untrusted: from the paste)
+    recheck: Recheck | None = None
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = ()
     footer: str = ""
@@ -178,6 +190,7 @@ def card_from_json(data: dict[str, Any]) -> Card:
     """The card :func:`card_to_json` stored."""
     checklist = data.get("checklist")
     meta = dict(data.get("meta", {}))
+    recheck = data.get("recheck")
     return Card(
         title=data["title"],
         tone=Tone(data["tone"]),
@@ -220,6 +233,7 @@ def card_from_json(data: dict[str, Any]) -> Card:
             for a in data.get("actions", ())
         ),
         quote=data.get("quote", ""),
+        recheck=Recheck(**{**recheck, "changes": tuple(recheck["changes"])}) if recheck else None,
         notes=tuple(data.get("notes", ())),
         footer=data.get("footer", ""),
         meta=meta,

@@ -32,6 +32,7 @@ from knowledge import Catalogue, Checklist
 
 __all__ = [
     "check_card",
+    "check_lines",
     "diagnosis_card",
     "error_card",
     "help_card",
@@ -129,6 +130,11 @@ def _facts(d: Diagnosis) -> tuple[Fact, ...]:
         _fact("Reported by", bounce.reporting_mta),
     )
     return tuple(f for f in found if f is not None)
+
+
+def check_lines(results: Sequence[CheckResult]) -> tuple[CheckLine, ...]:
+    """The card lines for check results (as a diagnosis or check card shows them)."""
+    return tuple(_check_line(r) for r in results)
 
 
 def _check_line(result: CheckResult) -> CheckLine:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from handlers.card import Action, ActionKind, Card
 from handlers.cards import (
     check_card,
+    check_lines,
     diagnosis_card,
     error_card,
     help_card,
@@ -29,6 +30,7 @@ from handlers.limits import RateLimiter
 from handlers.ndr import Bounce, Kind, ReaderError, read
 from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
+from handlers.recheck import rechecked
 from knowledge import Catalogue
 
 __all__ = ["Attachment", "Command", "Message", "Reply", "Router", "Visibility"]
@@ -132,12 +134,15 @@ class Router:
         return await self._diagnosis_reply(diagnose(bounce, self.catalogue), visibility)
 
     async def _diagnosis_reply(self, diagnosis: Diagnosis, visibility: Visibility) -> Reply:
-        checks = await self.run_plan(diagnosis.plan) if self.run_checks else []
+        plan = diagnosis.plan
+        checks = await self.run_plan(plan) if self.run_checks else []
         card_id = self.new_id()
         card = diagnosis_card(diagnosis, self.catalogue, checks, card_id=card_id)
+        actions: list[Action] = []
         if visibility is Visibility.PRIVATE:
             # A private diagnosis (/ndr) can be shared, like a check result.
-            card = replace(card, actions=(Action(ActionKind.SHARE, "Share in channel"),))
+            actions.append(Action(ActionKind.SHARE, "Share in channel"))
+        card = _with_recheck(replace(card, actions=tuple(actions)), plan if checks else None)
         self.cards.save_card(card_id, card)
         return Reply(card, visibility, card_id)
 
@@ -188,9 +193,27 @@ class Router:
         """Run ``plan`` and answer with a check card the caller can share (stored for that)."""
         results = await self.run_plan(plan)
         card_id = self.new_id()
-        card = check_card(title, results, card_id=card_id, shareable=True)
+        card = _with_recheck(check_card(title, results, card_id=card_id, shareable=True), plan)
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)
+
+    async def on_recheck(self, card_id: str, user: str) -> Card | None:
+        """Run a stored card's checks again and return it as everyone should now see it, with
+        what changed (:mod:`handlers.recheck`); None when the card or its plan is gone."""
+        card = self.cards.load_card(card_id)
+        plan_json = card.meta.get("plan") if card is not None else None
+        if card is None or not plan_json:
+            return None
+        try:
+            plan = CheckPlan.from_json(plan_json)
+        except (ValueError, KeyError, TypeError):
+            return None  # written by another version: not a plan this one can run
+        with self.dns.fresh():  # the record may have been fixed since: no cached answers
+            lines = check_lines(await self.run_plan(plan))
+        at = self.clock().isoformat(timespec="seconds")
+        card = rechecked(card, lines, by=user, at=at)
+        self.cards.save_card(card_id, card)
+        return card
 
     async def on_share(self, card_id: str) -> Reply | None:
         """ "Share in channel": the stored card, to post for everyone (without the button)."""
@@ -220,6 +243,17 @@ class Router:
         for item in after.keys() - before.keys():
             self.cards.set_tick(card_id, item, after[item].user, at)
         return replace(card, checklist=apply_ticks(card.checklist, after))
+
+
+def _with_recheck(card: Card, plan: CheckPlan | None) -> Card:
+    """``card`` with a Re-check button and its plan stored, when the plan queries DNS."""
+    if plan is None or not plan.runnable:
+        return card
+    return replace(
+        card,
+        actions=(*card.actions, Action(ActionKind.RECHECK, "Re-check")),
+        meta={**card.meta, "plan": plan.to_json()},
+    )
 
 
 def _looks_mail_related(data: bytes | str) -> bool:

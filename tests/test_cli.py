@@ -155,3 +155,13 @@ def test_diagnose_without_checks_loads_no_chat_sdk_server_or_resolver() -> None:
     sample = SAMPLES / "eop_spamhaus_postfix.txt"
     code = f"from bot.cli import main; main(['diagnose', '--json', '--no-checks', {str(sample)!r}])"
     assert _loaded_after(code) == []
+
+
+def test_chat_recheck_runs_the_last_cards_checks_again() -> None:
+    script = "/recheck\n/spfcheck contoso.com 203.0.113.5\n/recheck\n/quit\n"
+    done = ndrbot("chat", stdin=script)
+    assert done.returncode == 0, done.stderr
+    shown = " ".join(done.stdout.split())
+    assert "There is nothing to re-check yet" in shown
+    # The resolver here answers nothing, so the check stays unknown: said, not called a change.
+    assert "Re-checked by" in shown and "SPF for contoso.com still could not be checked" in shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,11 +10,16 @@ import pytest
 
 from bot.store import Database
 from bot.store.chat import ChatStore
+from handlers.card import ActionKind
 from handlers.checks import DnsClient
 from handlers.events import Command, Message, Visibility
 from handlers.limits import RateLimiter
 from handlers.router import Router
 from knowledge import Catalogue
+from tests.dns.conftest import serve
+from tests.dns.server import LoopbackDns
+
+__all__ = ["serve"]  # a fixture, used by name
 
 SAMPLES = Path(__file__).parent / "ndr" / "samples"
 
@@ -224,3 +230,33 @@ async def test_help_shows_commands_as_each_platform_types_them(router: Router) -
     assert "alerts here:" in teams.sections[0].text
     assert "@ndrbot" in teams.sections[1].text and len(slack.sections) == 1
     assert not slack.steps  # commands are not "next steps"
+
+
+async def test_recheck_runs_the_same_checks_fresh_and_says_what_changed(
+    catalogue: Catalogue, clock: FakeClock, serve: Callable[..., LoopbackDns]
+) -> None:
+    server = serve({"contoso.test": [("TXT", "v=spf1 -all")]})
+    dns = DnsClient([server.nameserver], timeout=0.5)
+    router = _router(catalogue, clock, dns, run_checks=True, commands=10)
+    reply = await router.on_command(
+        Command("slack", "C1", "U1", "spfcheck", "contoso.test 203.0.113.5")
+    )
+    assert reply.card.checks[0].status == "fail"
+    assert [a.kind for a in reply.card.actions] == [ActionKind.SHARE, ActionKind.RECHECK]
+    server.zone["contoso.test"] = [("TXT", "v=spf1 ip4:203.0.113.5 -all")]  # someone fixed it
+    clock.now += timedelta(minutes=3)
+    assert reply.card_id is not None
+    card = await router.on_recheck(reply.card_id, "U7")
+    assert card is not None and card.checks[0].status == "pass"
+    assert card.recheck is not None and card.recheck.fixed
+    assert card.recheck.changes == ("SPF for contoso.test now passes (was fail)",)
+    assert (card.recheck.by, card.recheck.at) == ("U7", "2026-01-05T09:03:00+00:00")
+    assert router.cards.load_card(reply.card_id) == card  # a later click starts from this
+
+
+async def test_recheck_of_a_forgotten_card_or_one_without_checks_is_none(router: Router) -> None:
+    assert await router.on_recheck("no-such-card", "U1") is None
+    reply = await router.on_message(_message((SAMPLES / "exo_relay_old_layout.txt").read_text()))
+    assert reply is not None and reply.card_id is not None
+    assert not any(a.kind is ActionKind.RECHECK for a in reply.card.actions)  # checks were off
+    assert await router.on_recheck(reply.card_id, "U1") is None

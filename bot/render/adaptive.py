@@ -38,6 +38,7 @@ from handlers.card import (
     LinkItem,
     Tone,
 )
+from handlers.recheck import FIXED_NEXT
 
 __all__ = ["ADAPTIVE_CARD_SCHEMA", "CONTENT_TYPE", "TICK_ITEM_PREFIX", "render_adaptive"]
 
@@ -258,6 +259,24 @@ def _check(line: CheckLine) -> list[dict[str, Any]]:
     return items
 
 
+def _recheck(card: Card) -> list[dict[str, Any]]:
+    """Who re-checked, when, and what changed, above the new check lines."""
+    note = card.recheck
+    if note is None:
+        return []
+    who = _clean(note.by, 120)
+    items = [
+        _rich(
+            _run("↻", weight="Bolder"),
+            _run(f" Re-checked by {who} on {_when(note.at)}: ", weight="Bolder"),
+            _run(_clean("; ".join(note.changes))),
+        )
+    ]
+    if note.fixed:
+        items.append(_rich(_run("✔", color="good"), _run(" " + FIXED_NEXT)))
+    return items
+
+
 def _toggle(item: ChecklistItemView) -> list[dict[str, Any]]:
     if not item.enabled:
         return [
@@ -401,6 +420,7 @@ def _render(card: Card) -> dict[str, Any]:
         body += [_heading(section.title), _para(section.text)]
     if card.checks:
         body.append(_heading("Checks"))
+        body += _recheck(card)
         for line in card.checks:
             body += _check(line)
     if card.steps:

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers.card import ActionKind, Card, ChecklistItemView, ChecklistView, CodeBlock, LinkItem
+from handlers.recheck import FIXED_NEXT
 
 __all__ = [
     "LIMITS",
@@ -236,6 +237,20 @@ def _checks(card: Card) -> list[Block]:
     return _packed("*Checks*", lines)
 
 
+def _recheck(card: Card) -> list[Block]:
+    """Who re-checked, when, and what changed (a context line under the checks)."""
+    note = card.recheck
+    if note is None:
+        return []
+    limit = LIMITS["context_text"]
+    head = f":repeat: Re-checked by {_who(note.by)} at {_date(note.at)}: "
+    changes = _clip("; ".join(note.changes), limit - len(head) - 10)
+    elements = [_mrkdwn(head + changes)]
+    if note.fixed:
+        elements.append(_mrkdwn(f":white_check_mark: {_text(FIXED_NEXT)}"))
+    return [{"type": "context", "elements": elements}]
+
+
 def _checklist(card: Card, checklist: ChecklistView) -> list[Block]:
     key = card.id
     intro = (
@@ -340,6 +355,7 @@ def _body(card: Card) -> list[Block]:
         blocks.append(_section(heading + body))
     if card.checks:
         blocks += _checks(card)
+    blocks += _recheck(card)
     if card.steps:
         steps = (f"{n}. {_clip(s, 2900)}" for n, s in enumerate(card.steps, start=1))
         blocks += _packed("*Next steps*", steps)

@@ -10,6 +10,7 @@ import re
 import textwrap
 
 from handlers.card import Card, CodeBlock
+from handlers.recheck import FIXED_NEXT
 
 __all__ = ["render_text"]
 
@@ -55,6 +56,13 @@ def render_text(card: Card, *, width: int = 96) -> str:
         out += _wrap(section.text, "  ", width)
     if card.checks:
         out += ["", "Checks:"]
+        if card.recheck is not None:
+            again = card.recheck
+            out += _wrap(
+                f"Re-checked by {again.by} at {again.at}: {'; '.join(again.changes)}", "  ", width
+            )
+            if again.fixed:
+                out += _wrap(FIXED_NEXT, "  ", width)
         for check in card.checks:
             name = f"{check.name} {_clean(check.target)}" if check.target else check.name
             out.append(

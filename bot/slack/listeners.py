@@ -107,6 +107,7 @@ class Listeners:
         app.command(_COMMANDS)(ack=self.ack_command, lazy=[self.run_command])
         app.action(re.compile("^" + re.escape(TICK_ACTION_PREFIX) + r"\|"))(self.on_tick)
         app.action(action_id(ActionKind.SHARE))(self.on_share)
+        app.action(action_id(ActionKind.RECHECK))(self.on_recheck)
         app.view(PASTE_CALLBACK)(ack=self.ack_paste, lazy=[self.run_paste])
 
     # -- messages -----------------------------------------------------------------------------
@@ -213,21 +214,24 @@ class Listeners:
         done = bool(action.get("selected_options"))
         card = await self.router.on_tick(ids[0], ids[1], user, done)
         log.info("tick %s/%s by %s: %s", ids[0], ids[1], user, "done" if done else "undone")
-        if card is None:
-            await respond(response_type="ephemeral", replace_original=False, text=_GONE)
-            return
-        container = body.get("container") or {}
-        if container.get("is_ephemeral"):
-            await _respond(respond, card, replace_original=True)
-            return
-        try:
-            await client.chat_update(
-                channel=str(container.get("channel_id") or ""),
-                ts=str(container.get("message_ts") or ""),
-                **render_blockkit(card),
-            )
-        except SlackApiError as error:
-            log.warning("chat.update after a tick failed: %s", _slack_error(error))
+        await _show_update(body, card, client, respond, "a tick")
+
+    async def on_recheck(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        """Re-check: run the card's checks again and edit the card in place with what changed."""
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        card_id = str(action.get("value") or "")
+        log.info("re-check %s by %s", card_id, user)
+        async with self.slots:
+            card = await self.router.on_recheck(card_id, user)
+        await _show_update(body, card, client, respond, "a re-check")
 
     async def on_share(
         self,
@@ -301,6 +305,31 @@ class Listeners:
                 )
         except SlackApiError as error:
             log.warning("could not deliver the /ndr form's answer: %s", _slack_error(error))
+
+
+async def _show_update(
+    body: dict[str, Any],
+    card: Card | None,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    what: str,
+) -> None:
+    """Show ``card`` in place of the message a button was clicked on (or say it is gone)."""
+    if card is None:
+        await respond(response_type="ephemeral", replace_original=False, text=_GONE)
+        return
+    container = body.get("container") or {}
+    if container.get("is_ephemeral"):
+        await _respond(respond, card, replace_original=True)
+        return
+    try:
+        await client.chat_update(
+            channel=str(container.get("channel_id") or ""),
+            ts=str(container.get("message_ts") or ""),
+            **render_blockkit(card),
+        )
+    except SlackApiError as error:
+        log.warning("chat.update after %s failed: %s", what, _slack_error(error))
 
 
 async def _respond(respond: AsyncRespond, card: Card, *, replace_original: bool) -> None:

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
-_SUBMITS = frozenset({str(ActionKind.SAVE_TICKS), str(ActionKind.SHARE)})
+_SUBMITS = frozenset({str(kind) for kind in ActionKind})
 _FILE_NAMES = re.compile(r"\.(?:eml|txt)$", re.IGNORECASE)
 _AT_TAG = re.compile(r"<at(?:\s[^>]*)?>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _MAX_ID = 200

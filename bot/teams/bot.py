@@ -184,11 +184,21 @@ class NdrTeamsBot(ActivityHandler):
         await self._send(turn_context, await self.router.on_command(command))
 
     async def _on_submit(self, turn_context: TurnContext, submit: Submit) -> None:
-        if submit.action == "share":
+        if submit.action is ActionKind.SHARE:
             await self._share(turn_context, submit.card_id)
             return
         sender = turn_context.activity.from_property
-        who = str(getattr(sender, "name", None) or sender.id)
+        who = str(getattr(sender, "name", None) or sender.id)  # shown on the card
+        if submit.action is ActionKind.RECHECK:
+            rechecked = await self.router.on_recheck(submit.card_id, who)
+            if rechecked is None:
+                await self._reply(
+                    turn_context,
+                    error_card("Nothing to re-check", "That card is no longer stored."),
+                )
+                return
+            await self._show(turn_context, rechecked)
+            return
         updated = await self.router.on_toggles(submit.card_id, submit.toggles, who)
         if updated is None:
             await self._reply(

@@ -19,8 +19,9 @@ The rules:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from handlers.checks.names import normalise_domain
 
@@ -93,6 +94,35 @@ class CheckPlan:
 
     def __bool__(self) -> bool:
         return bool(self.steps)
+
+    @property
+    def runnable(self) -> bool:
+        """True when at least one step would query DNS (not every one is skipped)."""
+        return any(step.skip is None for step in self.steps)
+
+    def to_json(self) -> str:
+        """The plan as JSON, to store with a card so a Re-check runs the same checks."""
+        return json.dumps(
+            {
+                "steps": [asdict(step) for step in self.steps],
+                "from_person": self.from_person,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CheckPlan:
+        """The plan :meth:`to_json` stored (ValueError if it is not one)."""
+        data = json.loads(text)
+        steps = []
+        for raw in data["steps"]:
+            step = dict(raw)
+            for key in ("selectors", "dkim_domains"):
+                step[key] = tuple(step.get(key) or ())
+            if step.get("lists") is not None:
+                step["lists"] = tuple(step["lists"])
+            steps.append(Step(**step))
+        return cls(tuple(steps), from_person=bool(data.get("from_person")))
 
 
 # -- planning (pure) ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -41,6 +41,8 @@ from handlers.checks.transport import UdpPool
 __all__ = ["DnsAnswer", "DnsClient", "DnsUnavailable"]
 
 _DEADLINE: ContextVar[float | None] = ContextVar("ndrbot_dns_deadline", default=None)
+# Inside ``DnsClient.fresh()``: answers are asked again rather than taken from the cache.
+_FRESH: ContextVar[bool] = ContextVar("ndrbot_dns_fresh", default=False)
 _NEGATIVE_TTL_WITHOUT_SOA = 30  # seconds; RFC 2308 section 5 would not cache at all
 _MAX_CACHE = 20_000
 
@@ -198,13 +200,23 @@ class DnsClient:
         finally:
             _DEADLINE.reset(token)
 
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[None]:
+        """Ask DNS again for every query made inside (a Re-check after someone fixed a record:
+        the cached answer is the one the fix replaced). New answers are cached as usual."""
+        token = _FRESH.set(True)
+        try:
+            yield
+        finally:
+            _FRESH.reset(token)
+
     def _server_text(self) -> str:
         return ", ".join(self.servers) or "the system resolver"
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask for ``rdtype`` records of ``name``; raise DnsUnavailable when DNS cannot say."""
         key = (name.lower().rstrip("."), rdtype.upper())
-        cached = self._cache.get(key)
+        cached = None if _FRESH.get() else self._cache.get(key)
         if cached is not None and cached[0] > self._clock():
             return cached[1]
         now = time.monotonic()

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+from tests.dns.server import LoopbackDns
 from tests.slack.conftest import SlackBot, blocks_of, bounce_text, header, payload
 
 RESTRICTED = ":red_circle: Microsoft 365 has blocked this account from sending"
@@ -165,3 +166,26 @@ async def test_too_many_commands_are_slowed_down_per_user(slack_bot: SlackBot) -
     assert "Slow down" in header(result)
     other = await _run(slack_bot, "/spfcheck", "contoso.com", user_id="U0OTHER")
     assert "SPF check" in header(other)
+
+
+async def test_recheck_edits_the_result_in_place_and_says_what_changed(
+    slack_bot: SlackBot, dns_server: LoopbackDns
+) -> None:
+    result = await _run(slack_bot, "/spfcheck", "contoso.com 203.0.113.9")
+    buttons = next(b for b in blocks_of(result) if b["type"] == "actions")["elements"]
+    recheck = next(b for b in buttons if b["action_id"] == "ndr_recheck")
+    assert "SPF gives fail for 203.0.113.9" in json.dumps(blocks_of(result))
+    dns_server.zone["contoso.com"] = [("TXT", "v=spf1 ip4:203.0.113.9 -all")]  # fixed
+    click = payload(
+        "block_actions_share.json",
+        CARD_ID=recheck["value"],
+        RESPONSE_URL=slack_bot.slack.response_url("re"),
+    )
+    click["actions"][0]["action_id"] = "ndr_recheck"
+    assert (await slack_bot.interaction(click)).status == 200
+    call = (await slack_bot.slack.wait_for("response_url", count=2))[-1]
+    assert call.path == "/response/re" and call.params["replace_original"] is True
+    text = json.dumps(blocks_of(call.params))
+    assert "Re-checked by <@U0HELPDESK>" in text
+    assert "SPF for contoso.com now passes (was fail)" in text
+    assert "the incident looks fixed" in text

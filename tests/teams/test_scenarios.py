@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.dns.server import LoopbackDns
 from tests.teams.cards import security_steps
 from tests.teams.conftest import ADMIN_AAD, TeamsBed
 from tests.teams.test_adaptive import assert_inert, assert_valid, walk
@@ -103,7 +105,8 @@ async def test_a_slash_command_in_a_personal_chat_needs_no_mention_and_has_no_sh
     ((_, card),) = bed.cards()
     assert_valid(card_schema, card)
     assert title(card) == "✔ DMARC check: contoso.com"
-    assert "actions" not in card
+    # No channel to share to; the result can still be checked again.
+    assert [a["data"]["ndrbot"] for a in card["actions"]] == ["recheck"]
 
 
 async def test_ndr_with_a_pasted_bounce_reads_the_html_copy(bed: TeamsBed) -> None:
@@ -309,3 +312,22 @@ async def test_a_failed_reply_is_logged_without_the_paste(
     (record,) = [r for r in caplog.records if r.name == "ndrbot.teams"]
     assert "ErrorResponseException" in record.getMessage()
     assert "fabrikam" not in caplog.text and "5.1.8" not in caplog.text
+
+
+async def test_recheck_updates_the_card_in_place_with_what_changed(
+    bed: TeamsBed, dns_server: LoopbackDns, card_schema: jsonschema.Draft6Validator | None
+) -> None:
+    command = "<at>ndrbot</at> spfcheck contoso.com 203.0.113.9"
+    activity = bed.activity("channel_mention_command", text=command, attachments=[])
+    assert await bed.post(activity) == 200
+    ((_, card),) = bed.cards()
+    assert title(card) == "✖ SPF check: contoso.com"
+    card_id = submit_data(card, "recheck")["card_id"]
+    dns_server.zone["contoso.com"] = [("TXT", "v=spf1 ip4:203.0.113.9 -all")]  # someone fixed it
+    value = {"ndrbot": "recheck", "card_id": card_id}
+    assert await bed.post(bed.activity("channel_submit_tick", id="r1", value=value)) == 200
+    ((_update, shown),) = bed.cards("update")
+    assert_valid(card_schema, shown)
+    text = json.dumps(shown, ensure_ascii=False)
+    assert "Re-checked by" in text and "SPF for contoso.com now passes (was fail)" in text
+    assert "the incident looks fixed" in text
