@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from handlers.card import (
     Action,
@@ -23,7 +24,7 @@ from handlers.card import (
     Tone,
 )
 from handlers.checklist import TickRecord, apply_ticks
-from handlers.checks.result import CheckResult, Severity, Status
+from handlers.checks.result import CheckResult, Severity
 from handlers.code_layout import layout_powershell
 from handlers.diagnosis import Diagnosis
 from handlers.ndr.model import Kind
@@ -37,6 +38,7 @@ __all__ = [
     "error_card",
     "help_card",
     "not_a_bounce_card",
+    "with_check_lines",
 ]
 
 _WHO = {
@@ -283,48 +285,56 @@ def check_card(
     title: str, results: Sequence[CheckResult], *, card_id: str = "", shareable: bool = False
 ) -> Card:
     """A card for slash-command results: one line per check, with its findings."""
-    statuses = {r.status for r in results}
-    if Status.FAIL in statuses:
+    actions = (Action(ActionKind.SHARE, "Share in channel"),) if shareable else ()
+    card = Card(
+        title=title,
+        tone=Tone.SUCCESS,
+        checks=check_lines(results),
+        actions=actions,
+        id=card_id,
+        meta={"card": "checks"},
+    )
+    return with_check_lines(card, card.checks)
+
+
+def with_check_lines(card: Card, lines: Sequence[CheckLine]) -> Card:
+    """A check card (``check_card``) showing ``lines``, its header and note said from them;
+    any other card gets the lines alone (its header is about the bounce)."""
+    if card.meta.get("card") != "checks":
+        return replace(card, checks=tuple(lines))
+    statuses = {line.status for line in lines}
+    if "fail" in statuses:
         tone = Tone.ERROR
-    elif Status.WARN in statuses or Status.UNKNOWN in statuses:
+    elif statuses & {"warn", "unknown"}:
         tone = Tone.WARNING
     else:
         tone = Tone.SUCCESS
-    actions = (Action(ActionKind.SHARE, "Share in channel"),) if shareable else ()
     notes: tuple[str, ...] = ()
-    if Status.UNKNOWN in statuses:
+    if "unknown" in statuses:
         notes = (
             "A check marked unknown could not run to the end (a DNS timeout or refusal); "
             "it says nothing about the record itself.",
         )
-    return Card(
-        title=title,
-        tone=tone,
-        summary=_results_summary(results),
-        checks=tuple(_check_line(r) for r in results),
-        actions=actions,
-        notes=notes,
-        id=card_id,
-    )
+    return replace(card, checks=tuple(lines), tone=tone, summary=_lines_summary(lines), notes=notes)
 
 
-def _results_summary(results: Sequence[CheckResult]) -> str:
-    """One sentence over all the results: the single result's own summary, else a count that
+def _lines_summary(lines: Sequence[CheckLine]) -> str:
+    """One sentence over all the lines: the single line's own summary, else a count that
     names what failed (a header must not say "fail" over a line that says "passes")."""
-    if len(results) == 1:
-        return results[0].summary
+    if len(lines) == 1:
+        return lines[0].summary
 
-    def names(status: Status) -> list[str]:
-        return [_CHECK_NAMES.get(r.check, r.check.upper()) for r in results if r.status is status]
+    def names(status: str) -> list[str]:
+        return [line.name for line in lines if line.status == status]
 
-    for status, verb in ((Status.FAIL, "fail"), (Status.WARN, "warn")):
+    for status, verb in (("fail", "fail"), ("warn", "warn")):
         hit = names(status)
         if hit:
-            return f"{len(hit)} of {len(results)} checks {verb}: {', '.join(hit)}."
-    unknown = names(Status.UNKNOWN)
+            return f"{len(hit)} of {len(lines)} checks {verb}: {', '.join(hit)}."
+    unknown = names("unknown")
     if unknown:
-        return f"{len(unknown)} of {len(results)} checks could not run: {', '.join(unknown)}."
-    return f"All {len(results)} checks pass." if results else ""
+        return f"{len(unknown)} of {len(lines)} checks could not run: {', '.join(unknown)}."
+    return f"All {len(lines)} checks pass." if lines else ""
 
 
 def help_card(commands: Sequence[tuple[str, str]], *, how_to_type: str = "") -> Card:

@@ -12,7 +12,8 @@ saves the result):
    card) is said as it is now.
 3. When every check that failed or warned before now passes, the card says the incident looks
    fixed and what to do next; a check that could not run (unknown) is never counted as fixed.
-4. The card's check lines are replaced by the new ones; the rest of the card stays as posted.
+4. The card's check lines are replaced by the new ones; a check card's header and note are said
+   again from them; the rest of the card stays as posted (a bounce card is about the bounce).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from handlers.card import Card, CheckLine, Recheck
+from handlers.cards import with_check_lines
 
 __all__ = ["FIXED_NEXT", "compare", "rechecked"]
 
@@ -63,4 +65,4 @@ def rechecked(card: Card, lines: Sequence[CheckLine], *, by: str, at: str) -> Ca
     changes, fixed = compare(card.checks, lines)
     if not changes:
         changes = ("Nothing changed: every check passes, as before.",)
-    return replace(card, checks=tuple(lines), recheck=Recheck(by, at, changes, fixed))
+    return replace(with_check_lines(card, lines), recheck=Recheck(by, at, changes, fixed))

@@ -10,7 +10,7 @@ import pytest
 
 from bot.store import Database
 from bot.store.chat import ChatStore
-from handlers.card import ActionKind
+from handlers.card import ActionKind, Tone
 from handlers.checks import DnsClient
 from handlers.events import Command, Message, Visibility
 from handlers.limits import RateLimiter
@@ -248,6 +248,8 @@ async def test_recheck_runs_the_same_checks_fresh_and_says_what_changed(
     assert reply.card_id is not None
     card = await router.on_recheck(reply.card_id, "U7")
     assert card is not None and card.checks[0].status == "pass"
+    # A check card's header follows its lines: no red "fails" over a line that passes.
+    assert card.tone is Tone.SUCCESS and card.summary == card.checks[0].summary
     assert card.recheck is not None and card.recheck.fixed
     assert card.recheck.changes == ("SPF for contoso.test now passes (was fail)",)
     assert (card.recheck.by, card.recheck.at) == ("U7", "2026-01-05T09:03:00+00:00")

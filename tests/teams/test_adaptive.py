@@ -37,6 +37,7 @@ from handlers.cards import check_card, error_card, help_card
 from handlers.checklist import TickRecord
 from handlers.checks.result import CheckResult, Finding, Severity, Status
 from handlers.commands import help_lines
+from handlers.recheck import rechecked
 from knowledge import Catalogue, load_catalogue
 from tests.teams.cards import HOSTILE, checklist_card, hostile_card, security_steps, variant_card
 
@@ -100,7 +101,7 @@ def test_every_variant_renders_a_valid_card_as_in_its_golden_file(
 
 def test_no_golden_file_is_left_over_from_a_removed_variant() -> None:
     others = {"help_card", "check_card", "checklist_ticked", "checklist_unblockable", "hostile"}
-    others |= {"error_card", "not_a_bounce"}
+    others |= {"error_card", "not_a_bounce", "check_card_rechecked"}
     leftover = {p.stem for p in GOLDEN.glob("*.json")} - set(VARIANTS) - others
     assert not leftover
 
@@ -120,11 +121,20 @@ def _check_results() -> list[CheckResult]:
     ]
 
 
+def _rechecked() -> Card:
+    """A check card after a Re-check that fixed one check and left another failing."""
+    results = _check_results()
+    card = check_card("Mail check: contoso.com", results, card_id="c-7", shareable=True)
+    fixed = [replace(line, status="pass") if line.status == "fail" else line for line in card.checks]
+    return rechecked(card, fixed, by="Helpdesk Pat", at="2026-11-20T14:02:00+00:00")
+
+
 def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
     at = "2026-11-20T09:15:00+00:00"
     return {
         "help_card": help_card(help_lines()),
         "check_card": check_card("Mail check: contoso.com", _check_results(), shareable=True),
+        "check_card_rechecked": _rechecked(),
         "checklist_ticked": checklist_card(
             catalogue, {"reset_password": TickRecord("Helpdesk Pat", at)}
         ),
@@ -142,6 +152,7 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
     [
         "help_card",
         "check_card",
+        "check_card_rechecked",
         "checklist_ticked",
         "checklist_unblockable",
         "hostile",
