@@ -29,6 +29,7 @@ from handlers.code_layout import layout_powershell
 from handlers.diagnosis import Diagnosis
 from handlers.ndr.model import Kind
 from handlers.ndr.systems import SYSTEM_NAMES
+from handlers.verdicts import receiver_verdicts, then_and_now
 from knowledge import Catalogue, Checklist
 
 __all__ = [
@@ -234,6 +235,11 @@ def diagnosis_card(
     tone = Tone.WARNING if transient else Tone.ERROR
     sections = [Section("What it means", variant.meaning)]
     sections.append(Section("Who must act", _WHO.get(variant.who, variant.who)))
+    verdicts = receiver_verdicts(bounce)
+    if verdicts:
+        sent = bounce.original.date if bounce.original else None
+        said = then_and_now(verdicts, checks, sent)
+        sections.append(Section("What the receiver checked, then and now", "\n".join(said)))
     if transient:
         sections.append(
             Section(

@@ -125,7 +125,9 @@ def _rechecked() -> Card:
     """A check card after a Re-check that fixed one check and left another failing."""
     results = _check_results()
     card = check_card("Mail check: contoso.com", results, card_id="c-7", shareable=True)
-    fixed = [replace(line, status="pass") if line.status == "fail" else line for line in card.checks]
+    fixed = [
+        replace(line, status="pass") if line.status == "fail" else line for line in card.checks
+    ]
     return rechecked(card, fixed, by="Helpdesk Pat", at="2026-11-20T14:02:00+00:00")
 
 
