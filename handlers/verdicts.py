@@ -63,6 +63,8 @@ def receiver_verdicts(bounce: Bounce) -> tuple[Verdict, ...]:
         )
         if domain and "@" in domain:
             domain = domain.rpartition("@")[2]
+        if domain and domain.lower() in ("none", "unknown"):  # Microsoft's header.d=none
+            domain = None
         ip = original.connecting_ip if result.method == "spf" and original else None
         found.append(
             Verdict(result.method, result.result.lower(), domain.lower() if domain else None, ip)
@@ -83,6 +85,8 @@ def _when(date: str | None) -> str:
 def _said(v: Verdict, when: str) -> str:
     about = f" for {v.domain}" if v.domain else ""
     sender = f" from {v.ip}" if v.ip else ""
+    if v.method == "dkim" and v.result == "none":
+        return f"DKIM: the message was not signed, the receiver recorded{when}"
     return f"{v.method.upper()}{about}{sender}: the receiver recorded {v.result}{when}"
 
 

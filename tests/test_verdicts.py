@@ -54,6 +54,7 @@ def test_a_receiver_fail_beside_a_live_pass_says_the_record_was_fixed_since() ->
         "now for 203.0.113.5, so the record was fixed after the bounce."
     )
     assert "DMARC for contoso.com: the receiver recorded fail on 3 Dec." in lines
+    assert "DKIM: the message was not signed, the receiver recorded on 3 Dec." in lines
 
 
 def test_a_live_failure_is_not_called_the_cause_when_the_receiver_saw_a_pass() -> None:
