@@ -39,6 +39,7 @@ __all__ = [
     "error_card",
     "help_card",
     "not_a_bounce_card",
+    "placeholder_card",
     "with_check_lines",
 ]
 
@@ -358,6 +359,20 @@ def help_card(commands: Sequence[tuple[str, str]], *, how_to_type: str = "") -> 
             "in the thread with what failed, why, and what to do."
         ),
         sections=tuple(sections),
+    )
+
+
+def placeholder_card(diagnosis: Diagnosis) -> Card:
+    """What a thread shows while a bounce's checks run: what it is, and what is being checked;
+    the message is then edited into the full card (one message per diagnosis)."""
+    title = diagnosis.variant.title if diagnosis.variant else "Reading the bounce"
+    targets = list(dict.fromkeys(s.target for s in diagnosis.plan.steps if s.skip is None))
+    checking = f"checking {', '.join(targets[:3])}" if targets else "preparing the card"
+    return Card(
+        title=title,
+        tone=Tone.INFO,
+        summary=f"Reading the bounce, {checking}…",
+        meta={"card": "placeholder"},
     )
 
 

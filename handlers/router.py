@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from handlers.card import Action, ActionKind, Card
 from handlers.cards import (
@@ -20,6 +20,7 @@ from handlers.cards import (
     error_card,
     help_card,
     not_a_bounce_card,
+    placeholder_card,
 )
 from handlers.checklist import TickRecord, apply_ticks, toggle
 from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, run_plan
@@ -33,12 +34,26 @@ from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
 from handlers.recheck import rechecked
 from knowledge import Catalogue
 
-__all__ = ["Attachment", "Command", "Message", "Reply", "Router", "Visibility"]
+__all__ = ["Attachment", "Command", "Message", "Pending", "Reply", "Router", "Visibility"]
 
 
 _SIZE_HINT = "Upload the .eml of the bounce on its own, or paste only its diagnostic part."
 _EML_NAMES = re.compile(r"\.(?:eml|txt|msg|log)$", re.IGNORECASE)
 AlertsHere = Callable[[Command], Awaitable[Card]]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A diagnosed bounce whose card is still to be made (its checks to run)."""
+
+    diagnosis: Diagnosis
+    visibility: Visibility
+    checks_to_run: bool  # worth a placeholder: the answer will wait for DNS
+
+    @property
+    def placeholder(self) -> Card:
+        """The short card to show while the checks run."""
+        return placeholder_card(self.diagnosis)
 
 
 class Router:
@@ -80,6 +95,17 @@ class Router:
     async def on_message(self, message: Message) -> Reply | None:
         """A card in the thread for a pasted or uploaded bounce; silence for anything else in a
         channel; a short help in a direct message. Each message is answered at most once."""
+        answer = self.read_message(message)
+        return await self.finish(answer) if isinstance(answer, Pending) else answer
+
+    async def finish(self, pending: Pending) -> Reply:
+        """The card for a diagnosed bounce, its checks run (the slow part of an answer)."""
+        return await self._diagnosis_reply(pending.diagnosis, pending.visibility)
+
+    def read_message(self, message: Message) -> Reply | Pending | None:
+        """The quick part of :meth:`on_message`: a bounce read and diagnosed, its checks still to
+        run (:meth:`finish`), so an adapter that can edit a message can post a placeholder
+        first (:func:`~handlers.cards.placeholder_card`); any other answer as a reply."""
         if message.from_bot or message.edited:
             return None
         if not self.seen.first_time(message.platform, message.conversation, message.message_id):
@@ -111,7 +137,8 @@ class Router:
                 diagnosis = diagnose(bounce, self.catalogue)
                 if self.observe is not None:
                     self.observe(diagnosis, f"{message.platform}:{message.conversation}")
-                return await self._diagnosis_reply(diagnosis, Visibility.THREAD)
+                checks_to_run = self.run_checks and diagnosis.plan.runnable
+                return Pending(diagnosis, Visibility.THREAD, checks_to_run)
             if recognised is None and bounce.kind not in (Kind.CHAT, Kind.UNKNOWN):
                 recognised = bounce
         if problems:

@@ -51,7 +51,7 @@ from handlers.card import ActionKind, Card
 from handlers.cards import error_card
 from handlers.commands import command_names
 from handlers.events import Command, Message
-from handlers.router import Router
+from handlers.router import Reply, Router
 
 __all__ = ["COMMAND_NAMES", "Listeners"]
 
@@ -138,15 +138,30 @@ class Listeners:
     async def _answer(self, slack: SlackMessage, message: Message, client: AsyncWebClient) -> None:
         if slack.files:
             message = slack.with_attachments(await self.files().fetch_all(slack.files))
-        reply = await self.router.on_message(message)
-        if reply is None:
+        answer = self.router.read_message(message)
+        if answer is None:
             return
-        await client.chat_postMessage(
-            channel=message.conversation,
-            thread_ts=slack.thread_ts,
-            **_MESSAGE_OPTIONS,
-            **render_blockkit(reply.card),
-        )
+        where: dict[str, Any] = {"channel": message.conversation, "thread_ts": slack.thread_ts}
+        if isinstance(answer, Reply):
+            card = answer.card
+        elif not answer.checks_to_run:
+            card = (await self.router.finish(answer)).card
+        else:
+            # One message per diagnosis: a placeholder now, edited into the card once the
+            # checks are back (or into an apology if making the card failed).
+            posted = await client.chat_postMessage(
+                **where, **_MESSAGE_OPTIONS, **render_blockkit(answer.placeholder)
+            )
+            try:
+                card = (await self.router.finish(answer)).card
+            except Exception as error:
+                _log_failure(f"message {message.conversation}/{message.message_id}", error)
+                card = error_card("Something went wrong", "ndrbot could not finish this card.")
+            await client.chat_update(
+                channel=message.conversation, ts=str(posted["ts"]), **render_blockkit(card)
+            )
+            return
+        await client.chat_postMessage(**where, **_MESSAGE_OPTIONS, **render_blockkit(card))
 
     # -- slash commands -----------------------------------------------------------------------
 

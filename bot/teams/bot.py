@@ -21,6 +21,7 @@ so for everyone else the answer would silently go nowhere.
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import replace
 from typing import Any
 
@@ -147,9 +148,29 @@ class NdrTeamsBot(ActivityHandler):
             from_bot=from_bot,
             slash=False,
         )
-        reply = await self.router.on_message(message)
-        if reply is not None:
-            await self._send(turn_context, reply)
+        answer = self.router.read_message(message)
+        if answer is None:
+            return
+        if isinstance(answer, Reply):
+            await self._send(turn_context, answer)
+        elif not answer.checks_to_run:
+            await self._send(turn_context, await self.router.finish(answer))
+        else:
+            # One message per diagnosis: a placeholder now, updated into the card afterwards.
+            posted = await turn_context.send_activity(card_activity(answer.placeholder))
+            try:
+                card = (await self.router.finish(answer)).card
+            except Exception as error:
+                # The class and frames, not the message: an exception's text may quote a paste.
+                frames = "".join(traceback.format_tb(error.__traceback__))
+                log.error("a bounce's card failed: %s\n%s", type(error).__name__, frames)
+                card = error_card("Something went wrong", "ndrbot could not finish this card.")
+            update = card_activity(card)
+            update.id = posted.id if posted is not None else None
+            if update.id:
+                await turn_context.update_activity(update)
+            else:  # the channel gave no id to update: the card as a reply of its own
+                await self._reply(turn_context, card)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Added to a team or chat (or its members changed): remember how to post there."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -175,3 +176,21 @@ async def test_a_message_without_ts_or_channel_is_dropped(slack_bot: SlackBot) -
     assert (await slack_bot.event(data)).status == 200
     await slack_bot.settle()
     assert slack_bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_bounce_whose_checks_take_time_gets_a_placeholder_edited_into_its_card(
+    slack_bot: SlackBot,
+) -> None:
+    slack_bot.router.run_checks = True
+    data = deep_copy(payload("message_bounce.json"))
+    data["event"]["text"] = (SAMPLES / "eop_spamhaus_postfix.txt").read_text(encoding="utf-8")
+    assert (await slack_bot.event(data)).status == 200
+    (placeholder,) = await slack_bot.slack.wait_for("chat.postMessage")
+    assert "Reading the bounce, checking 192.0.2.80" in json.dumps(blocks_of(placeholder.params))
+    (update,) = await slack_bot.slack.wait_for("chat.update")
+    await slack_bot.settle()
+    # The edit is of the placeholder itself: the one message the fake Slack holds for it.
+    (posted,) = slack_bot.slack.history["C0HELPDESK"]
+    assert update.params["ts"] == posted["ts"] != placeholder.params["thread_ts"]
+    assert header(update.params).endswith("The sending IP address is on a blocklist (Spamhaus)")
+    assert len(slack_bot.slack.calls_to("chat.postMessage")) == 1  # one message per diagnosis

@@ -331,3 +331,18 @@ async def test_recheck_updates_the_card_in_place_with_what_changed(
     text = json.dumps(shown, ensure_ascii=False)
     assert "Re-checked by" in text and "SPF for contoso.com now passes (was fail)" in text
     assert "the incident looks fixed" in text
+
+
+async def test_a_bounce_whose_checks_take_time_gets_a_placeholder_updated_into_its_card(
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
+) -> None:
+    bed.router.run_checks = True
+    text = (SAMPLES / "eop_spamhaus_postfix.txt").read_text(encoding="utf-8")
+    activity = bed.activity("channel_bounce_paste", text=text, attachments=[])
+    assert await bed.post(activity) == 200
+    ((_reply, placeholder),) = bed.cards("reply")
+    assert "Reading the bounce, checking 192.0.2.80" in json.dumps(placeholder)
+    ((update, card),) = bed.cards("update")
+    assert update.activity_id == "1:1"  # the placeholder's own id, as the connector gave it
+    assert_valid(card_schema, card)
+    assert title(card) == "✖ The sending IP address is on a blocklist (Spamhaus)"
