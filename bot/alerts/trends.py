@@ -93,7 +93,7 @@ class TrendWatcher:
             key=key,
             count=count,
             window=self.window,
-            sources=sources,
+            sources=[place_name(source) for source in sources],
             card_id=card_id,
         )
         self.chat.save_card(card_id, card)  # so ticks on its checklist find it
@@ -110,3 +110,23 @@ class TrendWatcher:
         self.store.prune(before=now - 4 * self.window)
         self.on_alert()
         return True
+
+
+_PLACES = {
+    "slack": "Slack channel {}",
+    "teams": "a Teams conversation",  # its id (19:...@thread.tacv2) means nothing to a reader
+    "console": "the console",
+    "intake": "intake ({})",
+    "ingest": "ingest of {}",
+}
+
+
+def place_name(source: str) -> str:
+    """Where a bounce was seen, for a person: ``slack:C0123`` is "Slack channel C0123"."""
+    kind, _, rest = source.partition(":")
+    template = _PLACES.get(kind)
+    if template is None:
+        return source
+    if "{}" in template and not rest:
+        return kind
+    return template.format(rest)

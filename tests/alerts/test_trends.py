@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.alerts import Alerts
+from bot.alerts.trends import place_name
 from handlers.checks import DnsClient
 from handlers.events import Message
 from handlers.limits import RateLimiter
@@ -85,7 +86,8 @@ async def test_five_bounces_of_a_kind_in_a_channel_make_one_trend_alert(
     ((kind, _subject, card),) = alerts.store.alerts()
     assert kind == "trend"
     assert card.title.startswith("Trend: 5 bounces in 15 min - ")
-    assert {f.label: f.value for f in card.facts}["Seen in"] == "slack:C0, slack:C1, slack:CHELP"
+    seen = {f.label: f.value for f in card.facts}["Seen in"]
+    assert seen == "Slack channel C0, Slack channel C1, Slack channel CHELP"
     assert [r["target"] for r in alerts.store.outbox()] == ["CALERTS"]
     # The card is stored like any other, so its checklist (if any) can be ticked.
     assert alerts.chat.load_card(card.id) == card
@@ -94,3 +96,10 @@ async def test_five_bounces_of_a_kind_in_a_channel_make_one_trend_alert(
     for n in range(12, 17):
         await paste(chat, "exo_dmarc_reject.txt", n)
     assert [k for k, _s, _c in alerts.store.alerts()] == ["trend", "trend"]
+
+
+def test_where_a_bounce_was_seen_is_said_for_a_person() -> None:
+    assert place_name("slack:C0HELP") == "Slack channel C0HELP"
+    assert place_name("teams:19:abc@thread.tacv2") == "a Teams conversation"
+    assert place_name("intake:helpdesk-mailbox") == "intake (helpdesk-mailbox)"
+    assert place_name("intake") == "intake" and place_name("console:console") == "the console"
