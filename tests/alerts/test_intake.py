@@ -31,6 +31,15 @@ async def client_for(alerts: Alerts) -> TestClient:
     return client
 
 
+async def post_bounce(client: TestClient) -> tuple[int, dict[str, object]]:
+    """POST the sample bounce once with the right token; the status and JSON answer (closes)."""
+    try:
+        response = await client.post("/api/ndr", data=BOUNCE, headers=AUTH)
+        return response.status, await response.json()
+    finally:
+        await client.close()
+
+
 @pytest.fixture
 async def intake(alerts_factory: Callable[..., Alerts]) -> AsyncIterator[tuple[TestClient, Alerts]]:
     alerts = alerts_factory()
@@ -186,13 +195,8 @@ async def test_a_diagnosis_that_crashes_loses_nothing(
             raise RuntimeError("catalogue exploded")
 
     alerts = alerts_factory(catalogue=BrokenCatalogue())
-    client = await client_for(alerts)
-    try:
-        response = await client.post("/api/ndr", data=BOUNCE, headers=AUTH)
-        body = await response.json()
-    finally:
-        await client.close()
-    assert response.status == 202
+    status, body = await post_bounce(await client_for(alerts))
+    assert status == 202
     assert "reader failed" in body["message"]
     assert alerts.store.intake(body["intake_id"])["raw"] == BOUNCE  # type: ignore[index]
     assert alerts.store.alerts()[0][2].title == "A bounce could not be read"
@@ -212,23 +216,14 @@ async def test_a_bug_in_intake_is_a_500_that_shows_nothing_of_it(
     app.router.add_post("/api/ndr", handler)
     client = TestClient(TestServer(app))
     await client.start_server()
-    try:
-        response = await client.post("/api/ndr", data=BOUNCE, headers=AUTH)
-        body = await response.json()
-    finally:
-        await client.close()
-    assert response.status == 500
+    status, body = await post_bounce(client)
+    assert status == 500
     assert "internal error" in body["error"] and "bad value" not in body["error"]
     assert "intake failed: ValueError" in caplog.text and BOUNCE[:20].decode() not in caplog.text
 
 
 async def test_intake_is_off_without_a_token(alerts_factory: Callable[..., Alerts]) -> None:
     alerts = alerts_factory(settings=make_settings(intake_token=None))
-    client = await client_for(alerts)
-    try:
-        response = await client.post("/api/ndr", data=BOUNCE, headers=AUTH)
-        body = await response.json()
-    finally:
-        await client.close()
-    assert response.status == 503
+    status, body = await post_bounce(await client_for(alerts))
+    assert status == 503
     assert "NDRBOT_INTAKE_TOKEN" in body["error"]
