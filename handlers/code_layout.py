@@ -16,7 +16,9 @@ rewrites that PowerShell reads the same way fix that:
 
 Leading spaces are not relied on: chat clients collapse them, so each line must fit by itself.
 
-Text inside single or double quotes is never touched, and nothing is added at the very end.
+Text inside single or double quotes is never touched, a quoted string is never split, and
+nothing is added at the very end. A line with anything this reader does not follow (a comment,
+a here-string, ``$(...)``, ``--%``, a generic type, a backtick of its own) is left as written.
 Pure; the card builder applies it to PowerShell blocks only.
 """
 
@@ -29,6 +31,12 @@ __all__ = ["layout_powershell"]
 _INDENT = "  "
 _BREAK = "\x00"  # where a comma may end a line (replaced by a space or a line break)
 _SPACE = "\x01"  # a space: a line may end there with a continuation backtick
+# What this small reader does not follow, so a line holding it is left exactly as written: a
+# comment, a here-string, a subexpression (quotes nest inside it), the stop-parsing token, a
+# generic type's comma ([Dictionary[string,int]]), and a backtick escape of its own.
+# Inside single quotes everything is literal (and the catalogue quotes pasted values so).
+_SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_LEAVE_ALONE = re.compile(r"#|@['\"]|\$\(|--%|\[[^\]]*,|`")
 
 
 def layout_powershell(code: str, width: int = 50) -> str:
@@ -37,6 +45,8 @@ def layout_powershell(code: str, width: int = 50) -> str:
 
 
 def _layout_line(line: str, width: int) -> str:
+    if _LEAVE_ALONE.search(_SINGLE_QUOTED.sub("''", line)):
+        return line
     indent = line[: len(line) - len(line.lstrip())]
     pieces = [piece.strip() for piece in _split(line.strip())]
     joined = " | ".join(pieces)
@@ -57,21 +67,23 @@ def _fill(piece: str, first_indent: str, indent: str, width: int) -> list[str]:
     """``piece`` on as few lines as fit ``width``, broken after a list comma or, failing
     that, at a space (with a continuation backtick)."""
     parts = re.split(f"([{_BREAK}{_SPACE}])", piece)
-    lines = [first_indent + parts[0]]
+    # Each line as its words (whole tokens between break marks: a quoted string is one word,
+    # spaces and all), so a break never lands inside one.
+    lines: list[list[str]] = [[first_indent + parts[0]]]
     for mark, part in zip(parts[1::2], parts[2::2], strict=True):
-        if len(lines[-1]) + 1 + len(part) <= width:
-            lines[-1] += " " + part
+        if len(" ".join(lines[-1])) + 1 + len(part) <= width:
+            lines[-1].append(part)
         elif mark == _SPACE:
-            head, _, last = lines[-1].rpartition(" ")
-            if last.startswith("-") and head.strip():  # keep a -Parameter with its value
-                lines[-1] = head + " `"
-                lines.append(f"{indent}{last} {part}")
+            words = lines[-1]
+            if len(words) > 1 and words[-1].startswith("-"):  # keep a -Parameter with its value
+                moved = words.pop()
+                lines.append([indent + moved, part])
             else:
-                lines[-1] += " `"
-                lines.append(indent + part)
+                lines.append([indent + part])
+            lines[-2].append("`")
         else:
-            lines.append(indent + part)
-    return lines
+            lines.append([indent + part])
+    return [" ".join(words) for words in lines]
 
 
 def _split(line: str) -> list[str]:
@@ -89,7 +101,7 @@ def _split(line: str) -> list[str]:
                 out.append(nxt)
                 i += 2
                 continue
-            if char == quote and not (quote == '"' and line[i - 1 : i] == "`"):
+            if char == quote:
                 quote = ""
         elif char in "'\"":
             quote = char
