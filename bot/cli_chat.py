@@ -103,7 +103,7 @@ class _Console:
         if self.last_checked is None:
             print("There is nothing to re-check yet: paste a bounce or run a check first.\n")
             return
-        updated = await self.router.on_recheck(self.last_checked, self.user)
+        updated = await self.router.on_recheck(self.last_checked, self.user, "console")
         if updated is None:
             print("That card is no longer stored.\n")
             return

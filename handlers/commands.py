@@ -187,7 +187,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "ndr",
         "[BOUNCE TEXT]",
-        "diagnose a bounce privately (in Slack, with no text, opens a form to paste it)",
+        "diagnose the bounce given after it (in Slack, an answer only you see; no text opens a form)",
         _ndr,
     ),
     CommandSpec(

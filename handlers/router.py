@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
-from handlers.card import Action, ActionKind, Card
+from handlers.card import Action, ActionKind, Card, Recheck
 from handlers.cards import (
     check_card,
     check_lines,
@@ -32,6 +32,7 @@ from handlers.ndr import Bounce, Kind, ReaderError, read
 from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
 from handlers.recheck import rechecked
+from handlers.refusals import Refusal
 from knowledge import Catalogue
 
 __all__ = ["Attachment", "Command", "Message", "Pending", "Reply", "Router", "Visibility"]
@@ -224,9 +225,14 @@ class Router:
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)
 
-    async def on_recheck(self, card_id: str, user: str) -> Card | None:
+    async def on_recheck(self, card_id: str, user: str, platform: str = "") -> Card | None:
         """Run a stored card's checks again and return it as everyone should now see it, with
-        what changed (:mod:`handlers.recheck`); None when the card or its plan is gone."""
+        what changed (:mod:`handlers.recheck`); None when the card or its plan is gone.
+
+        Re-checks count against the caller's command rate limit (each asks DNS afresh, and
+        blocklists limit queries); a refused one leaves the card's lines as they were and says
+        when to try again.
+        """
         card = self.cards.load_card(card_id)
         plan_json = card.meta.get("plan") if card is not None else None
         if card is None or not plan_json:
@@ -235,12 +241,31 @@ class Router:
             plan = CheckPlan.from_json(plan_json)
         except (ValueError, KeyError, TypeError):
             return None  # written by another version: not a plan this one can run
-        with self.dns.fresh():  # the record may have been fixed since: no cached answers
-            lines = check_lines(await self.run_plan(plan))
         at = self.clock().isoformat(timespec="seconds")
+        if not self.limiter.allow(platform, user):
+            wait = self.limiter.retry_after(platform, user)
+            note = f"Not checked again: too many checks in a short time; try again in {wait} s"
+            return self._with_saved_ticks(
+                card_id, replace(card, recheck=Recheck(user, at, (note,), fixed=False))
+            )
+        try:
+            with self.dns.fresh():  # the record may have been fixed since: no cached answers
+                lines = check_lines(await self.run_plan(plan))
+        except Refusal as refusal:  # a stored target this version refuses: say so, keep lines
+            note = f"Not checked again: {refusal}"
+            return self._with_saved_ticks(
+                card_id, replace(card, recheck=Recheck(user, at, (note,), fixed=False))
+            )
         card = rechecked(card, lines, by=user, at=at)
         self.cards.save_card(card_id, card)
-        return card
+        return self._with_saved_ticks(card_id, card)
+
+    def _with_saved_ticks(self, card_id: str, card: Card) -> Card:
+        """``card`` showing the ticks recorded for it (the stored card has none applied)."""
+        if card.checklist is None:
+            return card
+        ticks = {item: TickRecord(*record) for item, record in self.cards.ticks(card_id).items()}
+        return replace(card, checklist=apply_ticks(card.checklist, ticks))
 
     async def on_share(self, card_id: str) -> Reply | None:
         """ "Share in channel": the stored card, to post for everyone (without the button)."""

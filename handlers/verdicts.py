@@ -108,16 +108,20 @@ def then_and_now(
         if comparable and spf is not None:
             now = str(spf.details["result"])
             ip = spf.details.get("ip")
+            # "Posted": this line is written once, with the card; a Re-check updates the checks.
             if v.result in _FAILING and now == "pass":
-                line += f"; it passes now for {ip}, so the record was fixed after the bounce"
+                line += (
+                    f"; when this card was posted it passed for {ip}, so the record was fixed "
+                    "after the bounce"
+                )
             elif v.result == "pass" and now != "pass":
                 line += (
-                    f"; it gives {now} now for {ip}: the record changed after the bounce, so "
-                    "that is not why this message bounced"
+                    f"; when this card was posted it gave {now} for {ip}: the record changed "
+                    "after the bounce, so that is not why this message bounced"
                 )
             elif now == v.result:
-                line += f"; it still gives {now} now for {ip}"
+                line += f"; when this card was posted it still gave {now} for {ip}"
             else:
-                line += f"; it gives {now} now for {ip}"
+                line += f"; when this card was posted it gave {now} for {ip}"
         lines.append(line + ".")
     return tuple(lines)

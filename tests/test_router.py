@@ -262,3 +262,19 @@ async def test_recheck_of_a_forgotten_card_or_one_without_checks_is_none(router:
     assert reply is not None and reply.card_id is not None
     assert not any(a.kind is ActionKind.RECHECK for a in reply.card.actions)  # checks were off
     assert await router.on_recheck(reply.card_id, "U1") is None
+
+
+async def test_recheck_counts_against_the_rate_limit_and_says_when_to_try_again(
+    catalogue: Catalogue, clock: FakeClock, serve: Callable[..., LoopbackDns]
+) -> None:
+    server = serve({"contoso.test": [("TXT", "v=spf1 -all")]})
+    router = _router(catalogue, clock, DnsClient([server.nameserver]), run_checks=True, commands=2)
+    reply = await router.on_command(Command("slack", "C1", "U1", "spfcheck", "contoso.test"))
+    assert reply.card_id is not None
+    first = await router.on_recheck(reply.card_id, "U1", "slack")
+    assert first is not None and first.recheck is not None
+    asked = len(server.log)
+    refused = await router.on_recheck(reply.card_id, "U1", "slack")
+    assert refused is not None and refused.recheck is not None
+    assert refused.recheck.changes[0].startswith("Not checked again: too many checks")
+    assert refused.checks == first.checks and len(server.log) == asked  # nothing was asked

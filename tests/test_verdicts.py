@@ -50,8 +50,8 @@ def test_a_receiver_fail_beside_a_live_pass_says_the_record_was_fixed_since() ->
     assert Verdict("dmarc", "fail", "contoso.com") in verdicts
     lines = then_and_now(verdicts, [_spf("pass", "203.0.113.5")], "Wed, 3 Dec 2025 10:00:00 +0000")
     assert lines[0] == (
-        "SPF for contoso.com from 203.0.113.5: the receiver recorded fail on 3 Dec; it passes "
-        "now for 203.0.113.5, so the record was fixed after the bounce."
+        "SPF for contoso.com from 203.0.113.5: the receiver recorded fail on 3 Dec; when this "
+        "card was posted it passed for 203.0.113.5, so the record was fixed after the bounce."
     )
     assert "DMARC for contoso.com: the receiver recorded fail on 3 Dec." in lines
     assert "DKIM: the message was not signed, the receiver recorded on 3 Dec." in lines

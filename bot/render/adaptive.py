@@ -92,11 +92,13 @@ def _clean(text: str, limit: int = _TEXT_MAX) -> str:
     return _AUTOLINK.sub(_WORD_JOINER, _clip(text, limit))
 
 
-def _code(text: str) -> str:
-    """A code block's text: exact, apart from control characters and length, and with each
-    line's indentation in no-break spaces (Teams collapses leading spaces; PowerShell and the
-    shells read U+00A0 as the whitespace it stands for)."""
+def _code(text: str, *, powershell: bool = False) -> str:
+    """A code block's text: exact, apart from control characters and length. In PowerShell,
+    each line's indentation becomes no-break spaces (Teams collapses leading spaces, and
+    PowerShell reads U+00A0 as whitespace; POSIX shells do not, so theirs is left alone)."""
     text = _clip(_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")), _CODE_MAX)
+    if not powershell:
+        return text
     return _INDENTATION.sub(lambda m: "\u00a0" * len(m.group()), text)
 
 
@@ -136,7 +138,15 @@ def _code_block(block: CodeBlock) -> list[dict[str, Any]]:
         {
             "type": "Container",
             "style": "emphasis",
-            "items": [_rich(_run(_code(block.code), fontType="Monospace", size="Small"))],
+            "items": [
+                _rich(
+                    _run(
+                        _code(block.code, powershell=block.language == "powershell"),
+                        fontType="Monospace",
+                        size="Small",
+                    )
+                )
+            ],
         }
     )
     return items

@@ -16,7 +16,7 @@ __all__ = ["render_text"]
 
 _MARK = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL", "unknown": "??  "}
 _TONE = {"error": "[X]", "warning": "[!]", "info": "[i]", "success": "[ok]"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
 
 def _clean(text: str) -> str:

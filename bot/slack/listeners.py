@@ -138,29 +138,34 @@ class Listeners:
     async def _answer(self, slack: SlackMessage, message: Message, client: AsyncWebClient) -> None:
         if slack.files:
             message = slack.with_attachments(await self.files().fetch_all(slack.files))
-        answer = self.router.read_message(message)
+        answer = self.router.read_message(message)  # marks the message answered: say something
         if answer is None:
             return
         where: dict[str, Any] = {"channel": message.conversation, "thread_ts": slack.thread_ts}
+        placeholder: str | None = None
         if isinstance(answer, Reply):
             card = answer.card
-        elif not answer.checks_to_run:
-            card = (await self.router.finish(answer)).card
         else:
-            # One message per diagnosis: a placeholder now, edited into the card once the
-            # checks are back (or into an apology if making the card failed).
-            posted = await client.chat_postMessage(
-                **where, **_MESSAGE_OPTIONS, **render_blockkit(answer.placeholder)
-            )
+            if answer.checks_to_run:
+                # One message per diagnosis: a placeholder now, edited into the card once the
+                # checks are back (or into an apology if making the card failed).
+                posted = await client.chat_postMessage(
+                    **where, **_MESSAGE_OPTIONS, **render_blockkit(answer.placeholder)
+                )
+                placeholder = str(posted["ts"])
             try:
                 card = (await self.router.finish(answer)).card
             except Exception as error:
                 _log_failure(f"message {message.conversation}/{message.message_id}", error)
                 card = error_card("Something went wrong", "ndrbot could not finish this card.")
-            await client.chat_update(
-                channel=message.conversation, ts=str(posted["ts"]), **render_blockkit(card)
-            )
-            return
+        if placeholder is not None:
+            try:
+                await client.chat_update(
+                    channel=message.conversation, ts=placeholder, **render_blockkit(card)
+                )
+                return
+            except SlackApiError as error:  # the card still reaches the thread, as a new reply
+                log.warning("chat.update of a placeholder failed: %s", _slack_error(error))
         await client.chat_postMessage(**where, **_MESSAGE_OPTIONS, **render_blockkit(card))
 
     # -- slash commands -----------------------------------------------------------------------
@@ -245,7 +250,7 @@ class Listeners:
         card_id = str(action.get("value") or "")
         log.info("re-check %s by %s", card_id, user)
         async with self.slots:
-            card = await self.router.on_recheck(card_id, user)
+            card = await self.router.on_recheck(card_id, user, PLATFORM)
         await _show_update(body, card, client, respond, "a re-check")
 
     async def on_share(

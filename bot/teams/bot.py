@@ -153,24 +153,33 @@ class NdrTeamsBot(ActivityHandler):
             return
         if isinstance(answer, Reply):
             await self._send(turn_context, answer)
-        elif not answer.checks_to_run:
-            await self._send(turn_context, await self.router.finish(answer))
-        else:
-            # One message per diagnosis: a placeholder now, updated into the card afterwards.
+            return
+        # One message per diagnosis: when checks will take a while, a placeholder now, updated
+        # into the card afterwards; either way a failure becomes an apology, not silence.
+        posted = None
+        if answer.checks_to_run:
             posted = await turn_context.send_activity(card_activity(answer.placeholder))
-            try:
-                card = (await self.router.finish(answer)).card
-            except Exception as error:
-                # The class and frames, not the message: an exception's text may quote a paste.
-                frames = "".join(traceback.format_tb(error.__traceback__))
-                log.error("a bounce's card failed: %s\n%s", type(error).__name__, frames)
-                card = error_card("Something went wrong", "ndrbot could not finish this card.")
+        try:
+            reply = await self.router.finish(answer)
+        except Exception as error:
+            # The class and frames, not the message: an exception's text may quote a paste.
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error("a bounce's card failed: %s\n%s", type(error).__name__, frames)
+            card = error_card("Something went wrong", "ndrbot could not finish this card.")
+            reply = Reply(card, answer.visibility)
+        if not answer.checks_to_run:
+            await self._send(turn_context, reply)
+        else:
+            card = reply.card
             update = card_activity(card)
             update.id = posted.id if posted is not None else None
-            if update.id:
-                await turn_context.update_activity(update)
-            else:  # the channel gave no id to update: the card as a reply of its own
-                await self._reply(turn_context, card)
+            try:
+                if update.id:
+                    await turn_context.update_activity(update)
+                    return
+            except Exception as error:  # the card still reaches the thread, as a reply
+                log.warning("updating a placeholder failed: %s", type(error).__name__)
+            await self._reply(turn_context, card)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Added to a team or chat (or its members changed): remember how to post there."""
@@ -211,7 +220,7 @@ class NdrTeamsBot(ActivityHandler):
         sender = turn_context.activity.from_property
         who = str(getattr(sender, "name", None) or sender.id)  # shown on the card
         if submit.action is ActionKind.RECHECK:
-            rechecked = await self.router.on_recheck(submit.card_id, who)
+            rechecked = await self.router.on_recheck(submit.card_id, who, PLATFORM)
             if rechecked is None:
                 await self._reply(
                     turn_context,

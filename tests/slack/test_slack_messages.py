@@ -194,3 +194,16 @@ async def test_a_bounce_whose_checks_take_time_gets_a_placeholder_edited_into_it
     assert update.params["ts"] == posted["ts"] != placeholder.params["thread_ts"]
     assert header(update.params).endswith("The sending IP address is on a blocklist (Spamhaus)")
     assert len(slack_bot.slack.calls_to("chat.postMessage")) == 1  # one message per diagnosis
+
+
+async def test_a_placeholder_that_cannot_be_edited_still_gets_its_card_as_a_reply(
+    slack_bot: SlackBot,
+) -> None:
+    slack_bot.router.run_checks = True
+    slack_bot.slack.fail("chat.update", error="msg_too_long")
+    data = deep_copy(payload("message_bounce.json"))
+    data["event"]["text"] = (SAMPLES / "eop_spamhaus_postfix.txt").read_text(encoding="utf-8")
+    assert (await slack_bot.event(data)).status == 200
+    placeholder, card = await slack_bot.slack.wait_for("chat.postMessage", count=2)
+    assert "Reading the bounce" in json.dumps(blocks_of(placeholder.params))
+    assert header(card.params).endswith("The sending IP address is on a blocklist (Spamhaus)")
