@@ -61,6 +61,14 @@ def _conversation_type(activity: Activity) -> str:
     return "groupChat" if getattr(conversation, "is_group", False) else "personal"
 
 
+def _for_here(turn_context: TurnContext, card: Card) -> Card:
+    """``card`` as this conversation shows it: outside a channel there is no channel to share
+    to (the result is already there), so no Share button, also after a tick or a re-check."""
+    if _conversation_type(turn_context.activity) == "channel":
+        return card
+    return replace(card, actions=tuple(a for a in card.actions if a.kind is not ActionKind.SHARE))
+
+
 def _user(activity: Activity) -> str:
     sender = activity.from_property
     return str(getattr(sender, "aad_object_id", None) or sender.id)
@@ -262,12 +270,7 @@ class NdrTeamsBot(ActivityHandler):
     # -- sending --------------------------------------------------------------------------
 
     async def _send(self, turn_context: TurnContext, reply: Reply) -> None:
-        card = reply.card
-        if _conversation_type(turn_context.activity) != "channel":
-            # Outside a channel there is no channel to share to: the result is already there.
-            card = replace(
-                card, actions=tuple(a for a in card.actions if a.kind is not ActionKind.SHARE)
-            )
+        card = _for_here(turn_context, reply.card)
         if reply.visibility is Visibility.CHANNEL:
             conversation = base_conversation(turn_context.activity.conversation.id)
             await self.poster.post(conversation, card)
@@ -283,7 +286,7 @@ class NdrTeamsBot(ActivityHandler):
         if not card_message:
             await self._reply(turn_context, card)
             return
-        update = card_activity(card)
+        update = card_activity(_for_here(turn_context, card))
         update.id = card_message
         await turn_context.update_activity(update)
 

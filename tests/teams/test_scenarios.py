@@ -346,3 +346,17 @@ async def test_a_bounce_whose_checks_take_time_gets_a_placeholder_updated_into_i
     assert update.activity_id == "1:1"  # the placeholder's own id, as the connector gave it
     assert_valid(card_schema, card)
     assert title(card) == "✖ The sending IP address is on a blocklist (Spamhaus)"
+
+
+async def test_after_a_recheck_in_a_personal_chat_the_card_still_has_no_share_button(
+    bed: TeamsBed,
+) -> None:
+    command = bed.activity("personal_command")
+    assert await bed.post(command) == 200
+    ((_, card),) = bed.cards()
+    value = {"ndrbot": "recheck", "card_id": submit_data(card, "recheck")["card_id"]}
+    submit = bed.activity("channel_submit_tick", id="r2", value=value)
+    submit["conversation"] = command["conversation"]
+    assert await bed.post(submit) == 200
+    ((_update, shown),) = bed.cards("update")
+    assert [a["data"]["ndrbot"] for a in shown["actions"]] == ["recheck"]
