@@ -33,6 +33,17 @@ _HOST_CONFIGS = {
     "dark": ("adaptivecards-designer", "lib/hostConfigs/microsoft-teams-dark.json"),
 }
 _CDN = "https://unpkg.com/{package}@{version}/{path}"
+# Subresource integrity of the pinned files (sha384 of the npm packages' own files): a CDN that
+# serves anything else is refused by the browser. Recompute when the versions change.
+_INTEGRITY = {
+    _RENDERER[1]: "sha384-M6IdJidOpX9E8ISrXtcfFvFTf4ePKNWDy3pRXxzb/8dro8ceUoIIzcK4higcq/JC",
+    _HOST_CONFIGS["light"][1]: (
+        "sha384-SyGpxcZql1AdHDG6nYkP2Z52kHtWXDQTQ28buV4hwmCDG8/TwBmggu8wnMfSGPgI"
+    ),
+    _HOST_CONFIGS["dark"][1]: (
+        "sha384-2p3MxnGvwjD8PkGSTTQJkqsfcepErwkbdIl9wXBdwvUkqgdDDaI8LL100sO8zcNm"
+    ),
+}
 _VERSIONS = {"adaptivecards": ADAPTIVECARDS_VERSION, "adaptivecards-designer": DESIGNER_VERSION}
 
 
@@ -57,19 +68,22 @@ def _renderer_tag(modules: Path | None) -> str:
             + ("</script>")
         )
     url = _CDN.format(package=_RENDERER[0], version=ADAPTIVECARDS_VERSION, path=_RENDERER[1])
-    return f'<script src="{html.escape(url)}" crossorigin="anonymous"></script>'
+    sri = _INTEGRITY[_RENDERER[1]]
+    return f'<script src="{html.escape(url)}" integrity="{sri}" crossorigin="anonymous"></script>'
 
 
-def _host_configs(modules: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Inline host configs (from ``modules``) and the CDN URLs of those not found there."""
+def _host_configs(modules: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Inline host configs (from ``modules``) and, for those not found there, their CDN URLs
+    with the integrity the browser checks them against."""
     inline: dict[str, Any] = {}
-    remote: dict[str, str] = {}
+    remote: dict[str, Any] = {}
     for theme, (package, path) in _HOST_CONFIGS.items():
         local = _asset(modules, package, path)
         if local is not None:
             inline[theme] = json.loads(local.read_text(encoding="utf-8"))
         else:
-            remote[theme] = _CDN.format(package=package, version=_VERSIONS[package], path=path)
+            url = _CDN.format(package=package, version=_VERSIONS[package], path=path)
+            remote[theme] = {"url": url, "integrity": _INTEGRITY[path]}
     return inline, remote
 
 
@@ -192,7 +206,8 @@ _SCRIPT = """
   }
   ["light", "dark"].forEach(function (theme) {
     if (inline[theme]) { draw(theme, inline[theme]); return; }
-    fetch(remote[theme]).then(function (r) { return r.json(); })
+    fetch(remote[theme].url, { integrity: remote[theme].integrity })
+      .then(function (r) { return r.json(); })
       .then(function (config) { draw(theme, config); });
   });
 })();

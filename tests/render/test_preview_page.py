@@ -6,6 +6,8 @@ run or link); then it is opened in Chromium with Microsoft's renderer, as an adm
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -17,7 +19,7 @@ import pytest
 from bot.cli import main
 from bot.render.adaptive import render_adaptive
 from bot.render.blockkit import render_blockkit
-from bot.render.preview import preview_page
+from bot.render.preview import _INTEGRITY, preview_page
 from handlers.card import Card, Fact, LinkItem, Tone
 from tests.render import harness
 
@@ -50,6 +52,17 @@ def test_the_page_carries_the_card_and_nothing_from_a_paste_can_run_or_link() ->
     assert links == ["https://admin.exchange.microsoft.com/"]
     # Without a local copy of the renderer the browser fetches the pinned version.
     assert "https://unpkg.com/adaptivecards@3.0.6/dist/adaptivecards.min.js" in page
+    assert 'integrity="sha384-' in page and '"integrity": "sha384-' in page
+
+
+def test_the_pinned_integrity_is_that_of_the_pinned_packages() -> None:
+    if not harness.NODE_MODULES.is_dir():
+        pytest.skip(harness.NPM_CI)
+    for path, expected in _INTEGRITY.items():
+        package = "adaptivecards" if path.startswith("dist/") else "adaptivecards-designer"
+        data = (harness.NODE_MODULES / package / path).read_bytes()
+        digest = base64.b64encode(hashlib.sha384(data).digest()).decode()
+        assert expected == f"sha384-{digest}", path
 
 
 def _require_browser() -> str:
