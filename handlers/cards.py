@@ -289,15 +289,24 @@ def not_a_bounce_card(diagnosis: Diagnosis) -> Card:
 
 
 def check_card(
-    title: str, results: Sequence[CheckResult], *, card_id: str = "", shareable: bool = False
+    title: str,
+    results: Sequence[CheckResult],
+    *,
+    card_id: str = "",
+    shareable: bool = False,
+    checklist: Checklist | None = None,
+    links: Sequence[LinkItem] = (),
 ) -> Card:
-    """A card for slash-command results: one line per check, with its findings."""
+    """A card for slash-command results: one line per check, with its findings (and, for
+    ``/mailcheck``, a checklist to work through and its portals)."""
     actions = (Action(ActionKind.SHARE, "Share in channel"),) if shareable else ()
     card = Card(
         title=title,
         tone=Tone.SUCCESS,
         checks=check_lines(results),
         actions=actions,
+        checklist=_checklist_view(checklist, card_id or "checks", None) if checklist else None,
+        links=tuple(links),
         id=card_id,
         meta={"card": "checks"},
     )

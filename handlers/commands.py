@@ -16,7 +16,7 @@ the refusal in the audit log; the flag here is what the help card and the manife
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,7 +55,9 @@ class Desk(Protocol):
     async def diagnose_text(self, text: str, visibility: Visibility = ...) -> Reply:
         """Diagnose pasted text, bounce or not."""
 
-    async def check_reply(self, title: str, plan: CheckPlan) -> Reply:
+    async def check_reply(
+        self, title: str, plan: CheckPlan, *, checklist: str = "", portals: Sequence[str] = ()
+    ) -> Reply:
         """Run ``plan`` and answer with a shareable check card."""
 
 
@@ -120,7 +122,12 @@ async def _blocklist(desk: Desk, command: Command, args: str) -> Reply:
 
 async def _mailcheck(desk: Desk, command: Command, args: str) -> Reply:
     (domain,) = _words(args, 1, 1, "/mailcheck DOMAIN")
-    return await desk.check_reply(f"Mail check: {domain}", plan_for_domain(domain))
+    return await desk.check_reply(
+        f"Mail check: {domain}",
+        plan_for_domain(domain),
+        checklist="postmaster_enrolment",
+        portals=("outlookcom_snds", "google_postmaster", "yahoo_sender_hub"),
+    )
 
 
 async def _ndr(desk: Desk, command: Command, args: str) -> Reply:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from handlers.card import Action, ActionKind, Card, Recheck
+from handlers.card import Action, ActionKind, Card, LinkItem, Recheck
 from handlers.cards import (
     check_card,
     check_lines,
@@ -33,7 +33,7 @@ from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
 from handlers.recheck import rechecked
 from handlers.refusals import Refusal
-from knowledge import Catalogue
+from knowledge import Catalogue, Link
 
 __all__ = ["Attachment", "Command", "Message", "Pending", "Reply", "Router", "Visibility"]
 
@@ -217,11 +217,22 @@ class Router:
         except UsageError as usage:
             return Reply(error_card("Usage", str(usage)), Visibility.PRIVATE)
 
-    async def check_reply(self, title: str, plan: CheckPlan) -> Reply:
-        """Run ``plan`` and answer with a check card the caller can share (stored for that)."""
+    async def check_reply(
+        self, title: str, plan: CheckPlan, *, checklist: str = "", portals: Sequence[str] = ()
+    ) -> Reply:
+        """Run ``plan`` and answer with a check card the caller can share (stored for that),
+        ending with the catalogue's ``checklist`` and ``portals`` when named."""
         results = await self.run_plan(plan)
         card_id = self.new_id()
-        card = _with_recheck(check_card(title, results, card_id=card_id, shareable=True), plan)
+        card = check_card(
+            title,
+            results,
+            card_id=card_id,
+            shareable=True,
+            checklist=self.catalogue.checklists[checklist] if checklist else None,
+            links=[_link(self.catalogue.portal(name)) for name in portals],
+        )
+        card = _with_recheck(card, plan)
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)
 
@@ -295,6 +306,10 @@ class Router:
         for item in after.keys() - before.keys():
             self.cards.set_tick(card_id, item, after[item].user, at)
         return replace(card, checklist=apply_ticks(card.checklist, after))
+
+
+def _link(link: Link) -> LinkItem:
+    return LinkItem(link.label, link.url)
 
 
 def _with_recheck(card: Card, plan: CheckPlan | None) -> Card:

@@ -83,6 +83,10 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.variants)
 
+    def portal(self, name: str) -> Link:
+        """The portal link called ``name`` in ``data/tools.yaml``; KeyError if there is none."""
+        return self._portals[name]
+
     def get(self, key: str) -> Variant:
         """The variant called ``key``; KeyError if there is none."""
         return self._by_key[key]

@@ -278,3 +278,29 @@ async def test_recheck_counts_against_the_rate_limit_and_says_when_to_try_again(
     assert refused is not None and refused.recheck is not None
     assert refused.recheck.changes[0].startswith("Not checked again: too many checks")
     assert refused.checks == first.checks and len(server.log) == asked  # nothing was asked
+
+
+async def test_mailcheck_ends_with_the_postmaster_enrolment_checklist(
+    catalogue: Catalogue, clock: FakeClock, serve: Callable[..., LoopbackDns]
+) -> None:
+    server = serve({"contoso.test": [("TXT", "v=spf1 -all")]})
+    router = _router(catalogue, clock, DnsClient([server.nameserver]), run_checks=True, commands=5)
+    reply = await router.on_command(Command("slack", "C1", "U1", "mailcheck", "contoso.test"))
+    checklist = reply.card.checklist
+    assert checklist is not None
+    assert [i.id for i in checklist.items] == [
+        "microsoft_snds_jmrp",
+        "google_postmaster",
+        "yahoo_sender_hub",
+    ]
+    text = " ".join(i.text for i in checklist.items)
+    assert "0.3%" in text and "5.7.515 is about authentication" in text.replace("\n", " ")
+    assert {link.url for link in reply.card.links} == {
+        "https://sendersupport.olc.protection.outlook.com/snds/",
+        "https://postmaster.google.com/",
+        "https://senders.yahooinc.com/",
+    }
+    assert reply.card_id is not None
+    ticked = await router.on_tick(reply.card_id, "google_postmaster", "U1", True)
+    assert ticked is not None and ticked.checklist is not None
+    assert [i.done for i in ticked.checklist.items] == [False, True, False]

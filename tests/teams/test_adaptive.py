@@ -101,7 +101,7 @@ def test_every_variant_renders_a_valid_card_as_in_its_golden_file(
 
 def test_no_golden_file_is_left_over_from_a_removed_variant() -> None:
     others = {"help_card", "check_card", "checklist_ticked", "checklist_unblockable", "hostile"}
-    others |= {"error_card", "not_a_bounce", "check_card_rechecked"}
+    others |= {"error_card", "not_a_bounce", "check_card_rechecked", "mailcheck_card"}
     leftover = {p.stem for p in GOLDEN.glob("*.json")} - set(VARIANTS) - others
     assert not leftover
 
@@ -137,6 +137,17 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
         "help_card": help_card(help_lines()),
         "check_card": check_card("Mail check: contoso.com", _check_results(), shareable=True),
         "check_card_rechecked": _rechecked(),
+        "mailcheck_card": check_card(
+            "Mail check: contoso.com",
+            _check_results(),
+            card_id="c-9",
+            shareable=True,
+            checklist=catalogue.checklists["postmaster_enrolment"],
+            links=[
+                LinkItem(catalogue.portal(n).label, catalogue.portal(n).url)
+                for n in ("outlookcom_snds", "google_postmaster", "yahoo_sender_hub")
+            ],
+        ),
         "checklist_ticked": checklist_card(
             catalogue, {"reset_password": TickRecord("Helpdesk Pat", at)}
         ),
@@ -155,6 +166,7 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
         "help_card",
         "check_card",
         "check_card_rechecked",
+        "mailcheck_card",
         "checklist_ticked",
         "checklist_unblockable",
         "hostile",
