@@ -279,11 +279,13 @@ class Router:
         return replace(card, checklist=apply_ticks(card.checklist, ticks))
 
     async def on_share(self, card_id: str) -> Reply | None:
-        """ "Share in channel": the stored card, to post for everyone (without the button)."""
+        """ "Share in channel": the stored card, to post for everyone (without the Share
+        button; a Re-check button stays, so the channel can check again)."""
         card = self.cards.load_card(card_id)
         if card is None:
             return None
-        return Reply(replace(card, actions=()), Visibility.CHANNEL, card_id)
+        kept = tuple(a for a in card.actions if a.kind is not ActionKind.SHARE)
+        return Reply(replace(card, actions=kept), Visibility.CHANNEL, card_id)
 
     # -- checklists -------------------------------------------------------------------------
 
