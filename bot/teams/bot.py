@@ -228,6 +228,10 @@ class NdrTeamsBot(ActivityHandler):
         sender = turn_context.activity.from_property
         who = str(getattr(sender, "name", None) or sender.id)  # shown on the card
         if submit.action is ActionKind.RECHECK:
+            activity = turn_context.activity
+            conversation = base_conversation(activity.conversation.id)
+            if not self.store.first_time(PLATFORM, conversation, str(activity.id or "")):
+                return  # Teams redelivered the click: it was re-checked once already
             rechecked = await self.router.on_recheck(submit.card_id, who, PLATFORM)
             if rechecked is None:
                 await self._reply(
