@@ -194,7 +194,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "ndr",
         "[BOUNCE TEXT]",
-        "diagnose the bounce given after it (in Slack, an answer only you see; no text opens a form)",
+        "diagnose the bounce given after it (with no text, a form to paste it, where there are forms)",
         _ndr,
     ),
     CommandSpec(
