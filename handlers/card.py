@@ -128,6 +128,7 @@ class ActionKind(StrEnum):
     SHARE = "share"  # post the stored card in the channel, for everyone
     SAVE_TICKS = "tick"  # Teams: the checklist's toggles, submitted together
     RECHECK = "recheck"  # run the card's checks again and update it in place
+    TAKE = "take"  # an alert: "I'm on it", shown on the card for everyone
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,8 @@ class Card:
     checklist: ChecklistView | None = None
     quote: str = ""  # what the refusing server said, verbatim (untrusted: from the paste)
     recheck: Recheck | None = None
+    taken_by: str = ""  # an alert someone took ("I'm on it"): who (platform user id or name)
+    taken_at: str = ""  # and when (ISO 8601 UTC)
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = ()
     footer: str = ""
@@ -234,6 +237,8 @@ def card_from_json(data: dict[str, Any]) -> Card:
         ),
         quote=data.get("quote", ""),
         recheck=Recheck(**{**recheck, "changes": tuple(recheck["changes"])}) if recheck else None,
+        taken_by=data.get("taken_by", ""),
+        taken_at=data.get("taken_at", ""),
         notes=tuple(data.get("notes", ())),
         footer=data.get("footer", ""),
         meta=meta,

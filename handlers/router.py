@@ -278,6 +278,22 @@ class Router:
         ticks = {item: TickRecord(*record) for item, record in self.cards.ticks(card_id).items()}
         return replace(card, checklist=apply_ticks(card.checklist, ticks))
 
+    async def on_take(self, card_id: str, user: str) -> Card | None:
+        """An alert's "I'm on it": the card says who took it and when, for everyone; the first
+        click wins (a second, or a redelivered one, changes nothing). None if the card is gone."""
+        card = self.cards.load_card(card_id)
+        if card is None:
+            return None
+        if not card.taken_by:
+            card = replace(
+                card,
+                taken_by=user,
+                taken_at=self.clock().isoformat(timespec="seconds"),
+                actions=tuple(a for a in card.actions if a.kind is not ActionKind.TAKE),
+            )
+            self.cards.save_card(card_id, card)
+        return self._with_saved_ticks(card_id, card)
+
     async def on_share(self, card_id: str) -> Reply | None:
         """ "Share in channel": the stored card, to post for everyone (without the Share
         button; a Re-check button stays, so the channel can check again)."""

@@ -10,7 +10,7 @@ import pytest
 
 from bot.store import Database
 from bot.store.chat import ChatStore
-from handlers.card import ActionKind, Tone
+from handlers.card import ActionKind, Card, Tone
 from handlers.checks import DnsClient
 from handlers.events import Command, Message, Visibility
 from handlers.limits import RateLimiter
@@ -304,3 +304,16 @@ async def test_mailcheck_ends_with_the_postmaster_enrolment_checklist(
     ticked = await router.on_tick(reply.card_id, "google_postmaster", "U1", True)
     assert ticked is not None and ticked.checklist is not None
     assert [i.done for i in ticked.checklist.items] == [False, True, False]
+
+
+async def test_taking_an_alert_says_who_and_the_first_click_wins(router: Router) -> None:
+    alert = Card("203.0.113.5: listed on Spamhaus ZEN", Tone.ERROR, id="alert-1")
+    router.cards.save_card("alert-1", alert)
+    taken = await router.on_take("alert-1", "U7")
+    assert taken is not None and (taken.taken_by, taken.taken_at) == (
+        "U7",
+        "2026-01-05T09:00:00+00:00",
+    )
+    again = await router.on_take("alert-1", "U8")
+    assert again is not None and again.taken_by == "U7"
+    assert await router.on_take("gone", "U7") is None

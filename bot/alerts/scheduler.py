@@ -10,20 +10,22 @@ same transition twice. Time and sleep are injected: tests run many cycles withou
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.alerts._timing import Sleep, nap
 from bot.store.alerts import AlertStore, NewAlert
+from handlers.card import Action, ActionKind, Card
 from handlers.checks import CheckResult, DnsClient, plan_for_domain, plan_for_ip, run_plan
-from handlers.ports import Clock
+from handlers.ports import CardStore, Clock
 from handlers.watch.cards import event_cards
 from handlers.watch.model import Watch, WatchKind
 from handlers.watch.snapshot import Snapshot, snapshot
-from handlers.watch.transitions import WatchState, advance
+from handlers.watch.transitions import EventKind, WatchState, advance
 
 __all__ = ["Scheduler", "SweepReport", "known_selectors", "run_checks"]
 
@@ -95,8 +97,10 @@ class Scheduler:
         dqs_key: str | None = None,
         rng: random.Random | None = None,
         on_alert: Callable[[], None] = lambda: None,
+        cards: CardStore | None = None,
     ) -> None:
         self.store = store
+        self.cards = cards
         self.dns = dns
         self.clock = clock
         self.sleep = sleep
@@ -154,17 +158,21 @@ class Scheduler:
         new_state, events = advance(state, snap, unknown_alert_after=self.unknown_alert_after)
         cards = event_cards(watch, events, started, unknown_runs=new_state.unknown_runs)
         destinations = self.destinations() if cards else ()
-        alerts = [
-            NewAlert(
-                key=f"watch:{watch.id}:{version + 1}:{kind}",
-                kind=f"watch.{kind}",
-                subject=watch.label,
-                card=card,
-                destinations=destinations,
-                watch_id=watch.id,
+        alerts = []
+        for kind, card in cards:
+            key = f"watch:{watch.id}:{version + 1}:{kind}"
+            if kind in (EventKind.ALERT, EventKind.CANNOT_CHECK):  # something for a person to do
+                card = takeable(card, key)
+            alerts.append(
+                NewAlert(
+                    key=key,
+                    kind=f"watch.{kind}",
+                    subject=watch.label,
+                    card=card,
+                    destinations=destinations,
+                    watch_id=watch.id,
+                )
             )
-            for kind, card in cards
-        ]
         saved = self.store.record_run(
             watch,
             version=version,
@@ -176,6 +184,9 @@ class Scheduler:
         report.watches += 1
         if saved:
             report.alerts += len(alerts)
+            for alert in alerts:
+                if alert.card.id and self.cards is not None:
+                    self.cards.save_card(alert.card.id, alert.card)  # for its "I'm on it" click
         else:
             report.lost_races += 1
         for _kind, card in cards:
@@ -193,3 +204,10 @@ class Scheduler:
             if upcoming is not None:
                 wait = min(IDLE_WAKE, max((upcoming - self.clock()).total_seconds(), 0.5))
             await nap(self.sleep, wait, self.wake)
+
+
+def takeable(card: Card, key: str) -> Card:
+    """An alert card someone can take ("I'm on it"): the button, and an id (its own, or one
+    derived from the alert's key, the same on every replica)."""
+    card_id = card.id or "alert-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+    return replace(card, id=card_id, actions=(*card.actions, Action(ActionKind.TAKE, "I'm on it")))

@@ -89,6 +89,7 @@ class Alerts:
             dqs_key=settings.spamhaus_dqs_key,
             rng=rng,
             on_alert=self.outbox.wake.set,
+            cards=chat,
         )
         self.commands = WatchCommandHandler(
             self.store,

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.alerts.scheduler import takeable
 from bot.store.alerts import AlertStore, NewAlert, iso
 from bot.store.chat import ChatStore
 from handlers.diagnosis import Diagnosis
@@ -96,7 +97,8 @@ class TrendWatcher:
             sources=[place_name(source) for source in sources],
             card_id=card_id,
         )
-        self.chat.save_card(card_id, card)  # so ticks on its checklist find it
+        card = takeable(card, alert_key)
+        self.chat.save_card(card.id, card)  # so ticks and "I'm on it" find it
         self.store.enqueue(
             NewAlert(
                 key=alert_key,

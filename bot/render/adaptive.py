@@ -269,6 +269,14 @@ def _check(line: CheckLine) -> list[dict[str, Any]]:
     return items
 
 
+def _taken(card: Card) -> list[dict[str, Any]]:
+    """Who took an alert ("I'm on it"), right under its title."""
+    if not card.taken_by:
+        return []
+    who = _clean(card.taken_by, 120)
+    return [_rich(_run("✋"), _run(f" Taken by {who} on {_when(card.taken_at)}", weight="Bolder"))]
+
+
 def _recheck(card: Card) -> list[dict[str, Any]]:
     """Who re-checked, when, and what changed, above the new check lines."""
     note = card.recheck
@@ -425,7 +433,7 @@ def render_adaptive(card: Card) -> dict[str, Any]:
 
 def _render(card: Card) -> dict[str, Any]:
     card_id = card.id
-    body: list[dict[str, Any]] = [_header(card), *_facts(card), *_quote(card)]
+    body: list[dict[str, Any]] = [_header(card), *_taken(card), *_facts(card), *_quote(card)]
     for section in card.sections:
         body += [_heading(section.title), _para(section.text)]
     if card.checks:

@@ -43,6 +43,8 @@ def render_text(card: Card, *, width: int = 96) -> str:
     out: list[str] = [f"{_TONE.get(str(card.tone), '')} {_clean(card.title)}".strip()]
     if card.summary:
         out += _wrap(card.summary, "    ", width)
+    if card.taken_by:
+        out += _wrap(f"Taken by {card.taken_by} at {card.taken_at}", "    ", width)
     if card.facts:
         out.append("")
         label_width = max(len(f.label) for f in card.facts)

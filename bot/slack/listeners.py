@@ -108,6 +108,7 @@ class Listeners:
         app.action(re.compile("^" + re.escape(TICK_ACTION_PREFIX) + r"\|"))(self.on_tick)
         app.action(action_id(ActionKind.SHARE))(self.on_share)
         app.action(action_id(ActionKind.RECHECK))(self.on_recheck)
+        app.action(action_id(ActionKind.TAKE))(self.on_take)
         app.view(PASTE_CALLBACK)(ack=self.ack_paste, lazy=[self.run_paste])
 
     # -- messages -----------------------------------------------------------------------------
@@ -252,6 +253,20 @@ class Listeners:
         async with self.slots:
             card = await self.router.on_recheck(card_id, user, PLATFORM)
         await _show_update(body, card, client, respond, "a re-check")
+
+    async def on_take(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        """An alert's "I'm on it": the card says who took it, for everyone."""
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        card = await self.router.on_take(str(action.get("value") or ""), user)
+        await _show_update(body, card, client, respond, "taking an alert")
 
     async def on_share(
         self,

@@ -227,6 +227,15 @@ class NdrTeamsBot(ActivityHandler):
             return
         sender = turn_context.activity.from_property
         who = str(getattr(sender, "name", None) or sender.id)  # shown on the card
+        if submit.action is ActionKind.TAKE:
+            taken = await self.router.on_take(submit.card_id, who)
+            if taken is None:
+                await self._reply(
+                    turn_context, error_card("Alert not found", "That alert is no longer stored.")
+                )
+                return
+            await self._show(turn_context, taken)
+            return
         if submit.action is ActionKind.RECHECK:
             activity = turn_context.activity
             conversation = base_conversation(activity.conversation.id)

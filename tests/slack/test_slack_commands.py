@@ -7,6 +7,8 @@ import json
 import time
 from typing import Any
 
+from bot.render.blockkit import render_blockkit
+from handlers.card import Action, ActionKind, Card, Tone
 from tests.dns.server import LoopbackDns
 from tests.slack.conftest import SlackBot, blocks_of, bounce_text, header, payload
 
@@ -191,3 +193,25 @@ async def test_recheck_edits_the_result_in_place_and_says_what_changed(
     assert "Re-checked by <@U0HELPDESK>" in text
     assert "SPF for contoso.com now passes (was fail)" in text
     assert "the incident looks fixed" in text
+
+
+async def test_taking_an_alert_edits_it_for_everyone(slack_bot: SlackBot) -> None:
+    alert = Card(
+        "203.0.113.5: listed on Spamhaus ZEN",
+        Tone.ERROR,
+        id="alert-9",
+        actions=(Action(ActionKind.TAKE, "I'm on it"),),
+    )
+    slack_bot.store.save_card("alert-9", alert)
+    (button,) = next(b for b in render_blockkit(alert)["blocks"] if b["type"] == "actions")[
+        "elements"
+    ]
+    click = payload(
+        "block_actions_share.json", CARD_ID="alert-9", RESPONSE_URL=slack_bot.slack.response_url()
+    )
+    click["actions"][0]["action_id"] = button["action_id"]
+    click["container"]["is_ephemeral"] = False
+    assert (await slack_bot.interaction(click)).status == 200
+    (update,) = await slack_bot.slack.wait_for("chat.update")
+    text = json.dumps(blocks_of(update.params))
+    assert "Taken by <@U0HELPDESK>" in text and "ndr_take" not in text

@@ -102,6 +102,7 @@ def test_every_variant_renders_a_valid_card_as_in_its_golden_file(
 def test_no_golden_file_is_left_over_from_a_removed_variant() -> None:
     others = {"help_card", "check_card", "checklist_ticked", "checklist_unblockable", "hostile"}
     others |= {"error_card", "not_a_bounce", "check_card_rechecked", "mailcheck_card"}
+    others |= {"alert_taken"}
     leftover = {p.stem for p in GOLDEN.glob("*.json")} - set(VARIANTS) - others
     assert not leftover
 
@@ -137,6 +138,14 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
         "help_card": help_card(help_lines()),
         "check_card": check_card("Mail check: contoso.com", _check_results(), shareable=True),
         "check_card_rechecked": _rechecked(),
+        "alert_taken": Card(
+            "203.0.113.5: listed on Spamhaus ZEN",
+            Tone.ERROR,
+            summary="A watched IP address is now listed.",
+            id="alert-9",
+            taken_by="Helpdesk Pat",
+            taken_at="2026-11-20T14:05:00+00:00",
+        ),
         "mailcheck_card": check_card(
             "Mail check: contoso.com",
             _check_results(),
@@ -166,6 +175,7 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
         "help_card",
         "check_card",
         "check_card_rechecked",
+        "alert_taken",
         "mailcheck_card",
         "checklist_ticked",
         "checklist_unblockable",
