@@ -247,8 +247,7 @@ class Listeners:
     ) -> None:
         """Re-check: run the card's checks again and edit the card in place with what changed."""
         await ack()
-        user = str((body.get("user") or {}).get("id") or "")
-        card_id = str(action.get("value") or "")
+        user, card_id = _clicked(body, action)
         log.info("re-check %s by %s", card_id, user)
         async with self.slots:
             card = await self.router.on_recheck(card_id, user, PLATFORM)
@@ -264,8 +263,8 @@ class Listeners:
     ) -> None:
         """An alert's "I'm on it": the card says who took it, for everyone."""
         await ack()
-        user = str((body.get("user") or {}).get("id") or "")
-        card = await self.router.on_take(str(action.get("value") or ""), user)
+        user, card_id = _clicked(body, action)
+        card = await self.router.on_take(card_id, user)
         await _show_update(body, card, client, respond, "taking an alert")
 
     async def on_share(
@@ -340,6 +339,11 @@ class Listeners:
                 )
         except SlackApiError as error:
             log.warning("could not deliver the /ndr form's answer: %s", _slack_error(error))
+
+
+def _clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str]:
+    """Who clicked a card button, and the card's id (the button's value)."""
+    return str((body.get("user") or {}).get("id") or ""), str(action.get("value") or "")
 
 
 async def _show_update(

@@ -229,12 +229,9 @@ class NdrTeamsBot(ActivityHandler):
         who = str(getattr(sender, "name", None) or sender.id)  # shown on the card
         if submit.action is ActionKind.TAKE:
             taken = await self.router.on_take(submit.card_id, who)
-            if taken is None:
-                await self._reply(
-                    turn_context, error_card("Alert not found", "That alert is no longer stored.")
-                )
-                return
-            await self._show(turn_context, taken)
+            await self._show_or_gone(
+                turn_context, taken, "Alert not found", "That alert is no longer stored."
+            )
             return
         if submit.action is ActionKind.RECHECK:
             activity = turn_context.activity
@@ -242,22 +239,23 @@ class NdrTeamsBot(ActivityHandler):
             if not self.store.first_time(PLATFORM, conversation, str(activity.id or "")):
                 return  # Teams redelivered the click: it was re-checked once already
             rechecked = await self.router.on_recheck(submit.card_id, who, PLATFORM)
-            if rechecked is None:
-                await self._reply(
-                    turn_context,
-                    error_card("Nothing to re-check", "That card is no longer stored."),
-                )
-                return
-            await self._show(turn_context, rechecked)
-            return
-        updated = await self.router.on_toggles(submit.card_id, submit.toggles, who)
-        if updated is None:
-            await self._reply(
-                turn_context,
-                error_card("Checklist not found", "This checklist is no longer stored."),
+            await self._show_or_gone(
+                turn_context, rechecked, "Nothing to re-check", "That card is no longer stored."
             )
             return
-        await self._show(turn_context, updated)
+        updated = await self.router.on_toggles(submit.card_id, submit.toggles, who)
+        await self._show_or_gone(
+            turn_context, updated, "Checklist not found", "This checklist is no longer stored."
+        )
+
+    async def _show_or_gone(
+        self, turn_context: TurnContext, card: Card | None, title: str, gone: str
+    ) -> None:
+        """The card as it now is, in place; or, when it is no longer stored, say so."""
+        if card is None:
+            await self._reply(turn_context, error_card(title, gone))
+            return
+        await self._show(turn_context, card)
 
     async def _share(self, turn_context: TurnContext, card_id: str) -> None:
         activity = turn_context.activity
