@@ -16,12 +16,12 @@ import hmac
 import json
 import logging
 import re
-import traceback
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.alerts.intake import Intake
+from handlers.failures import log_failure
 from handlers.ndr import InputTooLarge
 from handlers.refusals import Refusal
 
@@ -110,10 +110,7 @@ def intake_handler(
         except Refusal as refusal:
             return _error(400, str(refusal))
         except Exception as error:
-            # A bug, not the sender's fault: say nothing of it, log the frames (the message
-            # may quote the bounce).
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error("intake failed: %s\n%s", type(error).__name__, frames)
+            log_failure(log, "intake", error)  # a bug, not the sender's fault: say nothing of it
             return _error(500, "ndrbot could not take this bounce because of an internal error.")
         if result.status == "garbage":
             return _error(400, result.message)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from datetime import datetime, timedelta
 from bot.alerts.trends import TrendWatcher
 from bot.store.alerts import AlertStore, NewAlert
 from handlers.diagnosis import diagnose
+from handlers.failures import log_failure
 from handlers.ndr import InputTooLarge, Kind, read
 from handlers.ports import Clock
 from handlers.refusals import Refusal
@@ -131,9 +131,7 @@ class Intake:
         except InputTooLarge:
             raise
         except Exception as exc:  # a reader bug: keep the message, say so, fix the reader
-            # The class and frames, not the text: an exception's message may quote the bounce.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("reading an intake bounce failed: %s\n%s", type(exc).__name__, frames)
+            log_failure(log, "reading an intake bounce", exc)
             why = f"the reader failed ({type(exc).__name__})"
             return self._unreadable(raw, digest, source, None, why, alert)
         if bounce.kind is Kind.CHAT:

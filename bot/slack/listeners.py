@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -51,6 +50,7 @@ from handlers.card import ActionKind, Card
 from handlers.cards import error_card
 from handlers.commands import command_names
 from handlers.events import Command, Message
+from handlers.failures import log_failure
 from handlers.router import Reply, Router
 
 __all__ = ["COMMAND_NAMES", "Listeners"]
@@ -66,12 +66,6 @@ _GONE = "That card is no longer available (it is older than what ndrbot keeps)."
 _NOT_POSTED = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action")
 # Portal links would unfurl into big previews; a card is enough.
 _MESSAGE_OPTIONS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False}
-
-
-def _log_failure(what: str, error: BaseException) -> None:
-    # The frames, not the message: an exception's text may quote what was pasted.
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    log.error("%s failed: %s\n%s", what, type(error).__name__, frames)
 
 
 def _slack_error(error: SlackApiError) -> str:
@@ -134,7 +128,7 @@ class Listeners:
         except SlackApiError as error:
             log.warning("reply to %s failed: %s", message.conversation, _slack_error(error))
         except Exception as error:
-            _log_failure(f"message {message.conversation}/{message.message_id}", error)
+            log_failure(log, f"message {message.conversation}/{message.message_id}", error)
 
     async def _answer(self, slack: SlackMessage, message: Message, client: AsyncWebClient) -> None:
         if slack.files:
@@ -157,7 +151,7 @@ class Listeners:
             try:
                 card = (await self.router.finish(answer)).card
             except Exception as error:
-                _log_failure(f"message {message.conversation}/{message.message_id}", error)
+                log_failure(log, f"message {message.conversation}/{message.message_id}", error)
                 card = error_card("Something went wrong", "ndrbot could not finish this card.")
         if placeholder is not None:
             try:
@@ -212,7 +206,7 @@ class Listeners:
             )
             card = reply.card
         except Exception as error:
-            _log_failure(f"/{name}", error)
+            log_failure(log, f"/{name}", error)
             card = error_card("Something went wrong", "ndrbot could not finish; try again.")
         await _respond(respond, card, replace_original=True)
 
@@ -321,7 +315,7 @@ class Listeners:
             async with self.slots:
                 card = (await self.router.on_command(command)).card
         except Exception as error:
-            _log_failure("/ndr form", error)
+            log_failure(log, "/ndr form", error)
             card = error_card("Something went wrong", "ndrbot could not finish; try again.")
         message = {"response_type": "ephemeral", "replace_original": False}
         message.update(render_blockkit(card))

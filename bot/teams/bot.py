@@ -21,7 +21,6 @@ so for everyone else the answer would silently go nowhere.
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +43,7 @@ from bot.teams.poster import TeamsPoster, card_activity
 from handlers.card import ActionKind, Card
 from handlers.cards import error_card
 from handlers.events import Command, Message, Reply, Visibility
+from handlers.failures import log_failure
 from handlers.router import Router
 
 __all__ = ["NdrTeamsBot"]
@@ -170,9 +170,7 @@ class NdrTeamsBot(ActivityHandler):
         try:
             reply = await self.router.finish(answer)
         except Exception as error:
-            # The class and frames, not the message: an exception's text may quote a paste.
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error("a bounce's card failed: %s\n%s", type(error).__name__, frames)
+            log_failure(log, "a bounce's card", error)
             card = error_card("Something went wrong", "ndrbot could not finish this card.")
             reply = Reply(card, answer.visibility)
         if not answer.checks_to_run:

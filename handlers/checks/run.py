@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from collections.abc import Awaitable
 
 from handlers.checks.dkim import check_dkim
@@ -22,6 +21,7 @@ from handlers.checks.rdns import check_rdns
 from handlers.checks.resolver import DnsClient
 from handlers.checks.result import CheckResult, Finding, InvalidTarget, Severity, Status
 from handlers.checks.spf import check_spf
+from handlers.failures import innermost, log_failure
 
 __all__ = ["contained", "crashed", "run_plan"]
 
@@ -84,18 +84,13 @@ async def contained(check: str, target: str, run: Awaitable[CheckResult]) -> Che
     except InvalidTarget:
         raise
     except Exception as error:
-        # The class and frames, not the message: an exception's text may quote a paste.
-        leaf = _leaf(error)
-        frames = traceback.format_tb(error.__traceback__)
-        if leaf is not error:
-            frames += traceback.format_tb(leaf.__traceback__)
-        log.error("the %s check failed: %s\n%s", check, type(leaf).__name__, "".join(frames))
+        log_failure(log, f"the {check} check", error)
         return crashed(check, target, error)
 
 
 def crashed(check: str, target: str, error: BaseException) -> CheckResult:
     """The ``unknown`` result of a check that failed inside ndrbot (``details.error``)."""
-    kind = type(_leaf(error)).__name__
+    kind = type(innermost(error)).__name__
     message = (
         "This is a bug in ndrbot, not an answer from DNS, and it was logged. "
         "Run the check again, or by hand"
@@ -122,10 +117,3 @@ def _skipped(step: Step, reason: str) -> CheckResult:
         (finding,),
         {"skipped": True, "reason": reason},
     )
-
-
-def _leaf(error: BaseException) -> BaseException:
-    """What actually went wrong inside a TaskGroup's ExceptionGroup (the error itself if not)."""
-    while isinstance(error, BaseExceptionGroup) and error.exceptions:
-        error = error.exceptions[0]
-    return error
