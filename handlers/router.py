@@ -255,18 +255,15 @@ class Router:
         at = self.clock().isoformat(timespec="seconds")
         if not self.limiter.allow(platform, user):
             wait = self.limiter.retry_after(platform, user)
-            note = f"Not checked again: too many checks in a short time; try again in {wait} s"
-            return self._with_saved_ticks(
-                card_id, replace(card, recheck=Recheck(user, at, (note,), fixed=False))
-            )
+            why = f"too many checks in a short time; try again in {wait} s"
+            card = replace(card, recheck=Recheck(user, at, (f"Not checked again: {why}",)))
+            return self._with_saved_ticks(card_id, card)
         try:
             with self.dns.fresh():  # the record may have been fixed since: no cached answers
                 lines = check_lines(await self.run_plan(plan))
         except Refusal as refusal:  # a stored target this version refuses: say so, keep lines
-            note = f"Not checked again: {refusal}"
-            return self._with_saved_ticks(
-                card_id, replace(card, recheck=Recheck(user, at, (note,), fixed=False))
-            )
+            card = replace(card, recheck=Recheck(user, at, (f"Not checked again: {refusal}",)))
+            return self._with_saved_ticks(card_id, card)
         card = rechecked(card, lines, by=user, at=at)
         self.cards.save_card(card_id, card)
         return self._with_saved_ticks(card_id, card)
@@ -275,8 +272,11 @@ class Router:
         """``card`` showing the ticks recorded for it (the stored card has none applied)."""
         if card.checklist is None:
             return card
-        ticks = {item: TickRecord(*record) for item, record in self.cards.ticks(card_id).items()}
-        return replace(card, checklist=apply_ticks(card.checklist, ticks))
+        return replace(card, checklist=apply_ticks(card.checklist, self._ticks(card_id)))
+
+    def _ticks(self, card_id: str) -> dict[str, TickRecord]:
+        """Who ticked what on a stored card, as the checklist rules take it."""
+        return {item: TickRecord(*record) for item, record in self.cards.ticks(card_id).items()}
 
     async def on_take(self, card_id: str, user: str) -> Card | None:
         """An alert's "I'm on it": the card says who took it and when, for everyone; the first
@@ -316,7 +316,7 @@ class Router:
         card = self.cards.load_card(card_id)
         if card is None or card.checklist is None:
             return None
-        before = {item: TickRecord(*record) for item, record in self.cards.ticks(card_id).items()}
+        before = self._ticks(card_id)
         at = self.clock().isoformat(timespec="seconds")
         after = toggle(card.checklist, before, toggles, user=user, at=at)
         for item in before.keys() - after.keys():
