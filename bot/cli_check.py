@@ -17,6 +17,7 @@ from bot.cli_options import add_dns_options, apply_dns_options
 from bot.cli_table import help_for
 from bot.services import build_dns
 from bot.settings import Settings, SettingsError
+from handlers.cards import record_lines
 from handlers.checks import CheckPlan, CheckResult, Step, plan_for_domain, run_plan, single
 from handlers.refusals import Refusal
 
@@ -142,10 +143,7 @@ def render_text(result: CheckResult) -> str:
     flat = result.details.get("flattening")
     if flat:
         lines.append("  Proposed records (flattened):")
-        for rec in flat["records"]:
-            lines.append(
-                f"    {rec['name']} TXT " + " ".join(json.dumps(s) for s in rec["strings"])
-            )
+        lines += [f"    {line}" for line in record_lines(flat)]
         lines.append(f"  Caveat: {flat['caveat']}")
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from handlers.card import (
     Action,
@@ -40,6 +41,7 @@ __all__ = [
     "help_card",
     "not_a_bounce_card",
     "placeholder_card",
+    "record_lines",
     "with_check_lines",
 ]
 
@@ -179,15 +181,21 @@ def _delisting(result: CheckResult) -> tuple[LinkItem, ...]:
     return tuple(links)
 
 
+def record_lines(flattening: Mapping[str, Any]) -> list[str]:
+    """The proposed records of an SPF check's ``details.flattening`` as zone-file lines to copy
+    (``name TXT "string" "string"``): the cards and ``ndrbot check`` show the same text."""
+    return [
+        f"{rec['name']} TXT " + " ".join(json.dumps(s) for s in rec["strings"])
+        for rec in flattening.get("records", ())
+    ]
+
+
 def _proposals(result: CheckResult) -> tuple[CodeBlock, ...]:
     """What a check proposes to publish (today: SPF flattening), as records to copy."""
     flat = result.details.get("flattening")
     if not flat or not flat.get("records"):
         return ()
-    records = "\n".join(
-        f"{rec['name']} TXT " + " ".join(json.dumps(s) for s in rec["strings"])
-        for rec in flat["records"]
-    )
+    records = "\n".join(record_lines(flat))
     label = f"Proposed SPF records, flattened ({flat['lookups_after']} lookups after)"
     return (CodeBlock(label, records, "dns"),)
 
