@@ -31,7 +31,7 @@ from handlers.diagnosis import Diagnosis
 from handlers.ndr.model import Kind
 from handlers.ndr.systems import SYSTEM_NAMES
 from handlers.verdicts import receiver_verdicts, then_and_now
-from knowledge import Catalogue, Checklist
+from knowledge import Catalogue, Checklist, Link
 
 __all__ = [
     "check_card",
@@ -205,6 +205,11 @@ def _caveats(result: CheckResult) -> tuple[str, ...]:
     return (str(flat["caveat"]),) if flat and flat.get("records") else ()
 
 
+def _links(portals: Sequence[Link]) -> tuple[LinkItem, ...]:
+    """The catalogue's portal links as a card's links."""
+    return tuple(LinkItem(link.label, link.url) for link in portals)
+
+
 def _command(label: str, code: str, shell: str) -> CodeBlock:
     """A catalogue command as a code block, laid out to wrap on a narrow card."""
     return CodeBlock(label, layout_powershell(code) if shell == "powershell" else code, shell)
@@ -275,7 +280,7 @@ def diagnosis_card(
         checks=tuple(_check_line(c) for c in checks),
         steps=remediation.steps,
         code=tuple(_command(c.label, c.code, c.shell) for c in remediation.commands),
-        links=tuple(LinkItem(link.label, link.url) for link in remediation.portals),
+        links=_links(remediation.portals),
         checklist=checklist,
         notes=tuple(notes),
         quote=(bounce.first.diagnostic if bounce.first else "") or "",
@@ -303,7 +308,7 @@ def check_card(
     card_id: str = "",
     shareable: bool = False,
     checklist: Checklist | None = None,
-    links: Sequence[LinkItem] = (),
+    portals: Sequence[Link] = (),
 ) -> Card:
     """A card for slash-command results: one line per check, with its findings (and, for
     ``/mailcheck``, a checklist to work through and its portals)."""
@@ -314,7 +319,7 @@ def check_card(
         checks=check_lines(results),
         actions=actions,
         checklist=_checklist_view(checklist, card_id or "checks", None) if checklist else None,
-        links=tuple(links),
+        links=_links(portals),
         id=card_id,
         meta={"card": "checks"},
     )

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from handlers.card import Action, ActionKind, Card, LinkItem, Recheck
+from handlers.card import Action, ActionKind, Card, Recheck
 from handlers.cards import (
     check_card,
     check_lines,
@@ -33,7 +33,7 @@ from handlers.ndr.kind import BOUNCE_PHRASES
 from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
 from handlers.recheck import rechecked
 from handlers.refusals import Refusal
-from knowledge import Catalogue, Link
+from knowledge import Catalogue
 
 __all__ = ["Attachment", "Command", "Message", "Pending", "Reply", "Router", "Visibility"]
 
@@ -230,7 +230,7 @@ class Router:
             card_id=card_id,
             shareable=True,
             checklist=self.catalogue.checklists[checklist] if checklist else None,
-            links=[_link(self.catalogue.portal(name)) for name in portals],
+            portals=[self.catalogue.portal(name) for name in portals],
         )
         card = _with_recheck(card, plan)
         self.cards.save_card(card_id, card)
@@ -324,10 +324,6 @@ class Router:
         for item in after.keys() - before.keys():
             self.cards.set_tick(card_id, item, after[item].user, at)
         return replace(card, checklist=apply_ticks(card.checklist, after))
-
-
-def _link(link: Link) -> LinkItem:
-    return LinkItem(link.label, link.url)
 
 
 def _with_recheck(card: Card, plan: CheckPlan | None) -> Card:

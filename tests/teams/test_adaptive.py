@@ -152,8 +152,8 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
             card_id="c-9",
             shareable=True,
             checklist=catalogue.checklists["postmaster_enrolment"],
-            links=[
-                LinkItem(catalogue.portal(n).label, catalogue.portal(n).url)
+            portals=[
+                catalogue.portal(n)
                 for n in ("outlookcom_snds", "google_postmaster", "yahoo_sender_hub")
             ],
         ),
