@@ -8,6 +8,7 @@ adds what a bounce's kind changes (a delay notice reads as a delay) and what the
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -51,9 +52,10 @@ class Diagnosis:
         """The automated checks the variant calls for."""
         return self.variant.checks if self.variant else ()
 
-    @property
+    @functools.cached_property
     def plan(self) -> CheckPlan:
-        """The variant's checks on the targets the bounce gave (empty for a non-bounce)."""
+        """The variant's checks on the targets the bounce gave (empty for a non-bounce); made
+        once (the router, the placeholder and the card all ask for it)."""
         return plan_for_bounce(self.checks, self.targets)
 
 
