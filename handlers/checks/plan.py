@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from handlers.checks.names import normalise_domain
 
@@ -85,7 +85,6 @@ class CheckPlan:
 
     steps: tuple[Step, ...] = ()
     from_person: bool = False  # a malformed target refuses the plan instead of being skipped
-    targets: CheckTargets = field(default_factory=CheckTargets)  # what a bounce gave, if any
 
     def __post_init__(self) -> None:
         unknown = [s.check for s in self.steps if s.check not in KNOWN_CHECKS]
@@ -131,7 +130,7 @@ class CheckPlan:
 def plan_for_bounce(checks: Sequence[str], targets: CheckTargets) -> CheckPlan:
     """The plan for a diagnosed bounce: the variant's ``checks`` on what the bounce gave."""
     steps = tuple(_bounce_step(check, targets) for check in dict.fromkeys(checks))
-    return CheckPlan(steps, targets=targets)
+    return CheckPlan(steps)
 
 
 def _bounce_step(check: str, t: CheckTargets) -> Step:
