@@ -59,6 +59,9 @@ class Diagnosis:
         return plan_for_bounce(self.checks, self.targets)
 
 
+_UNDECIDED = ("onhold", "undefined")  # no reason found; the catalogue may know better
+
+
 def diagnose(bounce: Bounce, catalogue: Catalogue) -> Diagnosis:
     """Classify ``bounce`` against ``catalogue``."""
     if not bounce.is_ndr:
@@ -71,7 +74,12 @@ def diagnose(bounce: Bounce, catalogue: Catalogue) -> Diagnosis:
     reasons = tuple(reason_for(r, bounce.kind) for r in bounce.recipients)
     first = bounce.first
     variant, evidence, confidence = _best_variant(first, bounce, catalogue)
-    if variant is not None and reasons and reasons[0] in ("onhold", "undefined"):
+    if (
+        variant is not None
+        and reasons
+        and reasons[0] in _UNDECIDED
+        and variant.reason not in _UNDECIDED
+    ):
         reasons = (variant.reason, *reasons[1:])
     return Diagnosis(
         bounce,

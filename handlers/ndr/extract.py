@@ -117,6 +117,9 @@ _MASKED_ANCHOR = re.compile(r"^[ \t]{0,12}[<\"]?(" + MASKED_BODY + r"?)[>\"]?((?
 _BRACKETED = re.compile(r"\s{1,4}<([^<>\s]{3,320})>")
 
 
+# "host X[ip] said: 550 5.2.1" wrapped before the server's own "<a@b>... User unknown": the next
+# line names the address again but goes on with the same reply.
+_CUT_AFTER_CODE = re.compile(r"\b[245]\d\d(?:[ -][245]\.\d{1,3}\.\d{1,3})?\s*$")
 _BOILERPLATE_ADDRESS = re.compile(r"^(?:mailer-daemon|noreply|no-reply)@", re.IGNORECASE)
 _ON_DATE = re.compile(r"^on\s+\S.{0,80}$", re.IGNORECASE)
 
@@ -149,7 +152,11 @@ def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidat
                 gap += 1
                 index += 1
                 continue
-            if _anchor(line) is not None and not line.startswith((" " * 4, "\t")):
+            if (
+                _anchor(line) is not None
+                and not line.startswith((" " * 4, "\t"))
+                and not (body and _CUT_AFTER_CODE.search(body[-1]))
+            ):
                 break
             if _SEPARATOR.match(line):
                 break  # "----- Transcript of session follows -----" and the like
@@ -265,20 +272,22 @@ def find_remote(text: str) -> tuple[str | None, str | None]:
     return (host.rstrip(".").lower() if host else None), (ips[0] if ips else None)
 
 
+# Lower case, run on lower-cased text: several times faster than re.IGNORECASE here.
 _COMMAND = re.compile(
-    r"in reply to (?:the )?(RCPT TO|MAIL FROM|DATA|end of DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|RSET)"
-    r"|after (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|STARTTLS|initial connection|AUTH)"
-    r"|>>> (RCPT TO|MAIL FROM|DATA|HELO|EHLO|STARTTLS)"
-    r"|\[(RCPT_TO|MAIL_FROM|DATA)\]"
-    r"|after (RCPT|MAIL|DATA) command"
-    r"|SMTP:(RCPT|MAIL|DATA)\b"
-    r"|did not like our (RCPT TO|MAIL FROM|final DATA|DATA)"
-    r"|(?:failed|error) after I sent the (message)"
-    r"|most progress was (RCPT TO|MAIL FROM|DATA)",
-    re.IGNORECASE,
+    r"in reply to (?:the )?(rcpt to|mail from|data|end of data|helo|ehlo|starttls|auth|quit|rset)"
+    r"|after (rcpt to|mail from|end of data|data|helo|ehlo|starttls|initial connection|auth)"
+    r"|>>> (rcpt to|mail from|data|helo|ehlo|starttls)"
+    r"|\[(rcpt_to|mail_from|data)\]"
+    r"|after (rcpt|mail|data) command"
+    r"|smtp:(rcpt|mail|data)\b"
+    r"|did not like our (rcpt to|mail from|final data|data)"
+    r"|(?:failed|error) after i sent the (message)"
+    r"|most progress was (rcpt to|mail from|data)"
+    r"|does not like (recipient)",  # qmail-remote: the recipient was refused at RCPT TO
 )
 _COMMAND_NAMES = {
     "rcpt": "RCPT",
+    "recipient": "RCPT",
     "mail": "MAIL",
     "final data": "DATA",
     "message": "DATA",
@@ -300,7 +309,7 @@ _COMMAND_NAMES = {
 
 def find_command(text: str) -> str | None:
     """The SMTP stage at which the remote server refused (RCPT, MAIL, DATA, ...)."""
-    match = _COMMAND.search(text[:8000])
+    match = _COMMAND.search(text[:8000].lower())
     if not match:
         return None
     word = next(group for group in match.groups() if group)

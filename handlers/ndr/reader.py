@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from handlers.ndr.codes import has_code, normalise_address
 from handlers.ndr.dsn import DsnFields, parse_dsn_fields
-from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates
+from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates, find_command
 from handlers.ndr.facts import (
     find_reporting_mta,
     find_sender_in_text,
@@ -165,6 +165,9 @@ def _find_candidates(r: _Reading) -> _Reading:
     )
 
 
+_PIPE_DELIVERY = re.compile(r"^[ \t-]*pipe to \|", re.MULTILINE)
+
+
 def _find_recipients(r: _Reading) -> _Reading:
     """The failed recipients, each with its status, reply and diagnostic."""
     recipients = assemble_recipients(
@@ -183,8 +186,17 @@ def _find_recipients(r: _Reading) -> _Reading:
         # verdict, a report's heading or a receiver's fixed refusal.
         recipients = []
     stage = transcript_command(r.report)
+    if not stage and len(recipients) == 1 and recipients[0].command is None:
+        # One failed recipient: the stage the report names anywhere ("did not like our RCPT TO",
+        # "(in reply to RCPT TO command)" on a wrapped line) is that recipient's.
+        stage = find_command(r.report)
     if stage:
         recipients = [x if x.command else replace(x, command=stage) for x in recipients]
+    if _PIPE_DELIVERY.search(r.report):
+        # Exim's "pipe to |/path/prog": a local delivery program failed (a DSN would say X-Unix).
+        recipients = [
+            x if x.diagnostic_type else replace(x, diagnostic_type="x-unix") for x in recipients
+        ]
     return replace(r, recipients=tuple(recipients))
 
 

@@ -56,7 +56,7 @@ _USER_UNKNOWN = (
     r"we do not relay|recipient rejected",
     r"no valid recipients",
     r"recipient address rejected: access denied",
-    r"invalid final delivery userid",
+    r"invalid final delivery userid|recipient name is not recognized",
     r"please check if address is correct",
     r"address not found",
     r"recipient address rejected\.?$",
@@ -172,7 +172,7 @@ _RULES: tuple[_Rule, ...] = (
             r"is not accepting (?:any )?mail",
         ),
     ),
-    _rule("userunknown", "5.1.1 5.1.0 4.1.1 5.1.10", _USER_UNKNOWN),
+    _rule("userunknown", "5.1.1 5.1.0 4.1.1", _USER_UNKNOWN),
     _rule(
         "notcompliantrfc",
         "",
@@ -217,7 +217,8 @@ _RULES: tuple[_Rule, ...] = (
         "hostunknown",
         "5.1.2 4.1.2",
         (
-            r"host (?:or domain name )?(?:not found|unknown)|unknown host",
+            # Postfix's "Host not found, try again" is a resolver that failed, not an answer.
+            r"host (?:or domain name )?(?:not found(?!, try again)|unknown)|unknown host",
             r"bad destination system address|couldn't find any host named",
             r"domain (?:does not|doesn't) exist|no such domain|domain not found|invalid domain",
             r"dns lookup failure: host .{1,200} not found",
@@ -225,8 +226,8 @@ _RULES: tuple[_Rule, ...] = (
             r"illegal host/domain",
             r"unrouteable|unroutable",
             r"domain is not reachable",
-            r"name service error .{0,80}host not found",
             r"domain name not found",
+            r"the account or domain may not exist",  # cPanel's Exim
             r"nxdomain",
         ),
     ),
@@ -290,7 +291,7 @@ _RULES: tuple[_Rule, ...] = (
         "5.3.5 4.3.5 4.3.0 5.3.0 5.2.4",
         (
             r"internal (?:system |server )?error|system error|server error|queue file write error",
-            r"local error|configuration error|loop(?:ing)? detected|too many hops|routing loop",
+            r"local error|configuration error|loop(?:ing)? detected",
             r"mail system problem|transaction failed|service (?:currently )?unavailable",
             r"could not load drd|ldap server|duplicated message-id|insufficient permission|upstream error",
         ),
@@ -307,8 +308,6 @@ _RULES: tuple[_Rule, ...] = (
         (
             r"does not accept mail|not accepting (?:network )?messages|null mx|no smtp service",
             r"no mx (?:record|found)|couldn't find a mail exchanger|could not find a mail exchanger",
-            r"dns type 'mx' lookup .{0,120} responded with code noerror",
-            r"malformed or unexpected name server reply",
         ),
     ),
     _rule(
@@ -319,6 +318,7 @@ _RULES: tuple[_Rule, ...] = (
             r"wasn't able to establish an smtp connection|could not connect|failed to connect",
             r"hop count exceeded|too many hops|routing loop|maximum hop",
             r"name service error|host name lookup failure|dns error|temporary lookup failure",
+            r"malformed or unexpected name server reply",
             r"connection (?:was )?(?:lost|dropped)|communication failure|host not reachable",
         ),
     ),
@@ -385,7 +385,7 @@ def reason_for(recipient: FailedRecipient, kind: Kind = Kind.BOUNCE) -> str:
     status = recipient.status or ""
     if status.startswith("2.") or recipient.action in ("delivered", "relayed", "expanded"):
         return "delivered"
-    if (recipient.address or "").lower().endswith(_GROUP_DOMAINS):
+    if (recipient.address or "").lower().endswith(_GROUP_DOMAINS) and status != "5.1.1":
         return "rejected"  # a list or group refused the post: the sender may not post there
     reason = _by_rules(recipient, status)
     if (recipient.diagnostic_type or "").startswith("x-unix") and reason != "mailboxfull":
@@ -397,8 +397,9 @@ def reason_for(recipient: FailedRecipient, kind: Kind = Kind.BOUNCE) -> str:
         or kind is Kind.DELAY
     )
     text = recipient.diagnostic[:3000]
+    codeless = not status and not recipient.reply_code  # the reporter's own words, no reply
     if reason == "networkerror" and (
-        (transient and _TIMED_OUT.search(text)) or _MESSAGE_EXPIRED.search(text)
+        ((transient or codeless) and _TIMED_OUT.search(text)) or _MESSAGE_EXPIRED.search(text)
     ):
         # The reporter retried until it gave up: the outcome is an expiry, the timeout its cause.
         return "expired"
@@ -415,12 +416,23 @@ _TIMED_OUT = re.compile(
 _MESSAGE_EXPIRED = re.compile(r"message expired(?!, dns)", re.IGNORECASE)
 
 
+# A mail system's own directory lookup, in its fixed words (Exchange 2003, Notes/Domino, IMail):
+# the name is unknown whatever the SMTP stage, so never a content filter.
+_DIRECTORY_VERDICT = re.compile(
+    r"recipient name is not recognized"
+    r"|not listed in (?:domino directory|public name & address book)"
+    r"|invalid final delivery userid"
+)
+
+
 def _by_rules(recipient: FailedRecipient, status: str) -> str:
     text = recipient.diagnostic[:3000].lower()
     for rule in _RULES:
         code_hit = status in rule.codes
         text_hit = bool(rule.pattern and rule.pattern.search(text))
         if rule.reason == "userunknown" and (code_hit or text_hit):
+            if _DIRECTORY_VERDICT.search(text):
+                return "userunknown"  # the receiver's own directory said so: not a filter
             # Sisimai's reading, kept for interoperability: "user unknown" is `userunknown` when
             # the code is an addressing one (x.1.y) or it answered RCPT TO; said at another or an unknown stage
             # it is `filtered`. (The family, recipient_not_found, says what a helpdesk needs.)
