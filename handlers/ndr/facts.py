@@ -193,9 +193,33 @@ _GMAIL_CONTINUATION = re.compile(r"\s[245]\d\d-[245]\.\d{1,3}\.\d{1,3}\s")
 _WS = re.compile(r"\s+")
 
 
+# An application's stack trace glued after the server's reply: two frames in a row of Node
+# ("at SMTPConnection._formatError (C:\\...\\index.js:784:19)"), Java ("at com.sun.mail.smtp.
+# SMTPTransport.rcptTo(SMTPTransport.java:1873)") or .NET ("at System.Net.Mail.SmtpClient.Send(
+# MailMessage message)"), or a Python traceback. The reply ends where the first frame starts.
+_FRAME = r"at (?:[\w$<>\[\]`]{1,100}\.){0,12}[\w$<>\[\]`]{1,100} ?\([^()\n]{0,300}\)(?: in \S.{0,200}?:line \d+)?"
+_STACK = re.compile(
+    rf"\s+{_FRAME}\s+{_FRAME}"
+    r"|\s+Traceback \(most recent call last\)"
+    r'|\s+File "[^"\n]{1,300}", line \d+, in '
+)
+
+
+_PY_REPLY = re.compile(
+    r"['\"]?[:\s]*\(\s*([2-5]\d\d)\s*,\s*b?(['\"])([^'\"]{0,2000})\2\s*\)\s*\}?\s*$"
+)
+
+
 def clean_diagnostic(text: str) -> str:
-    """One line of the rejecting server's text: wrapping, multi-line reply prefixes and quotes gone."""
+    """One line of the rejecting server's text: wrapping, multi-line reply prefixes, quotes and
+    an application's stack trace gone."""
     text = _WS.sub(" ", text).strip()
+    stack = _STACK.search(text)
+    if stack and stack.start() > 0:
+        text = text[: stack.start()]
+    python = _PY_REPLY.match(text)
+    if python:
+        text = f"{python.group(1)} {python.group(3)}"  # smtplib's {'a@b': (550, b'...')}
     # Gmail repeats "550-5.7.26" on every line of a multi-line reply (RFC 5321 section 4.2.1).
     first = re.match(r"([245]\d\d)-([245]\.\d{1,3}\.\d{1,3})\s", text)
     if first:
