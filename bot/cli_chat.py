@@ -3,7 +3,8 @@
 Paste a bounce and end it with a line holding a single ``.`` (or Ctrl-D; in a pasted SMTP session,
 the ``.`` that ends the message data after a ``354`` stays in the paste); type a command such as
 ``/spfcheck example.com``; ``/tick N`` ticks item N of the last checklist; ``/recheck`` runs the
-last card's checks again and says what changed; ``/quit`` ends.
+last card's checks again and says what changed; ``/delist`` prints the last block card's
+prefilled delisting request and ``/delist sent`` marks it sent; ``/quit`` ends.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import sys
 
 from bot.cli_table import help_for
+from bot.render.drafts import draft_text
 from bot.render.text import render_text
 from bot.services import Services, build_router, build_services
 from bot.settings import Settings
@@ -30,7 +32,8 @@ _BANNER = (
     "to send it. Commands: "
     + ", ".join(f"/{name}" for name in command_names())
     + " (/ndrbot help says what each does),\n/tick N (tick item N of the last checklist), "
-    "/recheck (the last card's checks again), /quit."
+    "/recheck (the last card's checks again),\n/delist (the last block's delisting request; "
+    "/delist sent when you sent it), /quit."
 )
 
 
@@ -70,6 +73,7 @@ class _Console:
         self.count = 0
         self.last_card: tuple[str, Card] | None = None
         self.last_checked: str | None = None  # the last card with a Re-check button
+        self.last_block: str | None = None  # the last card with a Request delisting button
 
     def show(self, card: Card) -> None:
         print(render_text(card) + "\n", flush=True)
@@ -81,6 +85,9 @@ class _Console:
             return
         if text.strip() == "/recheck":
             await self.recheck()
+            return
+        if text.strip() in ("/delist", "/delist sent"):
+            await self.delist(sent=text.strip().endswith("sent"))
             return
         reply: Reply | None
         if text.startswith("/") and "\n" not in text.strip():
@@ -97,6 +104,8 @@ class _Console:
             self.last_card = (reply.card_id, reply.card)
         if reply.card_id and any(a.kind is ActionKind.RECHECK for a in reply.card.actions):
             self.last_checked = reply.card_id
+        if reply.card_id and any(a.kind is ActionKind.DELIST for a in reply.card.actions):
+            self.last_block = reply.card_id
         self.show(reply.card)
 
     async def recheck(self) -> None:
@@ -110,6 +119,21 @@ class _Console:
         if self.last_card is not None and self.last_card[0] == self.last_checked:
             self.last_card = (self.last_checked, updated)
         self.show(updated)
+
+    async def delist(self, *, sent: bool) -> None:
+        if self.last_block is None:
+            print("No block to ask delisting for yet: paste a blocklist or banned-IP bounce.\n")
+            return
+        if sent:
+            marked = await self.router.on_delist_sent(self.last_block, self.user)
+            if marked is not None:
+                self.show(marked)
+            return
+        draft = await self.router.on_delist(self.last_block)
+        if draft is None:
+            print("That card is no longer stored.\n")
+            return
+        print(draft_text(draft) + "\n", flush=True)
 
     async def tick(self, which: str) -> None:
         if self.last_card is None or self.last_card[1].checklist is None:

@@ -129,6 +129,8 @@ class ActionKind(StrEnum):
     SAVE_TICKS = "tick"  # Teams: the checklist's toggles, submitted together
     RECHECK = "recheck"  # run the card's checks again and update it in place
     TAKE = "take"  # an alert: "I'm on it", shown on the card for everyone
+    DELIST = "delist"  # open the prefilled delisting request (handlers.delisting)
+    DELIST_SENT = "delist_sent"  # the request was sent by hand: say so on the card
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,8 @@ class Card:
     recheck: Recheck | None = None
     taken_by: str = ""  # an alert someone took ("I'm on it"): who (platform user id or name)
     taken_at: str = ""  # and when (ISO 8601 UTC)
+    delisting_by: str = ""  # a delisting request someone marked as sent: who
+    delisting_at: str = ""  # and when (ISO 8601 UTC)
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = ()
     footer: str = ""
@@ -239,6 +243,8 @@ def card_from_json(data: dict[str, Any]) -> Card:
         recheck=Recheck(**{**recheck, "changes": tuple(recheck["changes"])}) if recheck else None,
         taken_by=data.get("taken_by", ""),
         taken_at=data.get("taken_at", ""),
+        delisting_by=data.get("delisting_by", ""),
+        delisting_at=data.get("delisting_at", ""),
         notes=tuple(data.get("notes", ())),
         footer=data.get("footer", ""),
         meta=meta,

@@ -25,6 +25,7 @@ from handlers.cards import (
 from handlers.checklist import TickRecord, apply_ticks, toggle
 from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, run_plan
 from handlers.commands import UsageError, find_command, help_lines
+from handlers.delisting import DelistRequest, Draft, build_draft, delist_request
 from handlers.diagnosis import Diagnosis, diagnose
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
@@ -171,6 +172,13 @@ class Router:
             # A private diagnosis (/ndr) can be shared, like a check result.
             actions.append(Action(ActionKind.SHARE, "Share in channel"))
         card = _with_recheck(replace(card, actions=tuple(actions)), plan if checks else None)
+        request = delist_request(diagnosis, self.catalogue)
+        if request is not None:
+            card = replace(
+                card,
+                actions=(*card.actions, Action(ActionKind.DELIST, "Request delisting")),
+                meta={**card.meta, "delist": request.to_json()},
+            )
         self.cards.save_card(card_id, card)
         return Reply(card, visibility, card_id)
 
@@ -266,6 +274,36 @@ class Router:
             return self._with_saved_ticks(card_id, card)
         card = rechecked(card, lines, by=user, at=at)
         self.cards.save_card(card_id, card)
+        return self._with_saved_ticks(card_id, card)
+
+    # -- delisting --------------------------------------------------------------------------
+
+    async def on_delist(self, card_id: str) -> Draft | None:
+        """The prefilled delisting request for a stored block card, built from the bounce, the
+        card's checks as the last Re-check left them and the checklist's ticks (evidence first:
+        :mod:`handlers.delisting`); None when the card, or its request, is gone."""
+        card = self.cards.load_card(card_id)
+        stored = card.meta.get("delist") if card is not None else None
+        if card is None or not stored:
+            return None
+        try:
+            request = DelistRequest.from_json(stored)
+        except ValueError:
+            return None  # written by another version
+        return build_draft(
+            request, self.catalogue, card.checks, card.checklist, self._ticks(card_id)
+        )
+
+    async def on_delist_sent(self, card_id: str, user: str) -> Card | None:
+        """The user sent the request by hand: the card says who and when, for everyone (the
+        first mark stands; a second or a redelivered one changes nothing). None if gone."""
+        card = self.cards.load_card(card_id)
+        if card is None or not card.meta.get("delist"):
+            return None
+        if not card.delisting_by:
+            at = self.clock().isoformat(timespec="seconds")
+            card = replace(card, delisting_by=user, delisting_at=at)
+            self.cards.save_card(card_id, card)
         return self._with_saved_ticks(card_id, card)
 
     def _with_saved_ticks(self, card_id: str, card: Card) -> Card:

@@ -14,6 +14,7 @@ from ._catalogue import Catalogue
 from ._loader import load_catalogue
 from ._model import (
     CHECKS,
+    DELIST_NAMES,
     EVIDENCE,
     FAMILIES,
     MICROSOFT_FAMILIES,
@@ -26,6 +27,7 @@ from ._model import (
     ChecklistItem,
     CodeRange,
     Command,
+    DelistRoute,
     Facts,
     Link,
     Remediation,
@@ -35,6 +37,7 @@ from ._model import (
 
 __all__ = [
     "CHECKS",
+    "DELIST_NAMES",
     "EVIDENCE",
     "FAMILIES",
     "MICROSOFT_FAMILIES",
@@ -48,6 +51,7 @@ __all__ = [
     "ChecklistItem",
     "CodeRange",
     "Command",
+    "DelistRoute",
     "Facts",
     "Link",
     "Remediation",

@@ -14,6 +14,7 @@ from ._model import (
     Checklist,
     ChecklistItem,
     Command,
+    DelistRoute,
     Facts,
     Link,
     Remediation,
@@ -69,8 +70,11 @@ class Catalogue:
         checklists: Mapping[str, ChecklistTemplate],
         commands: Mapping[str, CommandTemplate],
         portals: Mapping[str, Link],
+        delisting: Mapping[str, DelistRoute] | None = None,
     ) -> None:
         self.variants = variants
+        # Where a blocked sender asks for delisting, in the order routes are tried.
+        self.delisting: Mapping[str, DelistRoute] = MappingProxyType(dict(delisting or {}))
         self._by_key = {v.key: v for v in variants}
         self._checklist_templates = dict(checklists)
         self._commands = dict(commands)

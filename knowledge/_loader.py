@@ -24,6 +24,7 @@ import yaml
 
 from . import _fields as f
 from ._catalogue import Catalogue, ChecklistTemplate, CommandTemplate, ItemTemplate
+from ._delisting import delist_route
 from ._model import (
     CHECKS,
     EVIDENCE,
@@ -33,6 +34,7 @@ from ._model import (
     SYSTEMS,
     WHO,
     CatalogueError,
+    DelistRoute,
     Facts,
     Link,
     Variant,
@@ -136,7 +138,14 @@ def _load(data_dir: Path, templates_dir: Path) -> Catalogue:
         for v in variants.values():
             if not all(render_step(step, context) for step in v.steps):
                 raise CatalogueError("render", v.key, "a step renders empty")
-    return Catalogue(tuple(variants.values()), checklists, commands, portals)
+    routes: dict[str, DelistRoute] = {}
+    for name, doc in files:
+        for raw in _section(name, doc, "delisting", list):
+            route = delist_route(name, _mapping(name, None, raw), portals)
+            if route.key in routes:
+                raise CatalogueError(name, route.key, "delisting route defined twice")
+            routes[route.key] = route
+    return Catalogue(tuple(variants.values()), checklists, commands, portals, routes)
 
 
 def _read(data_dir: Path) -> list[tuple[str, Mapping[str, Any]]]:
@@ -151,7 +160,9 @@ def _read(data_dir: Path) -> list[tuple[str, Mapping[str, Any]]]:
             raise CatalogueError(name, None, f"not valid YAML: {exc}") from None
         if not isinstance(doc, dict):
             raise CatalogueError(name, None, "top level must be a mapping")
-        unknown = set(doc) - {"system", "variants", "commands", "portals", "sources", "checklists"}
+        unknown = set(doc) - {
+            *("system", "variants", "commands", "portals", "sources", "checklists", "delisting")
+        }
         if unknown:
             raise CatalogueError(name, None, f"unknown section(s): {', '.join(sorted(unknown))}")
         out.append((name, doc))

@@ -282,3 +282,34 @@ class Remediation:
     commands: tuple[Command, ...]
     portals: tuple[Link, ...]
     checklist: Checklist | None
+
+
+# The names a delisting template may use (see data/delisting.yaml).
+DELIST_NAMES = (
+    "ip",
+    "sender",
+    "sender_domain",
+    "recipient_domain",
+    "status",
+    "error_line",
+    "bounced_at",
+    "audit",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DelistRoute:
+    """Where and how a blocked sender asks for delisting, with a draft to fill in."""
+
+    key: str
+    title: str
+    codes: tuple[CodeRange, ...]
+    words: tuple[str, ...]  # lower case; any one in the diagnostic selects the route
+    portal: Link | None
+    mail_to: str | None
+    fields: tuple[str, ...]  # DELIST_NAMES shown one by one, to copy into a form
+    steps: tuple[str, ...]
+    expect: str
+    subject: str | None  # templates: plain text with {names} from DELIST_NAMES
+    body: str
+    escalation: str | None

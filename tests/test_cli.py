@@ -165,3 +165,19 @@ def test_chat_recheck_runs_the_last_cards_checks_again() -> None:
     assert "There is nothing to re-check yet" in shown
     # The resolver here answers nothing, so the check stays unknown: said, not called a change.
     assert "Re-checked by" in shown and "SPF for contoso.com still could not be checked" in shown
+
+
+def test_chat_delist_prints_the_prefilled_request_and_marks_it_sent() -> None:
+    bounce = (
+        "550 5.7.606 Access denied, banned sending IP [192.0.2.10]. To request removal from "
+        "this list please visit https://sender.office.com/ and follow the directions.\n.\n"
+    )
+    script = "/delist\n" + bounce + "/delist\n/delist sent\n/quit\n"
+    done = ndrbot("chat", stdin=script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "No block to ask delisting for yet" in out
+    assert "Ask Microsoft 365 to delist the IP address (sender.office.com)" in out
+    assert "Sending IP address: 192.0.2.10" in out
+    assert "Where: Microsoft 365 delist portal" in out and "https://sender.office.com/" in out
+    assert "Delisting requested by" in out

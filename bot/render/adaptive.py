@@ -277,6 +277,16 @@ def _taken(card: Card) -> list[dict[str, Any]]:
     return [_rich(_run("✋"), _run(f" Taken by {who} on {_when(card.taken_at)}", weight="Bolder"))]
 
 
+def _delisting(card: Card) -> list[dict[str, Any]]:
+    """Who marked the delisting request as sent, and when."""
+    if not card.delisting_by:
+        return []
+    who = _clean(card.delisting_by, 120)
+    return [
+        _rich(_run(f"Delisting requested by {who} on {_when(card.delisting_at)}", weight="Bolder"))
+    ]
+
+
 def _recheck(card: Card) -> list[dict[str, Any]]:
     """Who re-checked, when, and what changed, above the new check lines."""
     note = card.recheck
@@ -441,6 +451,7 @@ def _render(card: Card) -> dict[str, Any]:
         body += _recheck(card)
         for line in card.checks:
             body += _check(line)
+    body += _delisting(card)
     if card.steps:
         body.append(_heading("Next steps"))
         body += [

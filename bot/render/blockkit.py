@@ -359,6 +359,9 @@ def _body(card: Card) -> list[Block]:
     if card.taken_by:
         taken = f":raising_hand: Taken by {_who(card.taken_by)} at {_date(card.taken_at)}"
         blocks.append({"type": "context", "elements": [_mrkdwn(taken)]})
+    if card.delisting_by:
+        sent = f":envelope: Delisting requested by {_who(card.delisting_by)} at {_date(card.delisting_at)}"
+        blocks.append({"type": "context", "elements": [_mrkdwn(sent)]})
     if card.steps:
         steps = (f"{n}. {_clip(s, 2900)}" for n, s in enumerate(card.steps, start=1))
         blocks += _packed("*Next steps*", steps)

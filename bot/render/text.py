@@ -45,6 +45,9 @@ def render_text(card: Card, *, width: int = 96) -> str:
         out += _wrap(card.summary, "    ", width)
     if card.taken_by:
         out += _wrap(f"Taken by {card.taken_by} at {card.taken_at}", "    ", width)
+    if card.delisting_by:
+        line = f"Delisting requested by {card.delisting_by} at {card.delisting_at}"
+        out += _wrap(line, "    ", width)
     if card.facts:
         out.append("")
         label_width = max(len(f.label) for f in card.facts)

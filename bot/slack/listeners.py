@@ -34,6 +34,7 @@ from bot.render.blockkit import (
     parse_tick_action_id,
     render_blockkit,
 )
+from bot.render.drafts import DELIST_CALLBACK, delist_modal, delist_modal_origin
 from bot.slack.files import FileFetcher
 from bot.slack.translate import (
     PASTE_BLOCK,
@@ -104,6 +105,9 @@ class Listeners:
         app.action(action_id(ActionKind.RECHECK))(self.on_recheck)
         app.action(action_id(ActionKind.TAKE))(self.on_take)
         app.view(PASTE_CALLBACK)(ack=self.ack_paste, lazy=[self.run_paste])
+        app.action(action_id(ActionKind.DELIST))(self.on_delist)
+        app.action("ndr_delist_open")(self.ack_only)  # the modal's link button: Slack opens it
+        app.view(DELIST_CALLBACK)(self.on_delist_sent)
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -260,6 +264,50 @@ class Listeners:
         user, card_id = _clicked(body, action)
         card = await self.router.on_take(card_id, user)
         await _show_update(body, card, client, respond, "taking an alert")
+
+    async def on_delist(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        """ "Request delisting": the prefilled, editable request in a modal for whoever clicked."""
+        await ack()
+        user, card_id = _clicked(body, action)
+        draft = await self.router.on_delist(card_id)
+        if draft is None:
+            await respond(response_type="ephemeral", replace_original=False, text=_GONE)
+            return
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        view = delist_modal(draft, card_id, channel, str(container.get("message_ts") or ""))
+        log.info("delisting draft %s (%s) for %s", card_id, draft.route, user)
+        try:
+            await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
+        except SlackApiError as error:
+            log.warning("views.open for a delisting draft failed: %s", _slack_error(error))
+
+    async def ack_only(self, ack: AsyncAck) -> None:
+        """A button Slack handles itself (a link): acknowledged, nothing else to do."""
+        await ack()
+
+    async def on_delist_sent(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The modal's "Mark as sent": the card it came from says who sent the request, when."""
+        await ack()
+        card_id, channel, ts = delist_modal_origin(view)
+        user = str((body.get("user") or {}).get("id") or "")
+        card = await self.router.on_delist_sent(card_id, user)
+        if card is None or not channel or not ts:
+            return
+        log.info("delisting request on %s marked sent by %s", card_id, user)
+        try:
+            await client.chat_update(channel=channel, ts=ts, **render_blockkit(card))
+        except SlackApiError as error:
+            log.warning("chat.update after a delisting request failed: %s", _slack_error(error))
 
     async def on_share(
         self,

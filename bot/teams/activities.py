@@ -186,6 +186,7 @@ class Submit:
     action: ActionKind  # what the button does
     card_id: str
     toggles: dict[str, bool] = field(default_factory=dict)  # checklist item id -> ticked
+    card_message: str = ""  # a draft's submit: the message of the card it was opened from
 
 
 def parse_submit(value: object) -> Submit | None:
@@ -206,7 +207,10 @@ def parse_submit(value: object) -> Submit | None:
         and state in ("true", "false")
         and len(key) <= _MAX_ID
     }
-    return Submit(ActionKind(action), card_id, toggles)
+    card_message = value.get("card_message")
+    if not isinstance(card_message, str) or len(card_message) > _MAX_ID:
+        card_message = ""
+    return Submit(ActionKind(action), card_id, toggles, card_message)
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.platform import DeliveryError
+from bot.render.drafts import draft_adaptive
 from bot.store.chat import ChatStore
 from bot.teams.activities import (
     Submit,
@@ -230,6 +231,33 @@ class NdrTeamsBot(ActivityHandler):
             await self._show_or_gone(
                 turn_context, taken, "Alert not found", "That alert is no longer stored."
             )
+            return
+        if submit.action is ActionKind.DELIST:
+            draft = await self.router.on_delist(submit.card_id)
+            if draft is None:
+                await self._reply(
+                    turn_context, error_card("Nothing to request", "That card is no longer stored.")
+                )
+                return
+            opened_from = str(turn_context.activity.reply_to_id or "")
+            rendered = draft_adaptive(draft, submit.card_id, opened_from)
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(rendered))
+            )
+            return
+        if submit.action is ActionKind.DELIST_SENT:
+            marked = await self.router.on_delist_sent(submit.card_id, who)
+            if marked is None:
+                await self._reply(
+                    turn_context, error_card("Nothing to mark", "That card is no longer stored.")
+                )
+                return
+            if submit.card_message:  # the card itself says who sent the request, for everyone
+                update = card_activity(_for_here(turn_context, marked))
+                update.id = submit.card_message
+                await turn_context.update_activity(update)
+            else:
+                await self._reply(turn_context, marked)
             return
         if submit.action is ActionKind.RECHECK:
             activity = turn_context.activity

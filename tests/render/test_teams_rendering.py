@@ -29,6 +29,7 @@ KEY_CARDS = (
     "exo_bad_outbound_sender_restricted",
     "checklist_ticked",
     "check_card",
+    "delisting_draft",
 )
 CONFIGS = [(h, w) for h in harness.HOSTS for w in harness.WIDTHS]
 MAX_ITEMS_PER_CARD = 3

@@ -102,7 +102,7 @@ def test_every_variant_renders_a_valid_card_as_in_its_golden_file(
 def test_no_golden_file_is_left_over_from_a_removed_variant() -> None:
     others = {"help_card", "check_card", "checklist_ticked", "checklist_unblockable", "hostile"}
     others |= {"error_card", "not_a_bounce", "check_card_rechecked", "mailcheck_card"}
-    others |= {"alert_taken"}
+    others |= {"alert_taken", "delisting_marked", "delisting_draft"}
     leftover = {p.stem for p in GOLDEN.glob("*.json")} - set(VARIANTS) - others
     assert not leftover
 
@@ -146,6 +146,14 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
             taken_by="Helpdesk Pat",
             taken_at="2026-11-20T14:05:00+00:00",
         ),
+        "delisting_marked": Card(
+            "The sending IP address is on a blocklist (Spamhaus)",
+            Tone.ERROR,
+            summary="The receiving server found the sending IP address on Spamhaus.",
+            id="c-11",
+            delisting_by="Helpdesk Pat",
+            delisting_at="2026-11-20T15:30:00+00:00",
+        ),
         "mailcheck_card": check_card(
             "Mail check: contoso.com",
             _check_results(),
@@ -176,6 +184,7 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
         "check_card",
         "check_card_rechecked",
         "alert_taken",
+        "delisting_marked",
         "mailcheck_card",
         "checklist_ticked",
         "checklist_unblockable",

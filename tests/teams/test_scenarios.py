@@ -365,3 +365,32 @@ async def test_after_a_recheck_in_a_personal_chat_the_card_still_has_no_share_bu
     assert await bed.post(submit) == 200
     ((_update, shown),) = bed.cards("update")
     assert [a["data"]["ndrbot"] for a in shown["actions"]] == ["recheck"]
+
+
+async def test_request_delisting_gives_an_editable_request_and_marking_it_sent_shows_on_the_card(
+    bed: TeamsBed, dns_server: LoopbackDns, card_schema: jsonschema.Draft6Validator | None
+) -> None:
+    bed.router.run_checks = True
+    text = (SAMPLES / "eop_spamhaus_postfix.txt").read_text(encoding="utf-8")
+    assert await bed.post(bed.activity("channel_bounce_paste", text=text, attachments=[])) == 200
+    ((_update, card),) = bed.cards("update")
+    data = submit_data(card, "delist")
+    click = bed.activity("channel_submit_tick", id="d1", value=data)
+    assert await bed.post(click) == 200
+    (_reply, _placeholder), (_draft_reply, draft) = bed.cards("reply")
+    assert_valid(card_schema, draft)
+    assert_inert(draft, {"https://check.spamhaus.org/"})
+    inputs = {n["id"]: n for n in walk(draft) if n.get("type") == "Input.Text"}
+    assert inputs["delist_ip"]["value"] == "192.0.2.80"
+    assert inputs["delist_body"]["isMultiline"] is True
+    assert "blocked using Spamhaus" in inputs["delist_body"]["value"]
+    links = [n["url"] for n in walk(draft) if n.get("type") == "Action.OpenUrl"]
+    assert links == ["https://check.spamhaus.org/"]
+    # "Mark as sent" names the card's own message, so that card is the one updated.
+    sent = submit_data(draft, "delist_sent")
+    assert sent["card_message"] == click["replyToId"]
+    assert await bed.post(bed.activity("channel_submit_tick", id="d2", value=sent)) == 200
+    (_first, _), (marked_update, marked) = bed.cards("update")
+    assert marked_update.activity_id == click["replyToId"]
+    assert_valid(card_schema, marked)
+    assert "Delisting requested by" in json.dumps(marked, ensure_ascii=False)
