@@ -30,7 +30,20 @@ class Poster(Protocol):
 
     platform: str  # "slack" or "teams"
 
-    async def post(self, target: str, card: Card, *, idempotency_key: str | None = None) -> str:
-        """Post ``card`` to ``target`` (a Slack channel id, a Teams conversation id); return the
-        platform's id of the new message. Raise :class:`DeliveryError` when it did not go through."""
+    async def post(
+        self,
+        target: str,
+        card: Card,
+        *,
+        idempotency_key: str | None = None,
+        thread: str | None = None,
+    ) -> str:
+        """Post ``card`` to ``target`` (a Slack channel id, a Teams conversation id), as a reply
+        in the thread of message ``thread`` when given; return the platform's id of the new
+        message. Raise :class:`DeliveryError` when it did not go through."""
+        ...
+
+    async def update(self, target: str, message_id: str, card: Card) -> None:
+        """Replace message ``message_id`` in ``target`` (one this poster posted) with ``card``.
+        Raise :class:`DeliveryError` when it did not go through."""
         ...

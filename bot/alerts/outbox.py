@@ -6,6 +6,10 @@ platform accepted it. A retryable failure (5xx, 429, a network error) is tried a
 exponential backoff, or after the platform's ``Retry-After`` when it gave one; a failure that
 retrying cannot fix (unknown channel, revoked token) is given up at once and logged. A restart
 loses nothing: unsent rows are still there, and the next worker picks them up.
+
+An alert can belong to an earlier one's message (a watch's incident is one thread): a reply waits
+until that message is posted, then goes in its thread (in the channel if it was never posted);
+an edit replaces that message (and is given up if it was never posted).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ GIVE_UP_AFTER = timedelta(days=3)  # an alert older than this is history, not ne
 LEASE = timedelta(minutes=2)  # longer than any one post takes
 POLL = 30.0  # seconds: the longest the loop sleeps (rows written by another process)
 BATCH = 50  # rows read at a time
+WAIT_FOR_PARENT = 15.0  # seconds before looking again for the message a reply belongs to
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -87,13 +92,34 @@ class OutboxWorker:
         if now - delivery.created_at > GIVE_UP_AFTER:
             self.store.mark_failed(delivery.id, at=now, error="gave up: too old to be news")
             return 0
+        parent = delivery.edit_of or delivery.reply_to
+        where, parent_id = self.store.posted_message(parent) if parent else ("none", None)
+        if where == "pending":  # its message is not posted yet: the reply waits for it
+            self.store.mark_retry(
+                delivery.id,
+                next_attempt_at=now + timedelta(seconds=WAIT_FOR_PARENT),
+                error="waiting for the message it belongs to",
+            )
+            return 0
+        if delivery.edit_of and parent_id is None:
+            self.store.mark_failed(
+                delivery.id, at=now, error="the message to edit was never posted"
+            )
+            return 0
         if not self.store.lease(delivery.id, now=now, until=now + LEASE):
             return 0  # another worker holds it, or it was sent meanwhile
         attempts = delivery.attempts + 1
         try:
-            message_id = await poster.post(
-                delivery.target, delivery.card, idempotency_key=delivery.idempotency_key
-            )
+            if delivery.edit_of and parent_id is not None:
+                await poster.update(delivery.target, parent_id, delivery.card)
+                message_id = parent_id
+            else:
+                message_id = await poster.post(
+                    delivery.target,
+                    delivery.card,
+                    idempotency_key=delivery.idempotency_key,
+                    thread=parent_id,
+                )
         except DeliveryError as error:
             self._failed(delivery, attempts, error)
             return 0

@@ -22,7 +22,7 @@ from bot.store.alerts import AlertStore, NewAlert
 from handlers.card import Action, ActionKind, Card
 from handlers.checks import CheckResult, DnsClient, plan_for_domain, plan_for_ip, run_plan
 from handlers.ports import CardStore, Clock
-from handlers.watch.cards import event_cards
+from handlers.watch.cards import event_cards, resolved_card
 from handlers.watch.model import Watch, WatchKind
 from handlers.watch.snapshot import Snapshot, snapshot
 from handlers.watch.transitions import EventKind, WatchState, advance
@@ -157,22 +157,13 @@ class Scheduler:
             snap = Snapshot(unknown={"checks": f"internal error ({type(exc).__name__})"})
         new_state, events = advance(state, snap, unknown_alert_after=self.unknown_alert_after)
         cards = event_cards(watch, events, started, unknown_runs=new_state.unknown_runs)
-        destinations = self.destinations() if cards else ()
-        alerts = []
-        for kind, card in cards:
-            key = f"watch:{watch.id}:{version + 1}:{kind}"
-            if kind in (EventKind.ALERT, EventKind.CANNOT_CHECK):  # something for a person to do
-                card = takeable(card, key)
-            alerts.append(
-                NewAlert(
-                    key=key,
-                    kind=f"watch.{kind}",
-                    subject=watch.label,
-                    card=card,
-                    destinations=destinations,
-                    watch_id=watch.id,
-                )
-            )
+        ends = bool(state.incident) and not new_state.troubled
+        destinations = self.destinations() if cards or ends else ()
+        alerts, incident = self._threaded(watch, version, cards, state.incident, destinations)
+        if ends:
+            alerts += self._resolutions(watch, version, incident, started, destinations)
+            incident = ()
+        new_state = replace(new_state, incident=incident)
         saved = self.store.record_run(
             watch,
             version=version,
@@ -191,6 +182,67 @@ class Scheduler:
             report.lost_races += 1
         for _kind, card in cards:
             log.info("alert: %s", card.title)
+
+    def _threaded(
+        self,
+        watch: Watch,
+        version: int,
+        cards: Sequence[tuple[EventKind, Card]],
+        incident: tuple[str, ...],
+        destinations: tuple[tuple[str, str], ...],
+    ) -> tuple[list[NewAlert], tuple[str, ...]]:
+        """One run's alerts placed in their incident: a new problem is a message in the channel
+        (the first one opens the thread); a fix, a "cannot be checked" during an incident and
+        "can be checked again" are replies in that thread."""
+        alerts = []
+        for kind, card in cards:
+            key = f"watch:{watch.id}:{version + 1}:{kind}"
+            if kind in (EventKind.ALERT, EventKind.CANNOT_CHECK):  # something for a person to do
+                card = takeable(card, key)
+            in_channel = kind is EventKind.ALERT or not incident
+            alerts.append(
+                NewAlert(
+                    key=key,
+                    kind=f"watch.{kind}",
+                    subject=watch.label,
+                    card=card,
+                    destinations=destinations,
+                    watch_id=watch.id,
+                    reply_to=None if in_channel else incident[0],
+                )
+            )
+            if in_channel and kind in (EventKind.ALERT, EventKind.CANNOT_CHECK):
+                incident = (*incident, key)
+        return alerts, incident
+
+    def _resolutions(
+        self,
+        watch: Watch,
+        version: int,
+        incident: tuple[str, ...],
+        at: datetime,
+        destinations: tuple[tuple[str, str], ...],
+    ) -> list[NewAlert]:
+        """The incident is over: each of its channel messages edited to say it is resolved."""
+        edits = []
+        for n, key in enumerate(incident):
+            opening = self.store.alert_card(key)
+            if opening is None:
+                continue
+            if opening.id and self.cards is not None:  # as people left it ("I'm on it")
+                opening = self.cards.load_card(opening.id) or opening
+            edits.append(
+                NewAlert(
+                    key=f"watch:{watch.id}:{version + 1}:resolved:{n}",
+                    kind="watch.resolved",
+                    subject=watch.label,
+                    card=resolved_card(opening, at),
+                    destinations=destinations,
+                    watch_id=watch.id,
+                    edit_of=key,
+                )
+            )
+        return edits
 
     async def run_forever(self) -> None:
         """Run due watches, then sleep until the next is due (or a wake-up), forever."""

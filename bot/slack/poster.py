@@ -31,19 +31,28 @@ class SlackPoster:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post(self, target: str, card: Card, *, idempotency_key: str | None = None) -> str:
-        """Post ``card`` to channel ``target``, at most once per ``idempotency_key``.
+    async def post(
+        self,
+        target: str,
+        card: Card,
+        *,
+        idempotency_key: str | None = None,
+        thread: str | None = None,
+    ) -> str:
+        """Post ``card`` to channel ``target`` (in the thread of message ``thread`` when
+        given), at most once per ``idempotency_key``.
 
         Slack has no idempotency key for messages, so the key travels in the message's metadata
-        and the channel's recent history is read first: a post that Slack accepted just before a
-        crash (and that the outbox therefore retries) is found there instead of sent again.
+        and the channel's recent history (or the thread's) is read first: a post that Slack
+        accepted just before a crash (and that the outbox therefore retries) is found there
+        instead of sent again.
         """
         if idempotency_key:
-            earlier = await self._already_posted(target, idempotency_key)
+            earlier = await self._already_posted(target, idempotency_key, thread)
             if earlier:
                 log.info("already in slack %s: ts=%s key=%s", target, earlier, idempotency_key)
                 return earlier
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"thread_ts": thread} if thread else {}
         if idempotency_key:
             extra["metadata"] = {"event_type": _EVENT, "event_payload": {"key": idempotency_key}}
         try:
@@ -64,12 +73,30 @@ class SlackPoster:
         log.info("posted to slack %s: ts=%s key=%s", target, ts, idempotency_key)
         return ts
 
-    async def _already_posted(self, target: str, key: str) -> str | None:
-        """The ts of a recent message of ours in ``target`` carrying ``key``, if any."""
+    async def update(self, target: str, message_id: str, card: Card) -> None:
+        """Replace message ``message_id`` (its ``ts``) in channel ``target`` with ``card``."""
         try:
-            response = await self.client.conversations_history(
-                channel=target, limit=_HISTORY, include_all_metadata=True
-            )
+            await self.client.chat_update(channel=target, ts=message_id, **render_blockkit(card))
+        except SlackApiError as error:
+            raise _delivery_error(target, error) from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(
+                f"Slack could not be reached ({type(error).__name__})", retryable=True
+            ) from None
+        log.info("updated slack %s: ts=%s", target, message_id)
+
+    async def _already_posted(self, target: str, key: str, thread: str | None) -> str | None:
+        """The ts of a recent message of ours in ``target`` (or its ``thread``) carrying
+        ``key``, if any."""
+        try:
+            if thread:
+                response = await self.client.conversations_replies(
+                    channel=target, ts=thread, limit=_HISTORY, include_all_metadata=True
+                )
+            else:
+                response = await self.client.conversations_history(
+                    channel=target, limit=_HISTORY, include_all_metadata=True
+                )
         except SlackApiError as error:
             status = int(getattr(error.response, "status_code", 0) or 0)
             if status == 429 or status >= 500:

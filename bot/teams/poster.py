@@ -91,13 +91,47 @@ class TeamsPoster:
         self._references = references
         self._app_id = app_id
 
-    async def post(self, target: str, card: Card, *, idempotency_key: str | None = None) -> str:
-        """Post ``card`` as a new message in conversation ``target``; return its activity id.
+    async def post(
+        self,
+        target: str,
+        card: Card,
+        *,
+        idempotency_key: str | None = None,
+        thread: str | None = None,
+    ) -> str:
+        """Post ``card`` as a new message in conversation ``target`` (a reply in the thread of
+        message ``thread`` when given); return its activity id.
 
         The Bot Framework has no idempotency keys, so ``idempotency_key`` is not sent; a caller
         that retries after a timeout may post twice. Failures are not retried here: the caller
         retries, with the ``retry_after`` a 429 gave.
         """
+
+        async def call(connector: Any, activity: Activity) -> Any:
+            if thread:
+                return await connector.conversations.reply_to_activity(
+                    activity.conversation.id, thread, activity
+                )
+            return await connector.conversations.send_to_conversation(
+                activity.conversation.id, activity
+            )
+
+        return await self._send(target, card, call)
+
+    async def update(self, target: str, message_id: str, card: Card) -> None:
+        """Replace message ``message_id`` in conversation ``target`` with ``card``."""
+
+        async def call(connector: Any, activity: Activity) -> Any:
+            activity.id = message_id
+            return await connector.conversations.update_activity(
+                activity.conversation.id, message_id, activity
+            )
+
+        await self._send(target, card, call)
+
+    async def _send(
+        self, target: str, card: Card, call: Callable[[Any, Activity], Awaitable[Any]]
+    ) -> str:
         conversation = base_conversation(target)
         stored = self._references.reference("teams", conversation)
         if stored is None:
@@ -110,17 +144,15 @@ class TeamsPoster:
         posted: dict[str, Any] = {}
 
         async def send(turn_context: TurnContext) -> None:
-            # A new message (POST .../activities), never a reply to the synthetic activity id
-            # continue_conversation makes up: in a channel that would start or join a thread.
+            # A new message (POST .../activities), or a reply to a message we name; never a
+            # reply to the synthetic activity id continue_conversation makes up.
             activity = TurnContext.apply_conversation_reference(card_activity(card), reference)
             connector = turn_context.turn_state[turn_context.adapter.BOT_CONNECTOR_CLIENT_KEY]
             # msrest retries refused connections three times with back-off (about 5 s); the
             # caller has its own schedule and should hear about an outage at once.
             connector.config.retry_policy.retries = 0
             try:
-                response = await connector.conversations.send_to_conversation(
-                    activity.conversation.id, activity
-                )
+                response = await call(connector, activity)
             except Exception as error:  # mapped below, outside the turn pipeline
                 posted["error"] = error
                 return

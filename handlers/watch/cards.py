@@ -22,6 +22,7 @@ from knowledge import Catalogue
 
 __all__ = [
     "event_cards",
+    "resolved_card",
     "trend_card",
     "unreadable_card",
     "watch_list_card",
@@ -78,6 +79,21 @@ def _recoveries_card(watch: Watch, events: Sequence[Event], at: datetime) -> Car
         steps=tuple(p[:1].upper() + p[1:] for p in phrases) if len(phrases) > 1 else (),
         footer=_footer(watch),
         meta={"alert": "recovery", "watch_id": str(watch.id)},
+    )
+
+
+def resolved_card(opening: Card, at: datetime) -> Card:
+    """The alert that opened an incident, as it reads once everything it led to has recovered:
+    marked resolved (with who took it, if anyone did), nothing left to click."""
+    return replace(
+        opening,
+        title=f"Resolved: {opening.title}"[:300],
+        tone=Tone.SUCCESS,
+        summary=(
+            f"Resolved at {_when(at)}: every problem of this alert has recovered (the thread says "
+            f"what changed, and when). What it reported: {opening.summary}"
+        ),
+        actions=(),
     )
 
 

@@ -53,6 +53,15 @@ class WatchState:
     open: Mapping[str, str | None] = field(default_factory=dict)  # key -> reference value
     unknown_runs: int = 0
     unknown_alerted: bool = False
+    # The incident still going on: the keys of the alerts it posted in the channel, the first
+    # being the one that opened it. Later news of the incident goes in that first message's
+    # thread, and every one of them is edited to say "resolved" when it ends.
+    incident: tuple[str, ...] = ()
+
+    @property
+    def troubled(self) -> bool:
+        """An alert is open, or the watch is known not to be checkable: an incident goes on."""
+        return bool(self.open) or self.unknown_alerted
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict."""
@@ -61,6 +70,7 @@ class WatchState:
             "open": dict(self.open),
             "unknown_runs": self.unknown_runs,
             "unknown_alerted": self.unknown_alerted,
+            "incident": list(self.incident),
         }
 
     @classmethod
@@ -70,11 +80,13 @@ class WatchState:
         opened = data.get("open") or {}
         assert isinstance(facts, dict) and isinstance(opened, dict)
         runs = data.get("unknown_runs", 0)
+        incident = data.get("incident")
         return cls(
             facts={str(k): str(v) for k, v in facts.items()},
             open={str(k): None if v is None else str(v) for k, v in opened.items()},
             unknown_runs=runs if isinstance(runs, int) else 0,
             unknown_alerted=bool(data.get("unknown_alerted", False)),
+            incident=tuple(str(k) for k in incident if k) if isinstance(incident, list) else (),
         )
 
 
@@ -126,4 +138,4 @@ def advance(
         events.append(availability)
     order = list(EventKind)
     events.sort(key=lambda e: order.index(e.kind))  # stable: keys stay sorted within a kind
-    return WatchState(facts, opened, runs, alerted), events
+    return WatchState(facts, opened, runs, alerted, state.incident), events

@@ -48,23 +48,39 @@ class Posted:
     target: str
     card: Card
     key: str | None
+    thread: str | None = None  # the message it replied under
 
 
 @dataclass
 class RecordingPoster:
-    """A Poster that records posts and fails on demand (the next N posts raise ``failures``)."""
+    """A Poster that records posts and edits, and fails on demand (the next N calls raise
+    ``failures``). Messages are ``msg-1``, ``msg-2``... in the order posted."""
 
     platform: str = "slack"
     posts: list[Posted] = field(default_factory=list)
+    edits: list[tuple[str, Card]] = field(default_factory=list)  # (message id, new card)
     failures: list[BaseException] = field(default_factory=list)
     attempts: int = 0
 
-    async def post(self, target: str, card: Card, *, idempotency_key: str | None = None) -> str:
+    async def post(
+        self,
+        target: str,
+        card: Card,
+        *,
+        idempotency_key: str | None = None,
+        thread: str | None = None,
+    ) -> str:
         self.attempts += 1
         if self.failures:
             raise self.failures.pop(0)
-        self.posts.append(Posted(target, card, idempotency_key))
+        self.posts.append(Posted(target, card, idempotency_key, thread))
         return f"msg-{len(self.posts)}"
+
+    async def update(self, target: str, message_id: str, card: Card) -> None:
+        self.attempts += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        self.edits.append((message_id, card))
 
     def fail(self, *errors: BaseException) -> None:
         self.failures.extend(errors)

@@ -66,15 +66,22 @@ async def test_every_alert_arrives_exactly_once_through_failures_and_a_restart(
     server.zone.update(copy.deepcopy(healthy))
     clock.advance(7 * 3600)
     second.dns = client_for(server)
-    assert (await second.run_due()).alerts == 1
-    assert await second.deliver_once() == 1
+    assert (await second.run_due()).alerts == 2  # the fix, and the alert marked resolved
+    assert await second.deliver_once() == 2
     assert await second.deliver_once() == 0
 
     calls = fake_slack_api.calls_to("chat.postMessage")
-    assert len(calls) == 4  # 500, 429, the alert, the recovery
+    assert len(calls) == 4  # 500, 429, the alert, the fix
     assert {c.params["channel"] for c in calls} == {"CALERTS"}
-    delivered = [c.params["text"] for c in calls[2:]]
-    assert "SPF record over the 10-lookup limit" in delivered[0]
-    assert "within the 10-lookup limit again" in delivered[1]
+    alert, fix = calls[2:]
+    assert "SPF record over the 10-lookup limit" in alert.params["text"]
+    # The fix is a reply in the alert's thread, not a second message in the channel ...
+    (top,) = [m for m in fake_slack_api.history["CALERTS"] if "thread_ts" not in m]
+    assert "thread_ts" not in alert.params and fix.params["thread_ts"] == top["ts"]
+    assert "within the 10-lookup limit again" in fix.params["text"]
+    # ... and the alert itself now says it is resolved.
+    (edit,) = fake_slack_api.calls_to("chat.update")
+    assert edit.params["ts"] == top["ts"] and edit.params["channel"] == "CALERTS"
+    assert top["text"].startswith("Resolved: contoso.test: SPF record over")
     rows = second.store.outbox()
-    assert [r["attempts"] for r in rows] == [3, 1] and all(r["sent_at"] for r in rows)
+    assert [r["attempts"] for r in rows] == [3, 1, 1] and all(r["sent_at"] for r in rows)

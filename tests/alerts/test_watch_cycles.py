@@ -62,14 +62,15 @@ async def test_a_spf_edit_alerts_once_and_its_revert_recovers_once(
     server.zone.clear()
     server.zone.update(copy.deepcopy(healthy))
     assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
-        "Fixed: contoso.test: SPF record within the 10-lookup limit again"
+        "Fixed: contoso.test: SPF record within the 10-lookup limit again",
+        "Resolved: contoso.test: SPF record over the 10-lookup limit (permerror)",  # an edit
     ]
     assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []
 
-    (alert, _recovery) = [card for _k, _s, card in alerts.store.alerts()]
+    (alert, _recovery, _resolved) = [card for _k, _s, card in alerts.store.alerts()]
     assert "11 DNS lookups" in alert.sections[0].text  # the check's own sentence, with the count
     assert {row["target"] for row in alerts.store.outbox()} == {"CALERTS"}
-    assert len(alerts.store.outbox()) == 2
+    assert len(alerts.store.outbox()) == 3
 
 
 async def test_dmarc_removed_and_mx_changed_in_one_edit_make_one_card(
@@ -107,9 +108,11 @@ async def test_an_ip_listed_then_delisted(
     assert stored is not None and stored.actions == card.actions
     del server.zone[zones.LISTING]
     assert await cycle(alerts, server, clock, AN_HOUR) == [
-        "Fixed: 203.0.113.5: no longer listed on Spamhaus ZEN"
+        "Fixed: 203.0.113.5: no longer listed on Spamhaus ZEN",
+        "Resolved: 203.0.113.5: listed on Spamhaus ZEN",
     ]
-    assert alerts.store.alerts()[-1][2].actions == ()  # a recovery is nothing to take
+    (_, fixed), (_, resolved) = [(k, c) for k, _s, c in alerts.store.alerts()[-2:]]
+    assert fixed.actions == resolved.actions == ()  # nothing to take any more
 
 
 async def test_a_resolver_outage_is_no_false_alert_until_it_lasts(
@@ -128,7 +131,8 @@ async def test_a_resolver_outage_is_no_false_alert_until_it_lasts(
     assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == []  # said once
     server.faults.timeout = set()
     assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
-        "contoso.test: can be checked again"
+        "contoso.test: can be checked again",
+        "Resolved: contoso.test: cannot be checked",
     ]
     cannot = alerts.store.alerts()[0][2]
     assert "timed out" in cannot.sections[0].text and server.address in cannot.sections[0].text
@@ -183,7 +187,8 @@ async def test_a_dkim_key_removed_then_restored_and_later_runs_ask_only_known_se
     assert dkim_questions == {"selector1._domainkey.contoso.test"}
     server.zone["selector1._domainkey.contoso.test"] = key
     assert await cycle(alerts, server, clock, SIX_HOURS_AND_MORE) == [
-        "Fixed: contoso.test: DKIM selector selector1 published again"
+        "Fixed: contoso.test: DKIM selector selector1 published again",
+        "Resolved: contoso.test: DKIM selector selector1 gone (missing)",
     ]
 
 

@@ -11,8 +11,9 @@ Use it as an async context manager (or the ``fake_slack_api`` pytest fixture)::
 What it serves (all on ``127.0.0.1``, a free port):
 
 ``slack.api_url``  (``http://127.0.0.1:PORT/api/``) — the Web API base for ``SLACK_API_URL``.
-    Answers ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
-    ``views.open``, ``usergroups.users.list`` and ``files.info`` with Slack's ``{"ok": true, ...}``
+    Answers ``auth.test``, ``chat.postMessage``, ``chat.update`` (the stored message changes),
+    ``chat.postEphemeral``, ``conversations.history`` (top-level messages only, as Slack),
+    ``conversations.replies``, ``views.open``, ``usergroups.users.list`` and ``files.info`` with Slack's ``{"ok": true, ...}``
     shapes; any other method gets ``{"ok": false, "error": "unknown_method"}``. Parameters may come
     as a query string, a form or JSON, as slack_sdk sends them. The bearer token is checked when
     ``token`` is given: missing -> ``not_authed``, wrong -> ``invalid_auth`` (both HTTP 200).
@@ -325,17 +326,38 @@ class FakeSlackApi:
         return {"channel": channel, "ts": ts, "message": message}
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
-        messages = self.history.get(params.get("channel", ""), [])
+        # As Slack: the channel's own messages, not the replies in their threads.
+        messages = [
+            m
+            for m in self.history.get(params.get("channel", ""), [])
+            if m.get("thread_ts", m["ts"]) == m["ts"]
+        ]
         limit = int(params.get("limit") or 100)
         return {"messages": messages[:limit], "has_more": len(messages) > limit}
 
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        # The thread's parent first, then its replies, oldest first.
+        parent = str(params.get("ts", ""))
+        thread = [
+            m
+            for m in reversed(self.history.get(params.get("channel", ""), []))
+            if m["ts"] == parent or m.get("thread_ts") == parent
+        ]
+        limit = int(params.get("limit") or 100)
+        return {"messages": thread[:limit], "has_more": len(thread) > limit}
+
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         ts = params.get("ts", "")
+        message = self._message(params, ts)
+        for stored in self.history.get(params.get("channel", ""), []):
+            if stored["ts"] == ts:  # the message now reads as edited, as in Slack
+                stored["text"] = message["text"]
+                stored["blocks"] = message.get("blocks", [])
         return {
             "channel": params.get("channel", ""),
             "ts": ts,
-            "text": params.get("text", ""),
-            "message": self._message(params, ts),
+            "text": message["text"],
+            "message": message,
         }
 
     def _chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:

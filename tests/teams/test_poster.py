@@ -83,3 +83,23 @@ async def test_an_unreachable_connector_is_retryable_and_reported_at_once(bed: T
         await bed.teams.poster.post(TEAM_CHANNEL, CARD)
     assert caught.value.retryable is True
     assert time.monotonic() - started < 2.0
+
+
+async def test_a_reply_goes_in_the_thread_of_the_message_it_names_and_an_update_replaces_it(
+    bed: TeamsBed, card_schema: jsonschema.Draft6Validator | None
+) -> None:
+    """An incident in Teams: the fix answers in the alert's thread; the alert is edited."""
+    poster: Poster = bed.teams.poster
+    await _installed(bed)
+    alert_id = await poster.post(TEAM_CHANNEL, CARD, idempotency_key="alert-1")
+    fixed = error_card("Fixed: no longer listed", "203.0.113.5 is no longer listed.")
+    await poster.post(TEAM_CHANNEL, fixed, idempotency_key="alert-2", thread=alert_id)
+    ((reply, reply_card),) = bed.cards("reply")
+    assert reply.conversation_id == TEAM_CHANNEL and reply.activity_id == alert_id
+    assert "no longer listed" in str(reply_card)
+    resolved = error_card("Resolved: Blocklist alert", "Everything recovered.")
+    await poster.update(TEAM_CHANNEL, alert_id, resolved)
+    ((update, update_card),) = bed.cards("update")
+    assert update.activity_id == alert_id and update.activity["id"] == alert_id
+    assert_valid(card_schema, update_card)
+    assert "Resolved: Blocklist alert" in str(update_card)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.store import Database
 from bot.store.alerts._intake import IntakeQueries
-from bot.store.alerts._outbox import Delivery, NewAlert, OutboxQueries
+from bot.store.alerts._outbox import Delivery, NewAlert, OutboxQueries, delivery_key
 from bot.store.alerts._schema import MIGRATIONS, iso, parse_iso
 from bot.store.alerts._watches import AlreadyWatched, WatchQueries
 
@@ -20,6 +20,7 @@ __all__ = [
     "AlreadyWatched",
     "Delivery",
     "NewAlert",
+    "delivery_key",
     "iso",
     "parse_iso",
 ]

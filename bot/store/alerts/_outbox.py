@@ -24,6 +24,8 @@ class NewAlert:
     card: Card
     destinations: tuple[tuple[str, str], ...]  # (platform, target)
     watch_id: int | None = None
+    reply_to: str | None = None  # an earlier alert's key: post in the thread of its message
+    edit_of: str | None = None  # an earlier alert's key: replace its message with this card
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Delivery:
     attempts: int
     created_at: datetime
     card: Card
+    reply_to: str | None = None  # the outbox key of the delivery whose message to answer under
+    edit_of: str | None = None  # the outbox key of the delivery whose message to replace
 
 
 def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
@@ -59,10 +63,24 @@ def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
     for platform, target in alert.destinations:
         conn.execute(
             "INSERT OR IGNORE INTO outbox (alert_id, idempotency_key, platform, target,"
-            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (alert_id, f"{alert.key}|{platform}|{target}", platform, target, iso(at), iso(at)),
+            " next_attempt_at, created_at, reply_to, edit_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                alert_id,
+                delivery_key(alert.key, platform, target),
+                platform,
+                target,
+                iso(at),
+                iso(at),
+                delivery_key(alert.reply_to, platform, target) if alert.reply_to else None,
+                delivery_key(alert.edit_of, platform, target) if alert.edit_of else None,
+            ),
         )
     return True
+
+
+def delivery_key(alert_key: str, platform: str, target: str) -> str:
+    """The outbox key of one alert's delivery to one conversation."""
+    return f"{alert_key}|{platform}|{target}"
 
 
 class OutboxQueries:
@@ -96,7 +114,7 @@ class OutboxQueries:
         first."""
         rows = self.db.conn.execute(
             "SELECT o.id, o.idempotency_key, o.platform, o.target, o.attempts, o.created_at,"
-            " a.card FROM outbox o JOIN alerts a ON a.id = o.alert_id"
+            " a.card, o.reply_to, o.edit_of FROM outbox o JOIN alerts a ON a.id = o.alert_id"
             " WHERE o.platform = ? AND o.sent_at IS NULL AND o.failed_at IS NULL"
             " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
             " ORDER BY o.id LIMIT ?",
@@ -104,10 +122,38 @@ class OutboxQueries:
         ).fetchall()
         return [
             Delivery(
-                r[0], r[1], r[2], r[3], r[4], parse_iso(r[5]), card_from_json(json.loads(r[6]))
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                parse_iso(r[5]),
+                card_from_json(json.loads(r[6])),
+                r[7],
+                r[8],
             )
             for r in rows
         ]
+
+    def posted_message(self, delivery_key: str) -> tuple[str, str | None]:
+        """Where an earlier delivery stands: ``("sent", message id)``, ``("pending", None)``
+        (still to be tried), or ``("failed", None)`` (given up, or never queued)."""
+        row = self.db.conn.execute(
+            "SELECT sent_at, message_id, failed_at FROM outbox WHERE idempotency_key = ?",
+            (delivery_key,),
+        ).fetchone()
+        if row is None or row[2] is not None:
+            return "failed", None
+        if row[0] is not None and row[1]:
+            return "sent", str(row[1])
+        if row[0] is not None:
+            return "failed", None  # sent, but the platform gave no id to answer under
+        return "pending", None
+
+    def alert_card(self, key: str) -> Card | None:
+        """The card an alert was recorded with."""
+        row = self.db.conn.execute("SELECT card FROM alerts WHERE key = ?", (key,)).fetchone()
+        return card_from_json(json.loads(row[0])) if row else None
 
     def next_delivery_at(self, platform: str) -> datetime | None:
         """When a platform's earliest pending delivery may be tried (None: nothing pending)."""

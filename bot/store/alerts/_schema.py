@@ -52,6 +52,15 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             PRIMARY KEY (family, sender_domain))
         """,
     ),
+    (
+        # A delivery may answer in the thread of an earlier alert's message (reply_to), or
+        # replace that message (edit_of): both name the earlier alert's key.
+        "alerts-0002",
+        """
+        ALTER TABLE outbox ADD COLUMN reply_to TEXT;
+        ALTER TABLE outbox ADD COLUMN edit_of TEXT
+        """,
+    ),
 )
 
 
