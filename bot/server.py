@@ -78,6 +78,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         watches=alerts.watch_commands,
         alerts_here=alerts.alerts_here,
         observe=alerts.observe,
+        cases=alerts.case_book,
     )
     teams = TeamsIntegration(settings, router, services.chat)
     server.add("teams", teams)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.chat import ChatStore
-from handlers.ports import Clock, WatchCommands
+from handlers.ports import CaseBook, Clock, WatchCommands
 from knowledge import Catalogue, load_catalogue
 
 if TYPE_CHECKING:
@@ -139,6 +139,7 @@ def build_router(
     alerts_here: AlertsHere | None = None,
     observe: Callable[[Diagnosis, str], None] | None = None,
     run_checks: bool = True,
+    cases: CaseBook | None = None,
 ) -> Router:
     """The router every front end (Slack, Teams, the console) talks to."""
     from handlers.limits import RateLimiter
@@ -162,4 +163,5 @@ def build_router(
         alerts_here=alerts_here,
         observe=observe,
         run_checks=run_checks,
+        cases=cases,
     )

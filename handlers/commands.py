@@ -60,6 +60,9 @@ class Desk(Protocol):
     ) -> Reply:
         """Run ``plan`` and answer with a shareable check card."""
 
+    async def cases_here(self, command: Command) -> Reply:
+        """This conversation's open delisting cases and unfinished checklists."""
+
 
 Runner = Callable[[Desk, Command, str], Awaitable[Reply]]
 
@@ -139,6 +142,10 @@ async def _ndr(desk: Desk, command: Command, args: str) -> Reply:
     return await desk.diagnose_text(args)
 
 
+async def _cases(desk: Desk, command: Command, args: str) -> Reply:
+    return await desk.cases_here(command)
+
+
 async def _watch(desk: Desk, command: Command, args: str) -> Reply:
     if desk.watches is None:
         card = error_card("Watches are off", "This ndrbot runs without watches.")
@@ -196,6 +203,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "[BOUNCE TEXT]",
         "diagnose the bounce given after it (with no text, a form to paste it, where there are forms)",
         _ndr,
+    ),
+    CommandSpec(
+        "ndr",
+        "",
+        "delisting requests still open here, and checklists not finished",
+        _cases,
+        sub="cases",
     ),
     CommandSpec(
         "ndrwatch",

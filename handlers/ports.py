@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Protocol
 
 from handlers.card import Card
+from handlers.cases import Case
 from handlers.events import Command
 
-__all__ = ["CardStore", "Clock", "SeenMessages", "WatchCommands"]
+__all__ = ["CardStore", "CaseBook", "Clock", "SeenMessages", "WatchCommands"]
 
 Clock = Callable[[], datetime]  # returns an aware UTC datetime
 
@@ -43,6 +44,22 @@ class CardStore(Protocol):
 
     def ticks(self, card_id: str) -> dict[str, tuple[str, str]]:
         """``item_id -> (user, at)`` for every ticked item of a card."""
+        ...
+
+    def cards_at(self, place: str) -> list[tuple[str, Card]]:
+        """The recent cards whose ``meta["place"]`` is ``place`` (``"slack:C123"``)."""
+        ...
+
+
+class CaseBook(Protocol):
+    """Delisting requests marked sent, followed up in their card's thread (``handlers.cases``)."""
+
+    def open_case(self, case: Case) -> bool:
+        """Record a new case; False when its card already has one."""
+        ...
+
+    def open_cases(self, platform: str, conversation: str) -> list[Case]:
+        """The cases of one conversation not closed yet, oldest first."""
         ...
 
 

@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from handlers.card import Action, ActionKind, Card, Recheck
 from handlers.cards import (
@@ -22,6 +23,7 @@ from handlers.cards import (
     not_a_bounce_card,
     placeholder_card,
 )
+from handlers.cases import Case, Unfinished, cases_card
 from handlers.checklist import TickRecord, apply_ticks, toggle
 from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, run_plan
 from handlers.commands import UsageError, find_command, help_lines
@@ -31,7 +33,7 @@ from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
 from handlers.ndr import Bounce, Kind, ReaderError, read
 from handlers.ndr.kind import BOUNCE_PHRASES
-from handlers.ports import CardStore, Clock, SeenMessages, WatchCommands
+from handlers.ports import CardStore, CaseBook, Clock, SeenMessages, WatchCommands
 from handlers.recheck import rechecked
 from handlers.refusals import Refusal
 from knowledge import Catalogue
@@ -51,6 +53,7 @@ class Pending:
     diagnosis: Diagnosis
     visibility: Visibility
     checks_to_run: bool  # worth a placeholder: the answer will wait for DNS
+    place: str = ""  # where the card goes ("slack:C123"), so the channel can list what is open
 
     @property
     def placeholder(self) -> Card:
@@ -77,7 +80,9 @@ class Router:
         run_checks: bool = True,
         observe: Callable[[Diagnosis, str], None] | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        cases: CaseBook | None = None,
     ) -> None:
+        self.cases = cases
         self.catalogue = catalogue
         self.dns = dns
         self.seen = seen
@@ -102,7 +107,7 @@ class Router:
 
     async def finish(self, pending: Pending) -> Reply:
         """The card for a diagnosed bounce, its checks run (the slow part of an answer)."""
-        return await self._diagnosis_reply(pending.diagnosis, pending.visibility)
+        return await self._diagnosis_reply(pending.diagnosis, pending.visibility, pending.place)
 
     def read_message(self, message: Message) -> Reply | Pending | None:
         """The quick part of :meth:`on_message`: a bounce read and diagnosed, its checks still to
@@ -140,7 +145,8 @@ class Router:
                 if self.observe is not None:
                     self.observe(diagnosis, f"{message.platform}:{message.conversation}")
                 checks_to_run = self.run_checks and diagnosis.plan.runnable
-                return Pending(diagnosis, Visibility.THREAD, checks_to_run)
+                place = f"{message.platform}:{message.conversation}"
+                return Pending(diagnosis, Visibility.THREAD, checks_to_run, place)
             if recognised is None and bounce.kind not in (Kind.CHAT, Kind.UNKNOWN):
                 recognised = bounce
         if problems:
@@ -162,7 +168,9 @@ class Router:
             return Reply(error_card("Too large to read", f"{refusal} {_SIZE_HINT}"), visibility)
         return await self._diagnosis_reply(diagnose(bounce, self.catalogue), visibility)
 
-    async def _diagnosis_reply(self, diagnosis: Diagnosis, visibility: Visibility) -> Reply:
+    async def _diagnosis_reply(
+        self, diagnosis: Diagnosis, visibility: Visibility, place: str = ""
+    ) -> Reply:
         plan = diagnosis.plan
         checks = await self.run_plan(plan) if self.run_checks else []
         card_id = self.new_id()
@@ -179,6 +187,8 @@ class Router:
                 actions=(*card.actions, Action(ActionKind.DELIST, "Request delisting")),
                 meta={**card.meta, "delist": request.to_json()},
             )
+        if place:
+            card = replace(card, meta={**card.meta, "place": place})
         self.cards.save_card(card_id, card)
         return Reply(card, visibility, card_id)
 
@@ -294,17 +304,78 @@ class Router:
             request, self.catalogue, card.checks, card.checklist, self._ticks(card_id)
         )
 
-    async def on_delist_sent(self, card_id: str, user: str) -> Card | None:
+    async def on_delist_sent(
+        self,
+        card_id: str,
+        user: str,
+        *,
+        platform: str = "",
+        conversation: str = "",
+        thread: str = "",
+    ) -> Card | None:
         """The user sent the request by hand: the card says who and when, for everyone (the
-        first mark stands; a second or a redelivered one changes nothing). None if gone."""
+        first mark stands; a second or a redelivered one changes nothing), and, for a card in a
+        conversation (``thread``: the card's own message), a case opens that follows the request
+        up in that thread (:mod:`handlers.cases`). None if the card is gone."""
         card = self.cards.load_card(card_id)
-        if card is None or not card.meta.get("delist"):
+        stored = card.meta.get("delist") if card is not None else None
+        if card is None or not stored:
             return None
         if not card.delisting_by:
-            at = self.clock().isoformat(timespec="seconds")
+            now = self.clock()
+            at = now.isoformat(timespec="seconds")
             card = replace(card, delisting_by=user, delisting_at=at)
             self.cards.save_card(card_id, card)
+            if self.cases is not None and conversation and thread:
+                self._open_case(card_id, stored, user, now, platform, conversation, thread)
         return self._with_saved_ticks(card_id, card)
+
+    def _open_case(
+        self,
+        card_id: str,
+        stored: str,
+        user: str,
+        now: datetime,
+        platform: str,
+        conversation: str,
+        thread: str,
+    ) -> None:
+        try:
+            request = DelistRequest.from_json(stored)
+        except ValueError:
+            return
+        route = self.catalogue.delisting.get(request.route)
+        if route is None or self.cases is None:
+            return
+        self.cases.open_case(
+            Case(
+                card_id=card_id,
+                platform=platform,
+                conversation=conversation,
+                thread=thread,
+                route=route.key,
+                title=route.title,
+                ip=request.ip,
+                domain=request.sender_domain,
+                zone=route.zone or "",
+                opened_by=user,
+                opened_at=now,
+            )
+        )
+
+    async def cases_here(self, command: Command) -> Reply:
+        """``/ndr cases``: this conversation's open delisting cases and unfinished checklists."""
+        cases = self.cases.open_cases(command.platform, command.conversation) if self.cases else []
+        unfinished = []
+        for card_id, card in self.cards.cards_at(f"{command.platform}:{command.conversation}"):
+            if card.checklist is None:
+                continue
+            ticks = self._ticks(card_id)
+            items = card.checklist.items
+            left = sum(1 for item in items if item.id not in ticks)
+            if left:
+                unfinished.append(Unfinished(card.title, left, len(items)))
+        return Reply(cases_card(cases, unfinished[::-1], self.clock()), Visibility.PRIVATE)
 
     def _with_saved_ticks(self, card_id: str, card: Card) -> Card:
         """``card`` showing the ticks recorded for it (the stored card has none applied)."""

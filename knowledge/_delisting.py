@@ -12,6 +12,7 @@ from ._model import DELIST_NAMES, DelistRoute, Link
 
 __all__ = ["delist_route"]
 
+_ZONE = re.compile(r"(?:[a-z0-9-]{1,63}\.){1,10}[a-z]{2,63}")
 _MAIL = re.compile(r"[a-z0-9.+-]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,}")
 
 
@@ -20,7 +21,7 @@ def delist_route(file: str, raw: Mapping[str, Any], portals: Mapping[str, Link])
     entry = f.Entry(file, str(raw.get("key")), raw)
     entry.check_keys(
         ("key", "title", "fields", "steps", "expect", "body"),
-        ("codes", "words", "portal", "mail_to", "subject", "escalation"),
+        ("codes", "words", "portal", "mail_to", "subject", "escalation", "zone"),
     )
     codes = tuple(f.code_range(entry, c) for c in entry.strings("codes"))
     words = tuple(w.lower() for w in entry.strings("words"))
@@ -50,7 +51,17 @@ def delist_route(file: str, raw: Mapping[str, Any], portals: Mapping[str, Link])
         subject=templates["subject"],
         body=templates["body"],
         escalation=templates["escalation"],
+        zone=_zone(entry),
     )
+
+
+def _zone(entry: f.Entry) -> str | None:
+    value = entry.raw.get("zone")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ZONE.fullmatch(value):
+        raise entry.fail(f"zone {value!r} is not a DNS zone name")
+    return value
 
 
 def _template(entry: f.Entry, name: str) -> str | None:

@@ -313,3 +313,4 @@ class DelistRoute:
     subject: str | None  # templates: plain text with {names} from DELIST_NAMES
     body: str
     escalation: str | None
+    zone: str | None = None  # the DNS blocklist it delists from (followed up until clear)

@@ -94,6 +94,8 @@ class OutboxWorker:
             return 0
         parent = delivery.edit_of or delivery.reply_to
         where, parent_id = self.store.posted_message(parent) if parent else ("none", None)
+        if parent is None and delivery.thread_id:
+            parent_id = delivery.thread_id  # a card of ours, posted as a reply to a person
         if where == "pending":  # its message is not posted yet: the reply waits for it
             self.store.mark_retry(
                 delivery.id,

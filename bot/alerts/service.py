@@ -24,6 +24,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.alerts._timing import Sleep
+from bot.alerts.cases import CaseFollower
 from bot.alerts.commands import ALERT_CHANNEL_SETTING, AlertsHereHandler, WatchCommandHandler
 from bot.alerts.http import intake_handler
 from bot.alerts.intake import Intake
@@ -38,7 +39,7 @@ from bot.store.alerts import AlertStore
 from bot.store.chat import ChatStore
 from handlers.checks.resolver import DnsClient
 from handlers.diagnosis import Diagnosis
-from handlers.ports import Clock, WatchCommands
+from handlers.ports import CaseBook, Clock, WatchCommands
 from handlers.router import AlertsHere
 from handlers.watch.model import WatchKind
 from knowledge import Catalogue
@@ -91,6 +92,14 @@ class Alerts:
             on_alert=self.outbox.wake.set,
             cards=chat,
         )
+        self.cases = CaseFollower(
+            self.store,
+            dns=lambda: self.dns,
+            clock=clock,
+            sleep=sleep,
+            dqs_key=settings.spamhaus_dqs_key,
+            on_alert=self.outbox.wake.set,
+        )
         self.commands = WatchCommandHandler(
             self.store,
             clock=clock,
@@ -127,6 +136,11 @@ class Alerts:
     def watch_commands(self) -> WatchCommands:
         """``/ndrwatch`` (the router's ``watches=``)."""
         return self.commands
+
+    @property
+    def case_book(self) -> CaseBook:
+        """Delisting requests marked sent (the router's ``cases=``); followed up here."""
+        return self.store
 
     @property
     def alerts_here(self) -> AlertsHere:
@@ -183,6 +197,7 @@ class Alerts:
         self._tasks = [
             asyncio.create_task(self.scheduler.run_forever(), name="ndrbot-watch-scheduler"),
             asyncio.create_task(self.outbox.run_forever(), name="ndrbot-alert-outbox"),
+            asyncio.create_task(self.cases.run_forever(), name="ndrbot-case-follow-up"),
         ]
 
     async def stop(self) -> None:
@@ -203,6 +218,10 @@ class Alerts:
     async def run_due(self) -> SweepReport:
         """Run the watches that are due now."""
         return await self.scheduler.run_due()
+
+    async def follow_cases(self) -> int:
+        """Follow up the delisting cases that are due; return how many messages were queued."""
+        return await self.cases.run_due()
 
     async def deliver_once(self) -> int:
         """Post every alert that is due now; return how many were sent."""

@@ -40,9 +40,12 @@ def _value(text: str) -> str:
 # -- Slack ------------------------------------------------------------------------------------
 
 
-def delist_modal(draft: Draft, card_id: str, channel: str, message_ts: str) -> dict[str, Any]:
+def delist_modal(
+    draft: Draft, card_id: str, channel: str, message_ts: str, thread_ts: str = ""
+) -> dict[str, Any]:
     """The Slack modal: the evidence first, then each value and the text, editable; its submit
-    button marks the request as sent (the card it came from says so)."""
+    button marks the request as sent (the card it came from, ``message_ts``, says so; follow-ups
+    go in the card's thread, ``thread_ts``)."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(draft.title, 150)}]
     for warning in draft.warnings:
         blocks.append({"type": "section", "text": _plain("⚠️ Not yet: " + warning)})
@@ -92,7 +95,9 @@ def delist_modal(draft: Draft, card_id: str, channel: str, message_ts: str) -> d
     steps = "\n".join(f"{n}. {step}" for n, step in enumerate(draft.steps, start=1))
     blocks.append({"type": "section", "text": _plain("How: \n" + steps)})
     blocks.append({"type": "context", "elements": [_plain("What to expect: " + draft.expect)]})
-    metadata = json.dumps({"card_id": card_id, "channel": channel, "ts": message_ts})
+    metadata = json.dumps(
+        {"card_id": card_id, "channel": channel, "ts": message_ts, "thread": thread_ts}
+    )
     return {
         "type": "modal",
         "callback_id": DELIST_CALLBACK,
@@ -104,15 +109,19 @@ def delist_modal(draft: Draft, card_id: str, channel: str, message_ts: str) -> d
     }
 
 
-def delist_modal_origin(view: dict[str, Any]) -> tuple[str, str, str]:
-    """``(card_id, channel, message_ts)`` from a submitted delisting modal ("" where absent)."""
+def delist_modal_origin(view: dict[str, Any]) -> tuple[str, str, str, str]:
+    """``(card_id, channel, message_ts, thread_ts)`` from a submitted delisting modal ("" where
+    absent; the thread is the card's own message when it is not in one)."""
     try:
         metadata = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:
         metadata = {}
     if not isinstance(metadata, dict):
         metadata = {}
-    return tuple(str(metadata.get(key) or "")[:200] for key in ("card_id", "channel", "ts"))  # type: ignore[return-value]
+    card_id, channel, ts, thread = (
+        str(metadata.get(key) or "")[:200] for key in ("card_id", "channel", "ts", "thread")
+    )
+    return card_id, channel, ts, thread or ts
 
 
 # -- Teams ------------------------------------------------------------------------------------

@@ -282,7 +282,11 @@ class Listeners:
             return
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
-        view = delist_modal(draft, card_id, channel, str(container.get("message_ts") or ""))
+        message_ts = str(container.get("message_ts") or "")
+        thread_ts = str(
+            container.get("thread_ts") or (body.get("message") or {}).get("thread_ts") or ""
+        )
+        view = delist_modal(draft, card_id, channel, message_ts, thread_ts)
         log.info("delisting draft %s (%s) for %s", card_id, draft.route, user)
         try:
             await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
@@ -298,9 +302,11 @@ class Listeners:
     ) -> None:
         """The modal's "Mark as sent": the card it came from says who sent the request, when."""
         await ack()
-        card_id, channel, ts = delist_modal_origin(view)
+        card_id, channel, ts, thread = delist_modal_origin(view)
         user = str((body.get("user") or {}).get("id") or "")
-        card = await self.router.on_delist_sent(card_id, user)
+        card = await self.router.on_delist_sent(
+            card_id, user, platform=PLATFORM, conversation=channel, thread=thread
+        )
         if card is None or not channel or not ts:
             return
         log.info("delisting request on %s marked sent by %s", card_id, user)

@@ -31,7 +31,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_by TEXT, updated_at TEXT NOT NULL)
         """,
     ),
+    (
+        # Where a card was posted ("slack:C123"), so a channel can ask what is still open there.
+        "chat-0002",
+        """
+        ALTER TABLE cards ADD COLUMN place TEXT;
+        CREATE INDEX cards_place ON cards (place) WHERE place IS NOT NULL
+        """,
+    ),
 )
+_PLACE_CARDS = 200  # the most recent cards of one place that "what is open here" reads
 
 _SEEN_KEEP = timedelta(days=7)
 
@@ -66,9 +75,18 @@ class ChatStore:
         """Keep a posted card so a tick or a share can re-render it."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO cards VALUES (?, ?, ?)",
-                (card_id, json.dumps(card_to_json(card)), _now()),
+                "INSERT OR REPLACE INTO cards (card_id, card, created_at, place) VALUES (?, ?, ?, ?)",
+                (card_id, json.dumps(card_to_json(card)), _now(), card.meta.get("place")),
             )
+
+    def cards_at(self, place: str) -> list[tuple[str, Card]]:
+        """The most recent cards posted at ``place`` (``"slack:C123"``), newest first."""
+        rows = self.db.conn.execute(
+            "SELECT card_id, card FROM cards WHERE place = ? ORDER BY created_at DESC, rowid DESC"
+            " LIMIT ?",
+            (place, _PLACE_CARDS),
+        ).fetchall()
+        return [(row[0], card_from_json(json.loads(row[1]))) for row in rows]
 
     def load_card(self, card_id: str) -> Card | None:
         """The card saved under ``card_id``."""

@@ -77,6 +77,12 @@ def base_conversation(conversation_id: str) -> str:
     return conversation_id.split(";messageid=", 1)[0]
 
 
+def thread_root(conversation_id: str) -> str:
+    """The message a channel thread hangs from (``...;messageid=1700000000000``), or ""."""
+    _, _, root = conversation_id.partition(";messageid=")
+    return root[:200]
+
+
 def strip_mention(
     text: str, entities: list[dict[str, Any]], bot_id: str, bot_name: str = ""
 ) -> tuple[str, bool]:

@@ -38,6 +38,7 @@ from bot.teams.activities import (
     html_body,
     parse_submit,
     strip_mention,
+    thread_root,
 )
 from bot.teams.files import FileFetcher
 from bot.teams.poster import TeamsPoster, card_activity
@@ -246,7 +247,16 @@ class NdrTeamsBot(ActivityHandler):
             )
             return
         if submit.action is ActionKind.DELIST_SENT:
-            marked = await self.router.on_delist_sent(submit.card_id, who)
+            activity = turn_context.activity
+            conversation_id = str(activity.conversation.id or "")
+            marked = await self.router.on_delist_sent(
+                submit.card_id,
+                who,
+                platform=PLATFORM,
+                conversation=base_conversation(conversation_id),
+                # Follow-ups go in the card's thread: its channel thread, else under the card.
+                thread=thread_root(conversation_id) or submit.card_message,
+            )
             if marked is None:
                 await self._reply(
                     turn_context, error_card("Nothing to mark", "That card is no longer stored.")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers.events import Command
 from tests.dns.conftest import blocklist_zone
 from tests.dns.server import LoopbackDns
+from tests.fakes.cases import RecordingCases
 from tests.slack.conftest import SAMPLES, SlackBot, blocks_of, deep_copy, payload
 
 IP = "192.0.2.80"
@@ -91,3 +93,39 @@ async def test_a_card_that_is_gone_says_so_instead_of_a_form(slack_bot: SlackBot
     (said,) = await slack_bot.slack.wait_for("response_url")
     assert "no longer available" in said.params["text"]
     assert slack_bot.slack.calls_to("views.open") == []
+
+
+async def test_marking_it_sent_opens_a_case_followed_in_the_pastes_thread(
+    slack_bot: SlackBot, dns_server: LoopbackDns
+) -> None:
+    slack_bot.router.cases = book = RecordingCases()
+    card = await _block_card(slack_bot, dns_server)
+    button = _button(card, "ndr_delist")
+    click = payload(
+        "block_actions_share.json",
+        CARD_ID=button["value"],
+        RESPONSE_URL=slack_bot.slack.response_url(),
+    )
+    click["actions"][0]["action_id"] = "ndr_delist"
+    # The card is a reply in the paste's thread, as Slack says in the click.
+    click["container"].update(
+        is_ephemeral=False, message_ts=card["ts"], thread_ts="1741140600.000200"
+    )
+    assert (await slack_bot.interaction(click)).status == 200
+    (opened,) = await slack_bot.slack.wait_for("views.open")
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    submission = deep_copy(
+        payload("view_submission_paste.json", PRIVATE_METADATA=view["private_metadata"])
+    )
+    submission["view"]["callback_id"] = "ndr_delist"
+    assert (await slack_bot.interaction(submission)).status == 200
+    await slack_bot.slack.wait_for("chat.update", count=2)
+    (case,) = book.cases
+    assert (case.platform, case.conversation) == ("slack", "C0HELPDESK")
+    assert case.thread == "1741140600.000200"  # follow-ups land in the paste's thread
+    assert (case.ip, case.zone, case.opened_by) == (IP, "zen.spamhaus.org", "U0HELPDESK")
+    listed = await slack_bot.router.on_command(
+        Command("slack", "C0HELPDESK", "U0HELPDESK", "ndr", "cases")
+    )
+    assert "1 delisting request(s)" in listed.card.title

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from tests.dns.server import LoopbackDns
+from tests.fakes.cases import RecordingCases
 from tests.teams.cards import security_steps
 from tests.teams.conftest import ADMIN_AAD, TeamsBed
 from tests.teams.test_adaptive import assert_inert, assert_valid, walk
@@ -394,3 +395,24 @@ async def test_request_delisting_gives_an_editable_request_and_marking_it_sent_s
     assert marked_update.activity_id == click["replyToId"]
     assert_valid(card_schema, marked)
     assert "Delisting requested by" in json.dumps(marked, ensure_ascii=False)
+
+
+async def test_marking_a_delisting_request_sent_opens_a_case_in_the_cards_channel_thread(
+    bed: TeamsBed, dns_server: LoopbackDns
+) -> None:
+    bed.router.cases = book = RecordingCases()
+    bed.router.run_checks = True
+    text = (SAMPLES / "eop_spamhaus_postfix.txt").read_text(encoding="utf-8")
+    assert await bed.post(bed.activity("channel_bounce_paste", text=text, attachments=[])) == 200
+    ((_update, card),) = bed.cards("update")
+    click = bed.activity("channel_submit_tick", id="d1", value=submit_data(card, "delist"))
+    assert await bed.post(click) == 200
+    (_placeholder, (_reply, draft)) = bed.cards("reply")
+    sent = bed.activity("channel_submit_tick", id="d2", value=submit_data(draft, "delist_sent"))
+    assert await bed.post(sent) == 200
+    (case,) = book.cases
+    conversation = sent["conversation"]["id"]
+    assert case.platform == "teams" and case.conversation == conversation.split(";")[0]
+    # Follow-ups go in the channel thread the card is in.
+    assert case.thread == conversation.split(";messageid=")[1]
+    assert case.ip == "192.0.2.80" and case.zone == "zen.spamhaus.org"

@@ -9,6 +9,7 @@ transaction: a crash leaves either all of it or none, and a re-run redoes the sa
 from __future__ import annotations
 
 from bot.store import Database
+from bot.store.alerts._cases import CaseQueries
 from bot.store.alerts._intake import IntakeQueries
 from bot.store.alerts._outbox import Delivery, NewAlert, OutboxQueries, delivery_key
 from bot.store.alerts._schema import MIGRATIONS, iso, parse_iso
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 
-class AlertStore(WatchQueries, OutboxQueries, IntakeQueries):
+class AlertStore(WatchQueries, OutboxQueries, IntakeQueries, CaseQueries):
     """Queries over the alert tables of the shared :class:`Database` (migrated on creation)."""
 
     def __init__(self, db: Database) -> None:

@@ -26,6 +26,7 @@ class NewAlert:
     watch_id: int | None = None
     reply_to: str | None = None  # an earlier alert's key: post in the thread of its message
     edit_of: str | None = None  # an earlier alert's key: replace its message with this card
+    thread_id: str | None = None  # a platform message (a card of ours) to reply under
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Delivery:
     card: Card
     reply_to: str | None = None  # the outbox key of the delivery whose message to answer under
     edit_of: str | None = None  # the outbox key of the delivery whose message to replace
+    thread_id: str | None = None  # a platform message to reply under
 
 
 def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
@@ -63,7 +65,8 @@ def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
     for platform, target in alert.destinations:
         conn.execute(
             "INSERT OR IGNORE INTO outbox (alert_id, idempotency_key, platform, target,"
-            " next_attempt_at, created_at, reply_to, edit_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " next_attempt_at, created_at, reply_to, edit_of, thread_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 alert_id,
                 delivery_key(alert.key, platform, target),
@@ -73,6 +76,7 @@ def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
                 iso(at),
                 delivery_key(alert.reply_to, platform, target) if alert.reply_to else None,
                 delivery_key(alert.edit_of, platform, target) if alert.edit_of else None,
+                alert.thread_id,
             ),
         )
     return True
@@ -114,7 +118,8 @@ class OutboxQueries:
         first."""
         rows = self.db.conn.execute(
             "SELECT o.id, o.idempotency_key, o.platform, o.target, o.attempts, o.created_at,"
-            " a.card, o.reply_to, o.edit_of FROM outbox o JOIN alerts a ON a.id = o.alert_id"
+            " a.card, o.reply_to, o.edit_of, o.thread_id"
+            " FROM outbox o JOIN alerts a ON a.id = o.alert_id"
             " WHERE o.platform = ? AND o.sent_at IS NULL AND o.failed_at IS NULL"
             " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
             " ORDER BY o.id LIMIT ?",
@@ -131,6 +136,7 @@ class OutboxQueries:
                 card_from_json(json.loads(r[6])),
                 r[7],
                 r[8],
+                r[9],
             )
             for r in rows
         ]

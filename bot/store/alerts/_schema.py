@@ -61,6 +61,21 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE outbox ADD COLUMN edit_of TEXT
         """,
     ),
+    (
+        # Delisting requests marked sent, followed up in their card's thread (handlers.cases);
+        # thread_id: a platform message to reply under that is not an alert of ours (a card).
+        "alerts-0003",
+        """
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, card_id TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL, conversation TEXT NOT NULL, thread TEXT NOT NULL,
+            route TEXT NOT NULL, title TEXT NOT NULL, ip TEXT NOT NULL, domain TEXT NOT NULL,
+            zone TEXT NOT NULL, opened_by TEXT NOT NULL, opened_at TEXT NOT NULL,
+            next_check_at TEXT, last_check_at TEXT, reminded_at TEXT, closed_at TEXT);
+        CREATE INDEX cases_open ON cases (platform, conversation) WHERE closed_at IS NULL;
+        ALTER TABLE outbox ADD COLUMN thread_id TEXT
+        """,
+    ),
 )
 
 
