@@ -91,7 +91,10 @@ def build_dns(settings: Settings) -> DnsClient:
     from handlers.checks.resolver import DnsClient  # dnspython loads only when checks run
 
     return DnsClient(
-        settings.nameservers, timeout=settings.dns_timeout, deadline=settings.check_deadline
+        settings.nameservers,
+        timeout=settings.dns_timeout,
+        deadline=settings.check_deadline,
+        probe=settings.dns_probe or None,
     )
 
 

@@ -129,6 +129,8 @@ class Settings:
     nameservers: tuple[tuple[str, int], ...] = ()  # empty: the system's resolvers
     dns_timeout: float = 3.0  # seconds per query
     check_deadline: float = 10.0  # seconds for one whole check
+    # A name that must exist: "no such record" answers count only once it resolves ("": off).
+    dns_probe: str = "a.root-servers.net"
     spamhaus_dqs_key: str | None = field(default=None, repr=False)
     max_paste_bytes: int = DEFAULT_MAX_PASTE_BYTES
     # Server
@@ -172,6 +174,7 @@ class Settings:
             nameservers=parse_nameservers(merged.get("NDRBOT_NAMESERVERS", "")),
             dns_timeout=_float(merged, "NDRBOT_DNS_TIMEOUT", 3.0, minimum=0.05),
             check_deadline=_float(merged, "NDRBOT_CHECK_DEADLINE", 10.0, minimum=0.1),
+            dns_probe=merged.get("NDRBOT_DNS_PROBE", "a.root-servers.net").strip(),
             spamhaus_dqs_key=_secret(merged, "NDRBOT_SPAMHAUS_DQS_KEY"),
             max_paste_bytes=_int(
                 merged, "NDRBOT_MAX_PASTE_BYTES", DEFAULT_MAX_PASTE_BYTES, minimum=1024

@@ -11,6 +11,13 @@ It adds three things to dnspython:
   unreachable server), naming the query and the server. Checks turn it into ``unknown``; it is
   never read as "no record". NXDOMAIN and empty answers are values (:class:`DnsAnswer`), not errors.
 
+A resolver that lies is not evidence. Sandboxed and captive networks often answer NXDOMAIN for
+every name; read as truth, that turns into "no PTR", "no SPF record", "no MX". With a ``probe``
+(a name that must exist, ``a.root-servers.net`` by default in ``ndrbot``), the client asks it
+once in the background alongside the first query (cached for :data:`PROBE_TTL`, so it costs no
+round trip on a check's path), and an empty or NXDOMAIN answer counts only once the probe has
+resolved; otherwise it raises :class:`DnsUnavailable`, so the check says ``unknown`` and why.
+
 Queries go out over shared UDP sockets (:mod:`handlers.checks.transport`), built and parsed by
 dnspython; a truncated UDP answer is asked again over TCP with dnspython's ``asyncquery.tcp``
 (RFC 7766 section 5). Each server is tried in turn; a lost datagram is retried within the query's
@@ -45,6 +52,8 @@ _DEADLINE: ContextVar[float | None] = ContextVar("ndrbot_dns_deadline", default=
 _FRESH: ContextVar[bool] = ContextVar("ndrbot_dns_fresh", default=False)
 _NEGATIVE_TTL_WITHOUT_SOA = 30  # seconds; RFC 2308 section 5 would not cache at all
 _MAX_CACHE = 20_000
+PROBE_TTL = 600.0  # seconds a resolver's probe result is trusted before it is asked again
+PROBE_RETRY = 30.0  # seconds before a probe that got no answer at all is asked again
 
 
 class DnsUnavailable(Exception):
@@ -167,11 +176,16 @@ class DnsClient:
         timeout: float = 3.0,
         deadline: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        probe: str | None = None,
     ) -> None:
         """``nameservers`` as ``(ip, port)``; empty means the system's (``/etc/resolv.conf``).
 
         ``clock`` (seconds, monotonic) ages the cache; tests pass one they can move forward.
+        ``probe``: a name that must exist (its A record); empty answers count only once it
+        resolves (see the module's docstring). None trusts every answer.
         """
+        self.probe = probe.lower().rstrip(".") if probe else None
+        self._probe: tuple[float, asyncio.Future[bool]] | None = None
         self._clock = clock
         self._nameservers = list(nameservers) or _system_nameservers()
         self._pools = {address: UdpPool(*address) for address in self._nameservers}
@@ -214,8 +228,49 @@ class DnsClient:
         return ", ".join(self.servers) or "the system resolver"
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
-        """Ask for ``rdtype`` records of ``name``; raise DnsUnavailable when DNS cannot say."""
+        """Ask for ``rdtype`` records of ``name``; raise DnsUnavailable when DNS cannot say
+        (including an empty answer from a resolver that has not shown it tells the truth)."""
         key = (name.lower().rstrip("."), rdtype.upper())
+        probe = self._probe_started() if self.probe and key[0] != self.probe else None
+        answer = await self._query(key)
+        if probe is not None and answer.void and not await self._probe_result(probe):
+            raise DnsUnavailable(
+                key[0],
+                key[1],
+                self._server_text(),
+                f"the resolver also says {self.probe} does not exist, which it does, so its "
+                "'no such record' answers cannot be trusted (set NDRBOT_NAMESERVERS to a "
+                "resolver that answers truthfully)",
+            )
+        return answer
+
+    def _probe_started(self) -> asyncio.Future[bool]:
+        """The probe of this resolver, started now in the background if not fresh."""
+        now = self._clock()
+        if self._probe is None or self._probe[0] <= now:
+            future = asyncio.ensure_future(self._ask_probe())
+            self._probe = (now + PROBE_TTL, future)
+        return self._probe[1]
+
+    async def _ask_probe(self) -> bool:
+        assert self.probe is not None
+        _DEADLINE.set(None)  # this task's own copy: not bound to the check that started it
+        try:
+            with self.fresh():  # a name that must exist: its cached NXDOMAIN proves nothing
+                answer = await self._query((self.probe, "A"))
+        except DnsUnavailable:
+            if self._probe is not None:  # no answer at all is no verdict: ask again soon
+                self._probe = (self._clock() + PROBE_RETRY, self._probe[1])
+            return False
+        return not answer.void
+
+    async def _probe_result(self, probe: asyncio.Future[bool]) -> bool:
+        try:
+            return await asyncio.shield(probe)
+        except Exception:  # the probe task itself failed: nothing is proven
+            return False
+
+    async def _query(self, key: tuple[str, str]) -> DnsAnswer:
         cached = None if _FRESH.get() else self._cache.get(key)
         if cached is not None and cached[0] > self._clock():
             return cached[1]

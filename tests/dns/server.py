@@ -83,6 +83,8 @@ class Faults:
     truncate: set[str] = field(default_factory=set)  # UDP answers get TC=1 and no records
     lies: dict[str, list[str]] = field(default_factory=dict)  # name -> A records to claim
     answer_budget: int | None = None  # after this many answers, stop answering at all
+    # A sandboxed or captive resolver: NXDOMAIN for every name, even ones that exist.
+    nxdomain_everything: bool = False
 
     @staticmethod
     def matches(patterns: Iterable[str], name: str) -> bool:
@@ -110,6 +112,9 @@ def _rdata(rtype: str, value: Any) -> tuple[int, RD]:
     raise ValueError(f"zone data: unsupported type {rtype}")
 
 
+TRUTH_PROBE = "a.root-servers.net"
+
+
 class _Answerer:
     """Builds replies from the zone and the faults; returns ``None`` for 'do not answer'."""
 
@@ -120,8 +125,12 @@ class _Answerer:
         self._answered = 0
 
     def _lookup(self, name: str) -> list[Any] | None:
+        if self.faults.nxdomain_everything:
+            return None
         if name in self.zone:
             return self.zone[name]
+        if name == TRUTH_PROBE:  # exists on the real Internet: ndrbot's resolver probe asks it
+            return [("A", "198.41.0.4")]
         labels = name.split(".")
         for i in range(1, len(labels)):
             wildcard = "*." + ".".join(labels[i:])
