@@ -10,10 +10,11 @@ from collections.abc import Callable
 import pytest
 
 from bot.alerts import Alerts
+from handlers.cases import Case
 from handlers.events import Command
 from tests.alerts import zones
 from tests.alerts.conftest import FakeClock
-from tests.dns.conftest import client_for
+from tests.dns.conftest import blocklist_zone, client_for
 from tests.dns.server import LoopbackDns
 from tests.fakes.slack_api import FakeSlackApi, fake_slack_api
 
@@ -85,3 +86,42 @@ async def test_every_alert_arrives_exactly_once_through_failures_and_a_restart(
     assert top["text"].startswith("Resolved: contoso.test: SPF record over")
     rows = second.store.outbox()
     assert [r["attempts"] for r in rows] == [3, 1, 1] and all(r["sent_at"] for r in rows)
+
+
+async def test_a_case_reminder_lands_in_the_pastes_thread_once_across_a_restart(
+    serve: Callable[..., LoopbackDns],
+    alerts_factory: Callable[..., Alerts],
+    clock: FakeClock,
+    fake_slack_api: FakeSlackApi,
+) -> None:
+    listing = "80.2.0.192.zen.spamhaus.org"
+    server = serve(blocklist_zone(["zen.spamhaus.org"], {listing: ["127.0.0.4"]}))
+    first = alerts_factory(posters={"slack": poster_for(fake_slack_api)})
+    case = Case(
+        card_id="card-1",
+        platform="slack",
+        conversation="C0HELPDESK",
+        thread="1741140600.000200",  # the pasted bounce the card answered
+        route="spamhaus_removal",
+        title="Ask Spamhaus to remove the listing",
+        ip="192.0.2.80",
+        domain="contoso.com",
+        zone="zen.spamhaus.org",
+        opened_by="U0PAT",
+        opened_at=clock(),
+    )
+    assert first.store.open_case(case)
+    clock.advance(49 * 3600)
+    first.dns = client_for(server)
+    assert await first.follow_cases() == 1  # still listed after two days: one reminder
+    first.store.db.close()  # queued, not sent: restarted here
+
+    second = alerts_factory(posters={"slack": poster_for(fake_slack_api)})
+    second.dns = client_for(server)
+    assert await second.follow_cases() == 0  # already decided: not queued again
+    assert await second.deliver_once() == 1
+    assert await second.deliver_once() == 0
+    (posted,) = fake_slack_api.calls_to("chat.postMessage")
+    assert posted.params["channel"] == "C0HELPDESK"
+    assert posted.params["thread_ts"] == "1741140600.000200"
+    assert posted.params["text"].startswith("Reminder: delisting of 192.0.2.80")
