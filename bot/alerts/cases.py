@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from bot.alerts._timing import Sleep, nap
+from bot.alerts._timing import Sleep, repeat
 from bot.store.alerts import AlertStore, NewAlert
 from handlers.cases import Case, Listing, next_step
 from handlers.checks import DnsClient
@@ -90,13 +90,14 @@ class CaseFollower:
 
     async def run_forever(self) -> None:
         """Follow up due cases, then sleep until the next is due (or a wake-up), forever."""
-        while True:
-            try:
-                await self.run_due()
-            except Exception:  # the loop must outlive a bad pass (a locked database, say)
-                log.exception("case follow-up failed; trying again shortly")
-            upcoming = self.store.next_case_check()
-            wait = IDLE_WAKE
-            if upcoming is not None:
-                wait = min(IDLE_WAKE, max((upcoming - self.clock()).total_seconds(), 1.0))
-            await nap(self.sleep, wait, self.wake)
+        await repeat(
+            self.run_due,
+            next_due=self.store.next_case_check,
+            clock=self.clock,
+            sleep=self.sleep,
+            wake=self.wake,
+            idle=IDLE_WAKE,
+            least=1.0,
+            log=log,
+            what="case follow-up",
+        )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.alerts._timing import Sleep, nap
+from bot.alerts._timing import Sleep, repeat
 from bot.store.alerts import AlertStore, NewAlert
 from handlers.card import Action, ActionKind, Card
 from handlers.checks import CheckResult, DnsClient, plan_for_domain, plan_for_ip, run_plan
@@ -246,16 +246,17 @@ class Scheduler:
 
     async def run_forever(self) -> None:
         """Run due watches, then sleep until the next is due (or a wake-up), forever."""
-        while True:
-            try:
-                await self.run_due()
-            except Exception:  # the loop must outlive a bad sweep (a locked database, say)
-                log.exception("watch sweep failed; trying again shortly")
-            upcoming = self.store.next_run_at()
-            wait = IDLE_WAKE
-            if upcoming is not None:
-                wait = min(IDLE_WAKE, max((upcoming - self.clock()).total_seconds(), 0.5))
-            await nap(self.sleep, wait, self.wake)
+        await repeat(
+            self.run_due,
+            next_due=self.store.next_run_at,
+            clock=self.clock,
+            sleep=self.sleep,
+            wake=self.wake,
+            idle=IDLE_WAKE,
+            least=0.5,
+            log=log,
+            what="watch sweep",
+        )
 
 
 def takeable(card: Card, key: str) -> Card:

@@ -37,6 +37,19 @@ def _value(text: str) -> str:
     return _CONTROL.sub("", text)[:_INPUT_MAX]
 
 
+def _inputs(draft: Draft) -> list[tuple[str, str, str, bool]]:
+    """``(name, label, value, multiline)`` of each editable input, in order, on every surface."""
+    inputs = [(f.name, f.label, f.value, f.multiline) for f in draft.fields]
+    if draft.subject:
+        inputs.append(("subject", "Subject", draft.subject, False))
+    inputs.append(("body", "Request text", draft.body, True))
+    if draft.escalation:
+        inputs.append(
+            ("escalation", "If the answer is automated, reply with", draft.escalation, True)
+        )
+    return inputs
+
+
 # -- Slack ------------------------------------------------------------------------------------
 
 
@@ -66,15 +79,7 @@ def delist_modal(
         )
     if draft.mail_to:
         blocks.append({"type": "section", "text": _plain(f"Send to: {draft.mail_to}")})
-    inputs = [(f.name, f.label, f.value, f.multiline) for f in draft.fields]
-    if draft.subject:
-        inputs.append(("subject", "Subject", draft.subject, False))
-    inputs.append(("body", "Request text", draft.body, True))
-    if draft.escalation:
-        inputs.append(
-            ("escalation", "If the answer is automated, reply with", draft.escalation, True)
-        )
-    for name, label, value, multiline in inputs:
+    for name, label, value, multiline in _inputs(draft):
         element: dict[str, Any] = {
             "type": "plain_text_input",
             "action_id": name,
@@ -146,15 +151,7 @@ def draft_adaptive(draft: Draft, card_id: str, card_message: str = "") -> dict[s
     body += [para(note, isSubtle=True) for note in draft.notes]
     if draft.mail_to:
         body.append(para(f"Send to: {draft.mail_to}", weight="Bolder"))
-    inputs = [(f.name, f.label, f.value, f.multiline) for f in draft.fields]
-    if draft.subject:
-        inputs.append(("subject", "Subject", draft.subject, False))
-    inputs.append(("body", "Request text", draft.body, True))
-    if draft.escalation:
-        inputs.append(
-            ("escalation", "If the answer is automated, reply with", draft.escalation, True)
-        )
-    for name, label, value, multiline in inputs:
+    for name, label, value, multiline in _inputs(draft):
         body.append(
             {
                 "type": "Input.Text",
