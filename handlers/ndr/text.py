@@ -186,6 +186,6 @@ def decode_header(value: object) -> str:
     if "=?" in value:
         try:
             text = str(email.header.make_header(email.header.decode_header(value)))
-        except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+        except (ValueError, LookupError, UnicodeError, email.errors.MessageError):
             text = value
     return normalise(text).replace("\n", " ").strip()

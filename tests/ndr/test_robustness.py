@@ -150,6 +150,17 @@ def test_undecodable_charset_and_broken_mime_are_read() -> None:
     assert bounce.first.status == "5.1.1"
 
 
+def test_an_encoded_word_with_a_mangled_charset_name_is_kept_as_written() -> None:
+    """Found by the mutation test below: "=?utf\ufffd8?q?...?=" made email.header raise
+    CharsetError (a MessageError, not a UnicodeError) and the whole bounce went unread."""
+    message = (
+        "From: MAILER-DAEMON@example.net\r\nSubject: =?utf\ufffd8?q?Undeliverable?=\r\n\r\n"
+        "<bob@example.org>: host mx.example.org[192.0.2.9] said: 550 5.1.1 no such user\r\n"
+    ).encode()
+    bounce = read(message)
+    assert bounce.first is not None and bounce.first.address == "bob@example.org"
+
+
 def _corpus_files() -> list[Path]:
     return sorted(CORPUS.glob("*.eml")) if corpus_available() else []
 
