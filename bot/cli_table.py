@@ -26,6 +26,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "bot.cli_watch",
         "diagnose and count bounces from a file, an mbox or a Maildir folder",
     ),
+    "doctor": (
+        "bot.cli_doctor",
+        "check this setup (resolvers, database, Slack, alerts) and say how to fix it",
+    ),
     "teams-package": (
         "bot.cli_teams",
         "build the Teams app package (zip) for upload, with the bot id from MICROSOFT_APP_ID",

@@ -45,8 +45,10 @@ and returns its ``envelope_id``; what the client sends back is recorded as ``"so
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +88,9 @@ class FakeSlackApi:
 
     token: str | None = None  # the expected bearer token; None accepts any
     app_token: str | None = None  # the app-level token for apps.connections.open (Socket Mode)
+    # Slack lists the token's granted scopes in X-OAuth-Scopes on every answer (None: no header).
+    scopes: tuple[str, ...] | None = None
+    clock_offset: float = 0.0  # seconds Slack's Date header is ahead of this machine's clock
     calls: list[Call] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -282,7 +287,13 @@ class FakeSlackApi:
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         if answer is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response({"ok": True, **answer(call.params)})
+        response = web.json_response({"ok": True, **answer(call.params)})
+        if self.scopes is not None:
+            response.headers["X-OAuth-Scopes"] = ",".join(self.scopes)
+        if self.clock_offset:
+            when = time.time() + self.clock_offset
+            response.headers["Date"] = email.utils.formatdate(when, usegmt=True)
+        return response
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"

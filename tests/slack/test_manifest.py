@@ -10,6 +10,7 @@ import yaml
 
 from bot.slack import EVENTS_PATH
 from bot.slack.listeners import COMMAND_NAMES
+from bot.slack.scopes import BOT_SCOPES
 from handlers.commands import COMMANDS, command_names
 
 MANIFEST = Path(__file__).parents[2] / "deploy" / "slack" / "manifest.yaml"
@@ -78,3 +79,7 @@ def test_display_information_fits_slack_s_limits(manifest: dict[str, Any]) -> No
     assert len(info["name"]) <= 35 and len(info["description"]) <= 140
     assert 174 <= len(info["long_description"]) <= 4000
     assert len(manifest["features"]["bot_user"]["display_name"]) <= 80
+
+
+def test_the_scopes_doctor_checks_are_the_manifest_s(manifest: dict[str, Any]) -> None:
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(BOT_SCOPES)

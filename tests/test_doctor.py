@@ -1,0 +1,177 @@
+"""``ndrbot doctor``: each problem an operator can have is found, named, and given its fix, against
+the loopback DNS server, the fake Slack Web API and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.doctor import Finding, Verdict, exit_status
+from bot.doctor.dns import check_dns
+from bot.doctor.slack import check_slack
+from bot.doctor.storage import check_storage, filesystem_of
+from bot.settings import Settings
+from bot.slack.scopes import BOT_SCOPES
+from handlers.checks import DnsClient
+from handlers.checks.dnsbl_lists import DEFAULT_IP_LISTS
+from tests.dns.conftest import blocklist_zone, serve
+from tests.dns.server import TRUTH_PROBE, Faults, LoopbackDns
+from tests.fakes.slack_api import FakeSlackApi
+
+__all__ = ["serve"]  # the loopback DNS fixture, used by name below
+
+Serve = Callable[..., LoopbackDns]
+TOKEN = "xoxb-doctor-token"
+
+
+def _by_check(findings: list[Finding]) -> dict[str, Finding]:
+    return {f.check: f for f in findings}
+
+
+async def _dns(server: LoopbackDns) -> list[Finding]:
+    return await check_dns(DnsClient([server.nameserver], timeout=0.5), TRUTH_PROBE)
+
+
+async def test_an_honest_resolver_and_the_blocklists_pass(serve: Serve) -> None:
+    found = await _dns(serve(blocklist_zone(list(DEFAULT_IP_LISTS))))
+    assert {f.verdict for f in found} == {Verdict.PASS}
+    assert sum(f.check.startswith("blocklist ") for f in found) == len(DEFAULT_IP_LISTS)
+
+
+async def test_a_resolver_that_says_everything_is_missing_is_named_a_liar(serve: Serve) -> None:
+    found = _by_check(await _dns(serve({}, Faults(nxdomain_everything=True))))
+    lie = found["a name that exists resolves"]
+    assert lie.verdict is Verdict.FAIL and "it lies" in lie.found
+    assert "NDRBOT_NAMESERVERS" in lie.fix
+    assert found["blocklists"].verdict is Verdict.SKIPPED
+
+
+async def test_a_resolver_that_invents_addresses_is_named(serve: Serve) -> None:
+    zone = blocklist_zone(list(DEFAULT_IP_LISTS))
+    zone["*.invalid"] = [("A", "192.0.2.99")]  # NXDOMAIN hijacking: an ad page's address
+    found = _by_check(await _dns(serve(zone)))
+    invented = found["a name that cannot exist is NXDOMAIN"]
+    assert invented.verdict is Verdict.FAIL and "rewrites answers" in invented.found
+
+
+async def test_spamhaus_refusing_a_public_resolver_is_explained(serve: Serve) -> None:
+    zone = blocklist_zone(list(DEFAULT_IP_LISTS))
+    zone["2.0.0.127.zen.spamhaus.org"] = [("A", "127.255.255.254")]
+    zone["*.zen.spamhaus.org"] = [("A", "127.255.255.254")]
+    found = await _dns(serve(zone))
+    (spamhaus,) = [f for f in found if f.check == "blocklist Spamhaus ZEN"]
+    assert spamhaus.verdict is Verdict.FAIL
+    assert "public or open resolver" in spamhaus.found
+    assert "NDRBOT_SPAMHAUS_DQS_KEY" in spamhaus.fix
+    assert [f for f in found if f.verdict is Verdict.FAIL] == [spamhaus]
+
+
+def test_an_sqlite_file_on_a_network_filesystem_is_refused(tmp_path: Path) -> None:
+    mounts = f"server:/export {tmp_path} nfs4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n"
+    assert filesystem_of(str(tmp_path / "x"), mounts) == "nfs4"
+    (finding,) = check_storage(str(tmp_path / "ndrbot.sqlite3"), mounts=mounts)
+    assert finding.verdict is Verdict.FAIL and "network filesystem (nfs4)" in finding.found
+    assert "PostgreSQL" in finding.fix
+
+
+def test_a_local_database_opens_takes_a_write_and_is_migrated(tmp_path: Path) -> None:
+    path = str(tmp_path / "state" / "ndrbot.sqlite3")
+    first = _by_check(check_storage(path, mounts="/dev/sda1 / ext4 rw 0 0\n"))
+    assert {f.verdict for f in first.values()} == {Verdict.PASS}
+    assert first["migrations current"].found.startswith("applied now: chat-0001")
+    again = _by_check(check_storage(path, mounts=""))
+    assert again["migrations current"].found == "all applied"
+
+
+def test_a_database_that_cannot_be_written_is_a_failure(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    found = check_storage(str(blocker / "ndrbot.sqlite3"), mounts="")
+    assert found[-1].verdict is Verdict.FAIL and "NDRBOT_DB" in found[-1].fix
+
+
+async def _slack(api: FakeSlackApi, **changes: object) -> dict[str, Finding]:
+    settings = Settings(
+        slack_bot_token=TOKEN, slack_signing_secret="s3cret", slack_api_url=api.api_url
+    ).with_overrides(**changes)
+    return _by_check(await check_slack(settings, datetime.now(UTC)))
+
+
+async def test_slack_token_scopes_and_clock_are_checked() -> None:
+    async with FakeSlackApi(token=TOKEN, scopes=tuple(BOT_SCOPES)) as api:
+        found = await _slack(api)
+    assert found["bot token"].verdict is Verdict.PASS
+    assert found["scopes"].verdict is Verdict.PASS
+    assert found["mode"].found.startswith("HTTP")
+    assert found["clock"].verdict is Verdict.PASS
+
+
+async def test_a_missing_scope_is_named_with_what_breaks_without_it() -> None:
+    granted = tuple(s for s in BOT_SCOPES if s != "channels:history")
+    async with FakeSlackApi(token=TOKEN, scopes=granted) as api:
+        found = await _slack(api)
+    scopes = found["scopes"]
+    assert scopes.verdict is Verdict.FAIL
+    assert "channels:history (bounces pasted in public channels are never seen)" in scopes.found
+    assert "reinstall" in scopes.fix
+
+
+async def test_a_clock_off_by_minutes_is_a_warning() -> None:
+    async with FakeSlackApi(token=TOKEN, scopes=tuple(BOT_SCOPES), clock_offset=600) as api:
+        found = await _slack(api)
+    clock = found["clock"]
+    assert clock.verdict is Verdict.WARN
+    seconds = int(re.search(r"clock is (\d+) s away", clock.found).group(1))  # type: ignore[union-attr]
+    assert 590 <= seconds <= 610  # Slack's Date header has whole seconds
+
+
+async def test_a_wrong_token_is_a_failure_and_never_shown() -> None:
+    async with FakeSlackApi(token="xoxb-the-right-one") as api:
+        found = await _slack(api)
+    token = found["bot token"]
+    assert token.verdict is Verdict.FAIL and "invalid_auth" in token.found
+    assert TOKEN not in json.dumps([f.__dict__ for f in found.values()], default=str)
+
+
+@pytest.mark.parametrize("lying", [False, True], ids=["honest", "lying"])
+def test_ndrbot_doctor_exits_by_what_it_found_and_never_prints_the_dqs_key(
+    serve: Serve, tmp_path: Path, lying: bool
+) -> None:
+    faults = Faults(nxdomain_everything=True) if lying else None
+    server = serve(blocklist_zone(list(DEFAULT_IP_LISTS)), faults)
+    ip, port = server.nameserver
+    env = {
+        **os.environ,
+        "NDRBOT_NAMESERVERS": f"{ip}:{port}",
+        "NDRBOT_DNS_TIMEOUT": "0.5",
+        "NDRBOT_DB": str(tmp_path / "ndrbot.sqlite3"),
+        "NDRBOT_SPAMHAUS_DQS_KEY": "dqs-key-that-must-not-show",
+        "NDRBOT_ALERT_SLACK_CHANNEL": "C0ALERTS",
+    }
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MICROSOFT_APP_ID"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert "dqs-key-that-must-not-show" not in done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert done.returncode == (1 if lying else 0), done.stdout
+    assert report["ok"] is not lying
+    failed = [f["check"] for f in report["findings"] if f["verdict"] == "fail"]
+    assert failed == (["a name that exists resolves"] if lying else [])
+    verdicts = [Verdict(f["verdict"]) for f in report["findings"]]
+    assert exit_status([Finding("x", "y", v, "") for v in verdicts]) == done.returncode
