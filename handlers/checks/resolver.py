@@ -239,8 +239,8 @@ class DnsClient:
                 key[1],
                 self._server_text(),
                 f"the resolver also says {self.probe} does not exist, which it does, so its "
-                "'no such record' answers cannot be trusted (set NDRBOT_NAMESERVERS to a "
-                "resolver that answers truthfully)",
+                "'no such record' answers cannot be trusted (ndrbot doctor checks the "
+                "resolver; set NDRBOT_NAMESERVERS to one that answers truthfully)",
             )
         return answer
 
