@@ -37,6 +37,27 @@ _BANNER = (
 )
 
 
+def _first_run(settings: Settings, *, checks: bool) -> str:
+    """One short block for a newcomer: what is configured, and what the quick doctor found."""
+    platforms = [
+        name
+        for name, on in (("Slack", settings.slack_enabled), ("Teams", settings.microsoft_app_id))
+        if on
+    ]
+    lines = [
+        f"Configured: {', '.join(platforms) or 'no chat platform yet (this console needs none)'}."
+    ]
+    if checks:
+        from bot.doctor.quick import problems, quick_check
+
+        found = problems(asyncio.run(quick_check(settings)))
+        lines += [f"{f.verdict.upper()}: {f.check}: {f.found}" for f in found[:3]]
+        lines.append(
+            "Next: `ndrbot doctor` says what to fix." if found else "DNS and storage look fine."
+        )
+    return "\n".join(lines) + "\n"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``chat`` subcommand."""
     parser = sub.add_parser("chat", help=help_for("chat"))
@@ -58,6 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print(_BANNER)
+        print(_first_run(settings, checks=not args.no_checks))
     try:
         return asyncio.run(_Console(services, router, interactive).loop())
     finally:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.doctor.quick import StartupCheck
 from bot.platform import Poster
 from bot.services import Services, build_alerts, build_router, build_services
 from bot.settings import Settings
@@ -90,6 +91,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         posters["slack"] = slack.poster
     # Last to start, first to stop: alerts post through the adapters above.
     server.add("alerts", alerts)
+    server.add("startup-check", StartupCheck(settings))
 
     async def on_startup(_app: web.Application) -> None:
         for part in server.parts.values():

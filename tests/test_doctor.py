@@ -4,6 +4,7 @@ the loopback DNS server, the fake Slack Web API and a real SQLite file."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli_chat import _first_run
 from bot.doctor import Finding, Verdict, exit_status
 from bot.doctor.dns import check_dns
+from bot.doctor.quick import StartupCheck
 from bot.doctor.slack import check_slack
 from bot.doctor.storage import check_storage, filesystem_of
 from bot.settings import Settings
@@ -175,3 +178,35 @@ def test_ndrbot_doctor_exits_by_what_it_found_and_never_prints_the_dqs_key(
     assert failed == (["a name that exists resolves"] if lying else [])
     verdicts = [Verdict(f["verdict"]) for f in report["findings"]]
     assert exit_status([Finding("x", "y", v, "") for v in verdicts]) == done.returncode
+
+
+@pytest.mark.parametrize("lying", [False, True], ids=["honest", "lying"])
+async def test_serve_logs_each_start_up_problem_once_with_its_fix(
+    serve: Serve, tmp_path: Path, caplog: pytest.LogCaptureFixture, lying: bool
+) -> None:
+    server = serve({}, Faults(nxdomain_everything=True) if lying else None)
+    settings = Settings(nameservers=(server.nameserver,), db_path=str(tmp_path / "ndrbot.sqlite3"))
+    check = StartupCheck(settings)
+    with caplog.at_level(logging.WARNING, logger="ndrbot.doctor"):
+        await check.start()
+        assert check._task is not None
+        await check._task
+        await check.stop()
+    messages = [r.getMessage() for r in caplog.records if r.name == "ndrbot.doctor"]
+    if not lying:
+        assert messages == []
+        return
+    (message,) = messages
+    assert "a name that exists resolves" in message and "fix: set NDRBOT_NAMESERVERS" in message
+
+
+def test_the_console_opens_with_what_is_configured_and_what_to_fix(serve: Serve) -> None:
+    liar = serve({}, Faults(nxdomain_everything=True))
+    block = _first_run(Settings(nameservers=(liar.nameserver,), db_path=":memory:"), checks=True)
+    lines = block.strip().splitlines()
+    assert lines[0] == "Configured: no chat platform yet (this console needs none)."
+    assert lines[1].startswith("FAIL: a name that exists resolves")
+    assert lines[-1] == "Next: `ndrbot doctor` says what to fix."
+    honest = serve({})
+    fine = _first_run(Settings(nameservers=(honest.nameserver,), db_path=":memory:"), checks=True)
+    assert fine.strip().endswith("DNS and storage look fine.")

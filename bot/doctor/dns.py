@@ -17,8 +17,9 @@ _RESOLVER_FIX = (
 )
 
 
-async def check_dns(dns: DnsClient, probe: str) -> list[Finding]:
-    """The resolver checks, in order; the blocklists only when the resolver can be trusted."""
+async def check_dns(dns: DnsClient, probe: str, *, blocklists: bool = True) -> list[Finding]:
+    """The resolver checks, in order; the blocklists (unless ``blocklists`` is false) only when
+    the resolver can be trusted."""
     where = ", ".join(dns.servers) or "the system resolver"
     out: list[Finding] = []
     try:
@@ -76,6 +77,8 @@ async def check_dns(dns: DnsClient, probe: str) -> list[Finding]:
                     _RESOLVER_FIX,
                 )
             )
+    if not blocklists:
+        return out
     if any(f.verdict is Verdict.FAIL for f in out):
         out.append(Finding("dns", "blocklists", Verdict.SKIPPED, "not asked: the resolver lies"))
         return out
