@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from aiohttp import web
 
 from bot.cli_table import help_for
+from bot.logs import configure_logging
 from bot.server import build_server
 from bot.settings import Settings, SettingsError
 
@@ -39,9 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if changes:
         settings = settings.with_overrides(**changes)
     # Library loggers stay at INFO or above: at DEBUG some log request bodies (pastes).
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format)
     try:
         server = build_server(settings)
     except SettingsError as error:

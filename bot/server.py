@@ -16,6 +16,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.doctor.quick import StartupCheck
+from bot.logs import request_ids
 from bot.platform import Poster
 from bot.services import Services, build_alerts, build_router, build_services
 from bot.settings import Settings
@@ -67,7 +68,9 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     """Wire the router, the platform adapters and the alerts into one aiohttp application."""
     TeamsIntegration.check_binding(settings)  # before anything opens a socket or a file
     services = services or build_services(settings)
-    app = web.Application(client_max_size=settings.max_paste_bytes + 64 * 1024)
+    app = web.Application(
+        client_max_size=settings.max_paste_bytes + 64 * 1024, middlewares=[request_ids]
+    )
     server = Server(app, services)
     app[SERVER_KEY] = server
     app.router.add_get("/healthz", _healthz)

@@ -131,6 +131,7 @@ class Settings:
     check_deadline: float = 10.0  # seconds for one whole check
     # A name that must exist: "no such record" answers count only once it resolves ("": off).
     dns_probe: str = "a.root-servers.net"
+    log_format: str = "text"  # "text" or "json" (one object per line, for log collectors)
     spamhaus_dqs_key: str | None = field(default=None, repr=False)
     max_paste_bytes: int = DEFAULT_MAX_PASTE_BYTES
     # Server
@@ -175,6 +176,7 @@ class Settings:
             dns_timeout=_float(merged, "NDRBOT_DNS_TIMEOUT", 3.0, minimum=0.05),
             check_deadline=_float(merged, "NDRBOT_CHECK_DEADLINE", 10.0, minimum=0.1),
             dns_probe=merged.get("NDRBOT_DNS_PROBE", "a.root-servers.net").strip(),
+            log_format=_choice(merged, "NDRBOT_LOG_FORMAT", "text", ("text", "json")),
             spamhaus_dqs_key=_secret(merged, "NDRBOT_SPAMHAUS_DQS_KEY"),
             max_paste_bytes=_int(
                 merged, "NDRBOT_MAX_PASTE_BYTES", DEFAULT_MAX_PASTE_BYTES, minimum=1024
