@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.doctor.quick import StartupCheck
 from bot.logs import request_ids
+from bot.metrics import METRICS_PATH, Metrics
 from bot.platform import Poster
 from bot.services import Services, build_alerts, build_router, build_services
 from bot.settings import Settings
@@ -68,8 +69,10 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     """Wire the router, the platform adapters and the alerts into one aiohttp application."""
     TeamsIntegration.check_binding(settings)  # before anything opens a socket or a file
     services = services or build_services(settings)
+    metrics = Metrics() if settings.metrics else None
     app = web.Application(
-        client_max_size=settings.max_paste_bytes + 64 * 1024, middlewares=[request_ids]
+        client_max_size=settings.max_paste_bytes + 64 * 1024,
+        middlewares=[request_ids, *([metrics.middleware] if metrics else [])],
     )
     server = Server(app, services)
     app[SERVER_KEY] = server
@@ -95,6 +98,12 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     # Last to start, first to stop: alerts post through the adapters above.
     server.add("alerts", alerts)
     server.add("startup-check", StartupCheck(settings))
+    if metrics is not None:
+        app.router.add_get(METRICS_PATH, metrics.handler(settings.metrics_token))
+        services.dns.observe = metrics.observe_dns
+        alerts.outbox.on_sent = lambda platform: metrics.alerts.labels(platform).inc()
+        alerts.scheduler.on_sweep = metrics.sweeps.observe
+        metrics.watch_outbox(alerts.store.pending_deliveries, services.clock)
 
     async def on_startup(_app: web.Application) -> None:
         for part in server.parts.values():

@@ -132,6 +132,8 @@ class Settings:
     # A name that must exist: "no such record" answers count only once it resolves ("": off).
     dns_probe: str = "a.root-servers.net"
     log_format: str = "text"  # "text" or "json" (one object per line, for log collectors)
+    metrics: bool = False  # serve /metrics (NDRBOT_METRICS=1, or implied by a metrics token)
+    metrics_token: str | None = field(default=None, repr=False)
     spamhaus_dqs_key: str | None = field(default=None, repr=False)
     max_paste_bytes: int = DEFAULT_MAX_PASTE_BYTES
     # Server
@@ -177,6 +179,9 @@ class Settings:
             check_deadline=_float(merged, "NDRBOT_CHECK_DEADLINE", 10.0, minimum=0.1),
             dns_probe=merged.get("NDRBOT_DNS_PROBE", "a.root-servers.net").strip(),
             log_format=_choice(merged, "NDRBOT_LOG_FORMAT", "text", ("text", "json")),
+            metrics=merged.get("NDRBOT_METRICS", "").strip().lower() in ("1", "true", "yes")
+            or bool(_secret(merged, "NDRBOT_METRICS_TOKEN")),
+            metrics_token=_secret(merged, "NDRBOT_METRICS_TOKEN"),
             spamhaus_dqs_key=_secret(merged, "NDRBOT_SPAMHAUS_DQS_KEY"),
             max_paste_bytes=_int(
                 merged, "NDRBOT_MAX_PASTE_BYTES", DEFAULT_MAX_PASTE_BYTES, minimum=1024

@@ -104,3 +104,44 @@ async def test_from_a_teams_channel_to_a_proactive_alert(
         )
         assert intake.status == 200
         assert (await intake.json())["family"] == "exo_unable_to_relay"
+
+
+async def test_metrics_are_off_by_default_and_behind_the_token_when_on(
+    tmp_path: Path, serve: Callable[..., LoopbackDns]
+) -> None:
+    dns = serve(copy.deepcopy(zones.healthy_domain()))
+    off = build_server(_settings(tmp_path, dns))
+    async with TestClient(TestServer(off.app, host="127.0.0.1")) as client:
+        assert (await client.get("/metrics")).status == 404
+
+    token = "metrics-token-0123456789"
+    on = build_server(
+        _settings(tmp_path, dns, metrics=True, metrics_token=token, db_path=str(tmp_path / "m.db"))
+    )
+    bounce = (Path(__file__).parent / "ndr" / "samples" / "eop_spamhaus_postfix.txt").read_bytes()
+    async with TestClient(TestServer(on.app, host="127.0.0.1")) as client:
+        assert (await client.get("/metrics")).status == 401
+        wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status == 401
+        sent = await client.post(
+            "/api/ndr",
+            data=bounce,
+            headers={"Authorization": "Bearer intake-secret", "Content-Type": "message/rfc822"},
+        )
+        assert sent.status == 200
+        await on.services.dns.query("contoso.test", "TXT")
+        await on.services.dns.query("5.113.0.203.zen.spamhaus.org", "A")
+        scrape = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert scrape.status == 200
+        text = await scrape.text()
+    assert 'ndrbot_requests_total{platform="intake",status="200"} 1.0' in text
+    assert 'ndrbot_ack_seconds_count{platform="intake"} 1.0' in text
+    resolver = f"{dns.nameserver[0]}:{dns.nameserver[1]}"
+    assert f'ndrbot_dns_queries_total{{list="-",outcome="answered",resolver="{resolver}"}}' in text
+    assert (
+        f'ndrbot_dns_queries_total{{list="zen.spamhaus.org",outcome="nxdomain",resolver="{resolver}"}}'
+        in text
+    )
+    assert "ndrbot_outbox_pending 0.0" in text
+    # Nothing pasted or secret is in what a scraper sees.
+    assert "fabrikam" not in text and "intake-secret" not in text and token not in text

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.alerts._timing import Sleep, nap
@@ -63,6 +63,7 @@ class OutboxWorker:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self.wake = asyncio.Event()
         self.hold_until: dict[str, datetime] = {}  # platform -> its Retry-After ends
+        self.on_sent: Callable[[str], None] = lambda platform: None  # metrics
 
     async def deliver_due(self) -> int:
         """Try every delivery that is due now; return how many were sent.
@@ -130,6 +131,7 @@ class OutboxWorker:
             self._retry(delivery, attempts, f"{type(error).__name__}: {error}", None)
             return 0
         self.store.mark_sent(delivery.id, at=self.clock(), message_id=message_id)
+        self.on_sent(delivery.platform)
         log.info("alert %s sent to %s", delivery.idempotency_key, delivery.platform)
         return 1
 

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -111,6 +112,7 @@ class Scheduler:
         self.dqs_key = dqs_key
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self.on_alert = on_alert
+        self.on_sweep: Callable[[float], None] = lambda seconds: None  # metrics
         self.wake = asyncio.Event()
 
     def first_run_at(self, now: datetime) -> datetime:
@@ -130,6 +132,7 @@ class Scheduler:
         """Run ``watches``, at most ``concurrency`` at a time (so a thousand do not stampede)."""
         report = SweepReport()
         limit = asyncio.Semaphore(self.concurrency)
+        started = time.monotonic()
 
         async def one(watch: Watch) -> None:
             """Run one watch when a slot is free."""
@@ -141,6 +144,8 @@ class Scheduler:
                 group.create_task(one(watch))
         if report.alerts:
             self.on_alert()
+        if watches:
+            self.on_sweep(time.monotonic() - started)
         return report
 
     async def _run_one(self, watch: Watch, report: SweepReport) -> None:

@@ -185,6 +185,8 @@ class DnsClient:
         resolves (see the module's docstring). None trusts every answer.
         """
         self.probe = probe.lower().rstrip(".") if probe else None
+        # Told each question's outcome (resolver, name, outcome), for metrics; set by the server.
+        self.observe: Callable[[str, str, str], None] | None = None
         self._probe: tuple[float, asyncio.Future[bool]] | None = None
         self._clock = clock
         self._nameservers = list(nameservers) or _system_nameservers()
@@ -283,7 +285,7 @@ class DnsClient:
             )
         future = self._inflight.get(key)
         if future is None:
-            future = asyncio.ensure_future(self._resolve(*key))
+            future = asyncio.ensure_future(self._resolve_observed(*key))
             self._inflight[key] = future
             future.add_done_callback(lambda _f, k=key: self._inflight.pop(k, None))  # type: ignore[misc]
         if deadline is None or remaining > self.timeout + 0.5:  # the query's lifetime ends it
@@ -294,6 +296,22 @@ class DnsClient:
             raise DnsUnavailable(
                 key[0], key[1], self._server_text(), "the check's deadline ran out"
             ) from None
+
+    async def _resolve_observed(self, name: str, rdtype: str) -> DnsAnswer:
+        if self.observe is None:
+            return await self._resolve(name, rdtype)
+        try:
+            answer = await self._resolve(name, rdtype)
+        except DnsUnavailable as error:
+            reason = error.reason.lower()
+            outcome = next(
+                (word for word in ("timed out", "servfail", "refused") if word in reason), "error"
+            )
+            self.observe(self._server_text(), name, outcome.replace("timed out", "timeout"))
+            raise
+        outcome = "nxdomain" if answer.nxdomain else "nodata" if answer.void else "answered"
+        self.observe(self._server_text(), name, outcome)
+        return answer
 
     async def _resolve(self, name: str, rdtype: str) -> DnsAnswer:
         try:

@@ -161,6 +161,13 @@ class OutboxQueries:
         row = self.db.conn.execute("SELECT card FROM alerts WHERE key = ?", (key,)).fetchone()
         return card_from_json(json.loads(row[0])) if row else None
 
+    def pending_deliveries(self) -> tuple[int, datetime | None]:
+        """How many deliveries are not sent (nor given up) yet, and when the oldest was queued."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        ).fetchone()
+        return int(row[0]), parse_iso(row[1]) if row[1] else None
+
     def next_delivery_at(self, platform: str) -> datetime | None:
         """When a platform's earliest pending delivery may be tried (None: nothing pending)."""
         row = self.db.conn.execute(
