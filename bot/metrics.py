@@ -78,6 +78,12 @@ class Metrics:
             ["resolver", "list", "outcome"],
             registry=self.registry,
         )
+        self.cards = Counter(
+            "ndrbot_cards",
+            "cards answered (a paste's, a command's)",
+            ["platform"],
+            registry=self.registry,
+        )
         self.alerts = Counter(
             "ndrbot_alerts_sent", "alerts posted", ["platform"], registry=self.registry
         )

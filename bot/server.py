@@ -23,6 +23,7 @@ from bot.services import Services, build_alerts, build_router, build_services
 from bot.settings import Settings
 from bot.slack import SlackIntegration
 from bot.teams import TeamsIntegration
+from handlers.router import Router
 
 __all__ = ["Server", "build_server"]
 
@@ -50,6 +51,7 @@ class Server:
     app: web.Application
     services: Services
     parts: dict[str, Part] = field(default_factory=dict)
+    router: Router | None = None  # what every platform's adapter talks to
 
     def add(self, name: str, part: Part) -> None:
         """Attach ``part``'s routes and keep it for start and stop."""
@@ -87,6 +89,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         observe=alerts.observe,
         cases=alerts.case_book,
     )
+    server.router = router
     teams = TeamsIntegration(settings, router, services.chat)
     server.add("teams", teams)
     posters["teams"] = teams.poster
@@ -101,6 +104,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     if metrics is not None:
         app.router.add_get(METRICS_PATH, metrics.handler(settings.metrics_token))
         services.dns.observe = metrics.observe_dns
+        router.on_card = lambda platform: metrics.cards.labels(platform).inc()
         alerts.outbox.on_sent = lambda platform: metrics.alerts.labels(platform).inc()
         alerts.scheduler.on_sweep = metrics.sweeps.observe
         metrics.watch_outbox(alerts.store.pending_deliveries, services.clock)

@@ -83,6 +83,8 @@ class Router:
         cases: CaseBook | None = None,
     ) -> None:
         self.cases = cases
+        # Told the platform of every card answered (a paste's card, a command's), for metrics.
+        self.on_card: Callable[[str], None] = lambda platform: None
         self.catalogue = catalogue
         self.dns = dns
         self.seen = seen
@@ -107,7 +109,9 @@ class Router:
 
     async def finish(self, pending: Pending) -> Reply:
         """The card for a diagnosed bounce, its checks run (the slow part of an answer)."""
-        return await self._diagnosis_reply(pending.diagnosis, pending.visibility, pending.place)
+        reply = await self._diagnosis_reply(pending.diagnosis, pending.visibility, pending.place)
+        self.on_card(pending.place.partition(":")[0])
+        return reply
 
     def read_message(self, message: Message) -> Reply | Pending | None:
         """The quick part of :meth:`on_message`: a bounce read and diagnosed, its checks still to
@@ -229,7 +233,9 @@ class Router:
                 Visibility.PRIVATE,
             )
         try:
-            return await spec.run(self, command, args)
+            reply = await spec.run(self, command, args)
+            self.on_card(command.platform)
+            return reply
         except InvalidTarget as error:
             return Reply(error_card("Cannot check that", str(error)), Visibility.PRIVATE)
         except UsageError as usage:

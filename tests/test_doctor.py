@@ -210,3 +210,14 @@ def test_the_console_opens_with_what_is_configured_and_what_to_fix(serve: Serve)
     honest = serve({})
     fine = _first_run(Settings(nameservers=(honest.nameserver,), db_path=":memory:"), checks=True)
     assert fine.strip().endswith("DNS and storage look fine.")
+
+
+@pytest.mark.parametrize("good", [True, False], ids=["right", "wrong"])
+async def test_socket_mode_needs_an_app_token_that_opens_a_connection(good: bool) -> None:
+    async with FakeSlackApi(token=TOKEN, app_token="xapp-1-right", scopes=tuple(BOT_SCOPES)) as api:
+        found = await _slack(
+            api, slack_signing_secret=None, slack_app_token="xapp-1-right" if good else "xapp-1-no"
+        )
+    mode = found["mode"]
+    assert mode.verdict is (Verdict.PASS if good else Verdict.FAIL)
+    assert ("opens a connection" in mode.found) if good else ("invalid_auth" in mode.found)

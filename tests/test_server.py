@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.server import build_server
 from bot.settings import Settings, SettingsError
 from handlers.checks import DnsClient
+from handlers.events import Command
 from tests.alerts import zones
 from tests.dns.conftest import serve
 from tests.dns.server import LoopbackDns
@@ -129,6 +130,8 @@ async def test_metrics_are_off_by_default_and_behind_the_token_when_on(
             headers={"Authorization": "Bearer intake-secret", "Content-Type": "message/rfc822"},
         )
         assert sent.status == 200
+        assert on.router is not None
+        await on.router.on_command(Command("slack", "C1", "U1", "spfcheck", "contoso.test"))
         await on.services.dns.query("contoso.test", "TXT")
         await on.services.dns.query("5.113.0.203.zen.spamhaus.org", "A")
         scrape = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
@@ -143,5 +146,6 @@ async def test_metrics_are_off_by_default_and_behind_the_token_when_on(
         in text
     )
     assert "ndrbot_outbox_pending 0.0" in text
+    assert 'ndrbot_cards_total{platform="slack"} 1.0' in text
     # Nothing pasted or secret is in what a scraper sees.
     assert "fabrikam" not in text and "intake-secret" not in text and token not in text

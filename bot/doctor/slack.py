@@ -16,6 +16,31 @@ __all__ = ["check_slack"]
 CLOCK_WARN_SECONDS = 60.0
 
 
+async def _socket_mode(settings: Settings) -> Finding:
+    """Socket Mode: the app-level token can open a connection (``apps.connections.open``)."""
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(base_url=settings.slack_api_url)
+    try:
+        await client.apps_connections_open(app_token=settings.slack_app_token or "")
+    except SlackApiError as error:
+        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        return Finding(
+            "slack",
+            "mode",
+            Verdict.FAIL,
+            f"Socket Mode: apps.connections.open refused the app token ({code})",
+            "create an app-level token with connections:write (Basic Information > App-Level "
+            "Tokens) and enable Socket Mode",
+        )
+    except Exception as error:
+        return Finding(
+            "slack", "mode", Verdict.FAIL, f"Socket Mode: no answer ({type(error).__name__})"
+        )
+    return Finding("slack", "mode", Verdict.PASS, "Socket Mode: the app token opens a connection")
+
+
 async def check_slack(settings: Settings, now: datetime) -> list[Finding]:
     """The Slack checks; skipped as a whole when no bot token is set."""
     if not settings.slack_bot_token:
@@ -76,7 +101,7 @@ async def check_slack(settings: Settings, now: datetime) -> list[Finding]:
     else:
         out.append(Finding("slack", "scopes", Verdict.PASS, f"all {len(BOT_SCOPES)} granted"))
     if settings.slack_app_token:
-        out.append(Finding("slack", "mode", Verdict.PASS, "Socket Mode (SLACK_APP_TOKEN set)"))
+        out.append(await _socket_mode(settings))
     elif settings.slack_signing_secret:
         out.append(Finding("slack", "mode", Verdict.PASS, "HTTP (SLACK_SIGNING_SECRET set)"))
     date = headers.get("date")
