@@ -7,10 +7,11 @@ each message is posted exactly once, across restarts:
 
 - a route with a DNS blocklist (Spamhaus, Barracuda) looks the IP address up on it every
   :data:`CHECK_EVERY`: when it is no longer listed, a "cleared" reply in the thread closes the
-  case; while it still is, one reminder after :data:`REMIND_AFTER`; a look that could not be
-  made (timeouts, a resolver the list refuses) says nothing and tries again;
+  case; one reminder after :data:`REMIND_AFTER` if it is not cleared by then (saying "still
+  listed", or that the list could not be asked: a look that could not be made never concludes
+  anything); after :data:`FOLLOW_AT_MOST` the case closes, with a last word in the thread;
 - a route without one (Microsoft's portal or mail, Outlook.com support) cannot be looked up:
-  one reminder after :data:`REMIND_AFTER` asks whether mail flows again, and the follow-up ends.
+  one reminder after :data:`REMIND_AFTER` asks whether mail flows again, and closes the case.
 
 ``/ndr cases`` lists the channel's open cases and its cards with unfinished checklists.
 """
@@ -26,6 +27,7 @@ from handlers.card import Card, Fact, Section, Tone
 
 __all__ = [
     "CHECK_EVERY",
+    "FOLLOW_AT_MOST",
     "REMIND_AFTER",
     "Case",
     "Listing",
@@ -36,6 +38,7 @@ __all__ = [
 
 REMIND_AFTER = timedelta(hours=48)
 CHECK_EVERY = timedelta(minutes=30)
+FOLLOW_AT_MOST = timedelta(days=14)
 
 
 class Listing(StrEnum):
@@ -75,7 +78,7 @@ class Step:
     """What to do with a case now: a reply in its thread (or none), and its new state."""
 
     message: Card | None
-    kind: str  # "reminder", "cleared", or "" (no message)
+    kind: str  # "reminder", "cleared", "ended", or "" (no message)
     reminded: bool
     closed: bool
     next_check: datetime | None  # None: nothing more to look at
@@ -86,14 +89,19 @@ def next_step(case: Case, now: datetime, listing: Listing | None) -> Step:
     due = now >= case.opened_at + REMIND_AFTER
     if case.followed and listing is Listing.CLEAR:
         return Step(_cleared(case, now), "cleared", case.reminded, True, None)
+    if case.followed and now >= case.opened_at + FOLLOW_AT_MOST:
+        return Step(_ended(case, now), "ended", case.reminded, True, None)
     if case.followed:
-        remind = due and not case.reminded and listing is Listing.LISTED
-        message = _reminder(case, now, still_listed=True) if remind else None
+        remind = due and not case.reminded
+        message = None
+        if remind:
+            message = _reminder(case, now, listed=listing is Listing.LISTED, followed=True)
         return Step(
             message, "reminder" if remind else "", case.reminded or remind, False, now + CHECK_EVERY
         )
     if due and not case.reminded:
-        return Step(_reminder(case, now, still_listed=False), "reminder", True, False, None)
+        message = _reminder(case, now, listed=False, followed=False)
+        return Step(message, "reminder", True, True, None)  # nothing more to look at: closed
     return Step(None, "", case.reminded, False, case.opened_at + REMIND_AFTER)
 
 
@@ -110,9 +118,15 @@ def _facts(case: Case) -> tuple[Fact, ...]:
     return tuple(facts)
 
 
-def _reminder(case: Case, now: datetime, *, still_listed: bool) -> Card:
+def _reminder(case: Case, now: datetime, *, listed: bool, followed: bool) -> Card:
     hours = int((now - case.opened_at).total_seconds() // 3600)
-    if still_listed:
+    if followed and not listed:
+        summary = (
+            f"It is {hours} hours since the delisting request, and ndrbot could not ask "
+            f"{case.zone} whether {case.ip} is still listed (no answer it can trust: "
+            "`ndrbot doctor` says why). Look it up on the list's own page."
+        )
+    elif listed:
         summary = (
             f"{case.ip} is still listed on {case.zone}, {hours} hours after the delisting request. "
             "Look the address up on the list's own page: it says why it is listed, and whether "
@@ -131,6 +145,20 @@ def _reminder(case: Case, now: datetime, *, still_listed: bool) -> Card:
         summary=summary,
         facts=_facts(case),
         meta={"case": str(case.id), "kind": "reminder"},
+    )
+
+
+def _ended(case: Case, now: datetime) -> Card:
+    days = (now - case.opened_at).days
+    return Card(
+        title=f"No longer following the delisting of {case.ip}",
+        tone=Tone.INFO,
+        summary=(
+            f"{days} days after the request, {case.ip} was never seen off {case.zone}. ndrbot "
+            "stops looking; /blcheck checks it any time, and /ndrwatch add ip watches it."
+        ),
+        facts=_facts(case),
+        meta={"case": str(case.id), "kind": "ended"},
     )
 
 

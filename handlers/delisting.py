@@ -175,7 +175,7 @@ def _route_for(
         if code is not None and any(r.lo <= code <= r.hi for r in route.codes):
             return route
     for route in routes:
-        if any(word in text for word in route.words):
+        if any(re.search(rf"(?<![\w.]){re.escape(word)}(?![\w])", text) for word in route.words):
             return route
     return None
 

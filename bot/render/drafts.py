@@ -54,7 +54,13 @@ def _inputs(draft: Draft) -> list[tuple[str, str, str, bool]]:
 
 
 def delist_modal(
-    draft: Draft, card_id: str, channel: str, message_ts: str, thread_ts: str = ""
+    draft: Draft,
+    card_id: str,
+    channel: str,
+    message_ts: str,
+    thread_ts: str = "",
+    *,
+    private_reply: str = "",
 ) -> dict[str, Any]:
     """The Slack modal: the evidence first, then each value and the text, editable; its submit
     button marks the request as sent (the card it came from, ``message_ts``, says so; follow-ups
@@ -100,8 +106,16 @@ def delist_modal(
     steps = "\n".join(f"{n}. {step}" for n, step in enumerate(draft.steps, start=1))
     blocks.append({"type": "section", "text": _plain("How: \n" + steps)})
     blocks.append({"type": "context", "elements": [_plain("What to expect: " + draft.expect)]})
+    # A private card (only its user sees it) has no thread to follow up in: its response_url
+    # updates it instead ("reply").
     metadata = json.dumps(
-        {"card_id": card_id, "channel": channel, "ts": message_ts, "thread": thread_ts}
+        {
+            "card_id": card_id,
+            "channel": channel,
+            "ts": message_ts,
+            "thread": thread_ts,
+            "reply": private_reply,
+        }
     )
     return {
         "type": "modal",
@@ -114,9 +128,9 @@ def delist_modal(
     }
 
 
-def delist_modal_origin(view: dict[str, Any]) -> tuple[str, str, str, str]:
-    """``(card_id, channel, message_ts, thread_ts)`` from a submitted delisting modal ("" where
-    absent; the thread is the card's own message when it is not in one)."""
+def delist_modal_origin(view: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """``(card_id, channel, message_ts, thread_ts, private_reply)`` from a submitted delisting
+    modal ("" where absent; the thread is the card's own message when it is not in one)."""
     try:
         metadata = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:
@@ -126,7 +140,8 @@ def delist_modal_origin(view: dict[str, Any]) -> tuple[str, str, str, str]:
     card_id, channel, ts, thread = (
         str(metadata.get(key) or "")[:200] for key in ("card_id", "channel", "ts", "thread")
     )
-    return card_id, channel, ts, thread or ts
+    reply = str(metadata.get("reply") or "")[:1000]
+    return card_id, channel, ts, thread or ts, reply
 
 
 # -- Teams ------------------------------------------------------------------------------------

@@ -286,7 +286,8 @@ class Listeners:
         thread_ts = str(
             container.get("thread_ts") or (body.get("message") or {}).get("thread_ts") or ""
         )
-        view = delist_modal(draft, card_id, channel, message_ts, thread_ts)
+        private = str(body.get("response_url") or "") if container.get("is_ephemeral") else ""
+        view = delist_modal(draft, card_id, channel, message_ts, thread_ts, private_reply=private)
         log.info("delisting draft %s (%s) for %s", card_id, draft.route, user)
         try:
             await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
@@ -302,8 +303,16 @@ class Listeners:
     ) -> None:
         """The modal's "Mark as sent": the card it came from says who sent the request, when."""
         await ack()
-        card_id, channel, ts, thread = delist_modal_origin(view)
+        card_id, channel, ts, thread, private = delist_modal_origin(view)
         user = str((body.get("user") or {}).get("id") or "")
+        if private:
+            # A private card: no thread anyone else sees, so no case; the card itself says it.
+            marked = await self.router.on_delist_sent(card_id, user)
+            if marked is not None and is_slack_url(private, self.api_url):
+                message: dict[str, Any] = {"replace_original": True, "response_type": "ephemeral"}
+                message.update(render_blockkit(marked))
+                await AsyncWebhookClient(private).send_dict(message)
+            return
         card = await self.router.on_delist_sent(
             card_id, user, platform=PLATFORM, conversation=channel, thread=thread
         )

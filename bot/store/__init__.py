@@ -39,11 +39,15 @@ class Database:
         """Apply each ``(name, sql)`` not applied before; return the names applied now."""
         applied: list[str] = []
         with self._lock:
-            done = {row[0] for row in self.conn.execute("SELECT name FROM schema_migrations")}
             for name, sql in migrations:
-                if name in done:
-                    continue
                 with self.transaction():
+                    # Read inside the write lock: two processes starting at once (a replica, a
+                    # doctor run) must not both apply the same migration.
+                    done = self.conn.execute(
+                        "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
+                    ).fetchone()
+                    if done:
+                        continue
                     for statement in (s.strip() for s in sql.split(";")):
                         if statement:
                             self.conn.execute(statement)

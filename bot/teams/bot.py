@@ -265,9 +265,12 @@ class NdrTeamsBot(ActivityHandler):
             if submit.card_message:  # the card itself says who sent the request, for everyone
                 update = card_activity(_for_here(turn_context, marked))
                 update.id = submit.card_message
-                await turn_context.update_activity(update)
-            else:
-                await self._reply(turn_context, marked)
+                try:
+                    await turn_context.update_activity(update)
+                    return
+                except Exception as error:  # deleted, or not ours to edit: say it as a reply
+                    log_failure(log, "updating the card after a delisting request", error)
+            await self._reply(turn_context, marked)
             return
         if submit.action is ActionKind.RECHECK:
             activity = turn_context.activity

@@ -108,10 +108,10 @@ class TeamsPoster:
         """
 
         async def call(connector: Any, activity: Activity) -> Any:
-            if thread:
-                return await connector.conversations.reply_to_activity(
-                    activity.conversation.id, thread, activity
-                )
+            if thread and "@thread" in activity.conversation.id:
+                # A channel thread is its own conversation id (the connector ignores replyToId
+                # in channels); in a personal or group chat there are no threads to reply in.
+                activity.conversation.id = f"{activity.conversation.id};messageid={thread}"
             return await connector.conversations.send_to_conversation(
                 activity.conversation.id, activity
             )

@@ -267,8 +267,16 @@ class DnsClient:
         return not answer.void
 
     async def _probe_result(self, probe: asyncio.Future[bool]) -> bool:
+        deadline = _DEADLINE.get()
+        remaining = self.timeout if deadline is None else max(deadline - time.monotonic(), 0.0)
         try:
-            return await asyncio.shield(probe)
+            return await asyncio.wait_for(asyncio.shield(probe), remaining + 0.05)
+        except TimeoutError:
+            return False  # not shown truthful within this check's time: nothing is proven
+        except asyncio.CancelledError:
+            if probe.cancelled():  # the probe itself was cancelled (its loop stopping)
+                return False
+            raise  # this check is being cancelled
         except Exception:  # the probe task itself failed: nothing is proven
             return False
 

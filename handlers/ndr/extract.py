@@ -283,7 +283,8 @@ _COMMAND = re.compile(
     r"|did not like our (rcpt to|mail from|final data|data)"
     r"|(?:failed|error) after i sent the (message)"
     r"|most progress was (rcpt to|mail from|data)"
-    r"|does not like (recipient)",  # qmail-remote: the recipient was refused at RCPT TO
+    r"|does not like (recipient)"  # qmail-remote: the recipient was refused at RCPT TO
+    r"(?![a-z])",  # a whole word: "after database", "after authentication" are prose
 )
 _COMMAND_NAMES = {
     "rcpt": "RCPT",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.alerts import Alerts
-from handlers.cases import REMIND_AFTER, Case, Listing, next_step
+from handlers.cases import FOLLOW_AT_MOST, REMIND_AFTER, Case, Listing, next_step
 from handlers.checks import DnsClient
 from handlers.events import Command, Message
 from handlers.limits import RateLimiter
@@ -52,9 +52,14 @@ def test_a_listed_case_is_reminded_once_after_two_days_and_closed_when_clear() -
     assert f"{IP} is still listed on zen.spamhaus.org, 48 hours" in remind.message.summary
     again = next_step(_case(reminded=True), late + timedelta(hours=1), Listing.LISTED)
     assert again.message is None  # said once
-    # An answer that cannot be trusted concludes nothing: no "cleared", no reminder.
+    # An answer that cannot be trusted concludes nothing: no "cleared"; the reminder says so.
     unsure = next_step(case, late, Listing.UNKNOWN)
-    assert unsure.message is None and not unsure.closed and not unsure.reminded
+    assert unsure.kind == "reminder" and not unsure.closed and unsure.message is not None
+    assert "could not ask zen.spamhaus.org" in unsure.message.summary
+    early_unsure = next_step(case, OPENED + timedelta(hours=1), Listing.UNKNOWN)
+    assert early_unsure.message is None and not early_unsure.closed
+    ended = next_step(_case(reminded=True), OPENED + FOLLOW_AT_MOST, Listing.UNKNOWN)
+    assert ended.kind == "ended" and ended.closed and ended.message is not None
     cleared = next_step(case, OPENED + timedelta(hours=3), Listing.CLEAR)
     assert cleared.kind == "cleared" and cleared.closed and cleared.next_check is None
     assert cleared.message is not None and cleared.message.title.startswith(f"Cleared: {IP}")
@@ -65,7 +70,7 @@ def test_a_request_no_list_can_confirm_gets_one_reminder_and_ends() -> None:
     waiting = next_step(case, OPENED + timedelta(hours=2), None)
     assert waiting.message is None and waiting.next_check == OPENED + REMIND_AFTER
     remind = next_step(case, OPENED + REMIND_AFTER, None)
-    assert remind.kind == "reminder" and remind.next_check is None  # nothing more to look at
+    assert remind.kind == "reminder" and remind.next_check is None and remind.closed
     assert remind.message is not None and "If mail still bounces" in remind.message.summary
 
 
@@ -147,6 +152,6 @@ async def test_a_resolver_that_cannot_be_trusted_never_clears_a_case(
     server = serve({})  # answers NXDOMAIN for everything, the list's test entry included
     alerts = alerts_factory(posters={"slack": RecordingPoster()})
     assert alerts.store.open_case(_case(opened_at=clock()))
-    assert await _follow(alerts, server, clock, 0.6) == 0
-    assert await _follow(alerts, server, clock, 60) == 0  # no "cleared", and no reminder either
+    assert await _follow(alerts, server, clock, 0.6) == 0  # no "cleared"
+    assert await _follow(alerts, server, clock, 60) == 1  # the reminder says it could not ask
     assert len(alerts.store.open_cases("slack", "C0HELP")) == 1

@@ -129,3 +129,27 @@ async def test_marking_it_sent_opens_a_case_followed_in_the_pastes_thread(
         Command("slack", "C0HELPDESK", "U0HELPDESK", "ndr", "cases")
     )
     assert "1 delisting request(s)" in listed.card.title
+
+
+async def test_a_private_card_is_marked_through_its_response_url_and_opens_no_case(
+    slack_bot: SlackBot, dns_server: LoopbackDns
+) -> None:
+    slack_bot.router.cases = book = RecordingCases()
+    card = await _block_card(slack_bot, dns_server)
+    button = _button(card, "ndr_delist")
+    private = slack_bot.slack.response_url("private")
+    click = payload("block_actions_share.json", CARD_ID=button["value"], RESPONSE_URL=private)
+    click["actions"][0]["action_id"] = "ndr_delist"  # the container says is_ephemeral: true
+    assert (await slack_bot.interaction(click)).status == 200
+    (opened,) = await slack_bot.slack.wait_for("views.open")
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    submission = deep_copy(
+        payload("view_submission_paste.json", PRIVATE_METADATA=view["private_metadata"])
+    )
+    submission["view"]["callback_id"] = "ndr_delist"
+    assert (await slack_bot.interaction(submission)).status == 200
+    (updated,) = await slack_bot.slack.wait_for("response_url")
+    assert updated.path == "/response/private" and updated.params["replace_original"] is True
+    assert "Delisting requested by <@U0HELPDESK>" in json.dumps(blocks_of(updated.params))
+    assert book.cases == []  # only its user sees it: nothing to follow up in a thread

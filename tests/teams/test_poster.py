@@ -94,8 +94,9 @@ async def test_a_reply_goes_in_the_thread_of_the_message_it_names_and_an_update_
     alert_id = await poster.post(TEAM_CHANNEL, CARD, idempotency_key="alert-1")
     fixed = error_card("Fixed: no longer listed", "203.0.113.5 is no longer listed.")
     await poster.post(TEAM_CHANNEL, fixed, idempotency_key="alert-2", thread=alert_id)
-    ((reply, reply_card),) = bed.cards("reply")
-    assert reply.conversation_id == TEAM_CHANNEL and reply.activity_id == alert_id
+    (_alert, (reply, reply_card)) = bed.cards("send")
+    # A channel thread is addressed as its own conversation: the connector ignores replyToId.
+    assert reply.conversation_id == f"{TEAM_CHANNEL};messageid={alert_id}"
     assert "no longer listed" in str(reply_card)
     resolved = error_card("Resolved: Blocklist alert", "Everything recovered.")
     await poster.update(TEAM_CHANNEL, alert_id, resolved)
