@@ -95,6 +95,20 @@ async def test_a_card_that_is_gone_says_so_instead_of_a_form(slack_bot: SlackBot
     assert slack_bot.slack.calls_to("views.open") == []
 
 
+async def _request_and_mark_sent(slack_bot: SlackBot, click: dict[str, Any]) -> None:
+    """Click "Request delisting", then submit the modal it opened ("Mark as sent")."""
+    click["actions"][0]["action_id"] = "ndr_delist"
+    assert (await slack_bot.interaction(click)).status == 200
+    (opened,) = await slack_bot.slack.wait_for("views.open")
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    submission = deep_copy(
+        payload("view_submission_paste.json", PRIVATE_METADATA=view["private_metadata"])
+    )
+    submission["view"]["callback_id"] = "ndr_delist"
+    assert (await slack_bot.interaction(submission)).status == 200
+
+
 async def test_marking_it_sent_opens_a_case_followed_in_the_pastes_thread(
     slack_bot: SlackBot, dns_server: LoopbackDns
 ) -> None:
@@ -106,20 +120,11 @@ async def test_marking_it_sent_opens_a_case_followed_in_the_pastes_thread(
         CARD_ID=button["value"],
         RESPONSE_URL=slack_bot.slack.response_url(),
     )
-    click["actions"][0]["action_id"] = "ndr_delist"
     # The card is a reply in the paste's thread, as Slack says in the click.
     click["container"].update(
         is_ephemeral=False, message_ts=card["ts"], thread_ts="1741140600.000200"
     )
-    assert (await slack_bot.interaction(click)).status == 200
-    (opened,) = await slack_bot.slack.wait_for("views.open")
-    view = opened.params["view"]
-    view = json.loads(view) if isinstance(view, str) else view
-    submission = deep_copy(
-        payload("view_submission_paste.json", PRIVATE_METADATA=view["private_metadata"])
-    )
-    submission["view"]["callback_id"] = "ndr_delist"
-    assert (await slack_bot.interaction(submission)).status == 200
+    await _request_and_mark_sent(slack_bot, click)
     await slack_bot.slack.wait_for("chat.update", count=2)
     (case,) = book.cases
     assert (case.platform, case.conversation) == ("slack", "C0HELPDESK")
@@ -139,16 +144,7 @@ async def test_a_private_card_is_marked_through_its_response_url_and_opens_no_ca
     button = _button(card, "ndr_delist")
     private = slack_bot.slack.response_url("private")
     click = payload("block_actions_share.json", CARD_ID=button["value"], RESPONSE_URL=private)
-    click["actions"][0]["action_id"] = "ndr_delist"  # the container says is_ephemeral: true
-    assert (await slack_bot.interaction(click)).status == 200
-    (opened,) = await slack_bot.slack.wait_for("views.open")
-    view = opened.params["view"]
-    view = json.loads(view) if isinstance(view, str) else view
-    submission = deep_copy(
-        payload("view_submission_paste.json", PRIVATE_METADATA=view["private_metadata"])
-    )
-    submission["view"]["callback_id"] = "ndr_delist"
-    assert (await slack_bot.interaction(submission)).status == 200
+    await _request_and_mark_sent(slack_bot, click)  # the container says is_ephemeral: true
     (updated,) = await slack_bot.slack.wait_for("response_url")
     assert updated.path == "/response/private" and updated.params["replace_original"] is True
     assert "Delisting requested by <@U0HELPDESK>" in json.dumps(blocks_of(updated.params))
