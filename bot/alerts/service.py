@@ -89,7 +89,7 @@ class Alerts:
             destinations=self.destinations,
             dqs_key=settings.spamhaus_dqs_key,
             rng=rng,
-            on_alert=self.outbox.wake.set,
+            on_alert=self.wake_outbox,
             cards=chat,
         )
         self.cases = CaseFollower(
@@ -98,7 +98,7 @@ class Alerts:
             clock=clock,
             sleep=sleep,
             dqs_key=settings.spamhaus_dqs_key,
-            on_alert=self.outbox.wake.set,
+            on_alert=self.wake_outbox,
         )
         self.commands = WatchCommandHandler(
             self.store,
@@ -116,7 +116,7 @@ class Alerts:
             window=window,
             threshold=settings.burst_threshold,
             destinations=self.destinations,
-            on_alert=self.outbox.wake.set,
+            on_alert=self.wake_outbox,
         )
         self.intake = Intake(
             self.store,
@@ -126,9 +126,10 @@ class Alerts:
             max_bytes=settings.max_paste_bytes,
             alert_quiet=window,
             destinations=self.destinations,
-            on_alert=self.outbox.wake.set,
+            on_alert=self.wake_outbox,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- what the router takes --------------------------------------------------------------
 
@@ -185,10 +186,25 @@ class Alerts:
             ),
         )
 
+    def wake_outbox(self) -> None:
+        """Wake the outbox worker; safe from a worker thread (a paste is read in one, and its
+        trend alert is queued there)."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                loop.call_soon_threadsafe(self.outbox.wake.set)
+                return
+        self.outbox.wake.set()
+
     async def start(self) -> None:
         """Start the scheduler and the outbox worker as background tasks."""
         if self._tasks:
             return
+        self._loop = asyncio.get_running_loop()
         for platform, target in self.destinations():
             if platform not in self.posters:
                 log.warning(

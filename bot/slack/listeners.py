@@ -137,7 +137,9 @@ class Listeners:
     async def _answer(self, slack: SlackMessage, message: Message, client: AsyncWebClient) -> None:
         if slack.files:
             message = slack.with_attachments(await self.files().fetch_all(slack.files))
-        answer = self.router.read_message(message)  # marks the message answered: say something
+        # Reading and diagnosing is CPU work: in a worker thread, so acks of other requests do
+        # not wait behind it on the event loop. (It marks the message answered: say something.)
+        answer = await asyncio.to_thread(self.router.read_message, message)
         if answer is None:
             return
         where: dict[str, Any] = {"channel": message.conversation, "thread_ts": slack.thread_ts}

@@ -20,6 +20,7 @@ so for everyone else the answer would silently go nowhere.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from typing import Any
@@ -158,7 +159,8 @@ class NdrTeamsBot(ActivityHandler):
             from_bot=from_bot,
             slash=False,
         )
-        answer = self.router.read_message(message)
+        # CPU work in a worker thread: other requests are not held up behind it on the loop.
+        answer = await asyncio.to_thread(self.router.read_message, message)
         if answer is None:
             return
         if isinstance(answer, Reply):
