@@ -8,9 +8,10 @@ nor Teams render as markup, mentions or links; the one link is the catalogue's f
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from bot.render.adaptive import ADAPTIVE_CARD_SCHEMA, _clean, _para, _rich, _run
+from bot.render.blockkit import _INVISIBLE
 from handlers.card import ActionKind
 from handlers.delisting import Draft
 
@@ -23,18 +24,17 @@ __all__ = [
 ]
 
 DELIST_CALLBACK = "ndr_delist"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _INPUT_MAX = 3000  # Slack's cap on a plain_text_input (and plenty for Teams)
 _PLAIN_MAX = 2900  # a plain_text element stays under Slack's 3,000
 
 
 def _plain(text: str, limit: int = _PLAIN_MAX) -> dict[str, Any]:
-    text = _CONTROL.sub("", text)
+    text = _INVISIBLE.sub("", text)
     return {"type": "plain_text", "text": text[:limit] or " ", "emoji": False}
 
 
 def _value(text: str) -> str:
-    return _CONTROL.sub("", text)[:_INPUT_MAX]
+    return _INVISIBLE.sub("", text)[:_INPUT_MAX]
 
 
 def _inputs(draft: Draft) -> list[tuple[str, str, str, bool]]:
@@ -150,36 +150,30 @@ def delist_modal_origin(view: dict[str, Any]) -> tuple[str, str, str, str, str]:
 def draft_adaptive(draft: Draft, card_id: str, card_message: str = "") -> dict[str, Any]:
     """The Teams card: the same evidence, inputs and text, and a "Mark as sent" button (which
     names ``card_message``, the card's own message, so that card can say it was sent)."""
-
-    def para(text: str, **style: Any) -> dict[str, Any]:
-        run = {"type": "TextRun", "text": _CONTROL.sub("", text)[:_PLAIN_MAX], **style}
-        return {"type": "RichTextBlock", "inlines": [run]}
-
-    body: list[dict[str, Any]] = [para(draft.title, weight="Bolder", size="Medium")]
+    body: list[dict[str, Any]] = [_para(draft.title, weight="Bolder", size="Medium")]
     for warning in draft.warnings:  # colour on the symbol only: coloured text is hard to read
-        text = _CONTROL.sub("", " Not yet: " + warning)[:_PLAIN_MAX]
-        runs = [
-            {"type": "TextRun", "text": "⚠", "color": "Attention"},
-            {"type": "TextRun", "text": text, "weight": "Bolder"},
-        ]
-        body.append({"type": "RichTextBlock", "inlines": runs})
-    body += [para(note, isSubtle=True) for note in draft.notes]
+        body.append(
+            _rich(
+                _run("⚠", color="Attention"), _run(_clean(" Not yet: " + warning), weight="Bolder")
+            )
+        )
+    body += [_para(note, isSubtle=True) for note in draft.notes]
     if draft.mail_to:
-        body.append(para(f"Send to: {draft.mail_to}", weight="Bolder"))
+        body.append(_para(f"Send to: {draft.mail_to}", weight="Bolder"))
     for name, label, value, multiline in _inputs(draft):
         body.append(
             {
                 "type": "Input.Text",
                 "id": f"delist_{name}",
-                "label": _CONTROL.sub("", label),
+                "label": _clean(label, 200),
                 "value": _value(value),
                 "isMultiline": multiline,
                 "maxLength": _INPUT_MAX,
             }
         )
-    body.append(para("How", weight="Bolder"))
-    body += [para(f"{n}. {step}") for n, step in enumerate(draft.steps, start=1)]
-    body.append(para("What to expect: " + draft.expect, isSubtle=True))
+    body.append(_para("How", weight="Bolder"))
+    body += [_para(f"{n}. {step}") for n, step in enumerate(draft.steps, start=1)]
+    body.append(_para("What to expect: " + draft.expect, isSubtle=True))
     actions: list[dict[str, Any]] = []
     if draft.where is not None:
         actions.append({"type": "Action.OpenUrl", "title": "Open the form", "url": draft.where.url})
@@ -195,10 +189,10 @@ def draft_adaptive(draft: Draft, card_id: str, card_message: str = "") -> dict[s
         }
     )
     return {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "$schema": ADAPTIVE_CARD_SCHEMA,
         "type": "AdaptiveCard",
         "version": "1.5",
-        "fallbackText": _CONTROL.sub("", draft.title)[:300],
+        "fallbackText": _clean(draft.title, 300),
         "body": body,
         "actions": actions,
     }
@@ -227,4 +221,4 @@ def draft_text(draft: Draft) -> str:
     out += ["", "How:"]
     out += [f"  {n}. {step}" for n, step in enumerate(draft.steps, start=1)]
     out += ["", f"What to expect: {draft.expect}"]
-    return _CONTROL.sub("", "\n".join(out))
+    return _INVISIBLE.sub("", "\n".join(out))
