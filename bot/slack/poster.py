@@ -8,6 +8,7 @@ errors): HTTP 429 and 5xx, and a network failure, are worth retrying (``Retry-Af
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
@@ -55,57 +56,43 @@ class SlackPoster:
         extra: dict[str, Any] = {"thread_ts": thread} if thread else {}
         if idempotency_key:
             extra["metadata"] = {"event_type": _EVENT, "event_payload": {"key": idempotency_key}}
-        try:
-            response = await self.client.chat_postMessage(
+        response = await _slack(
+            target,
+            self.client.chat_postMessage(
                 channel=target,
                 unfurl_links=False,
                 unfurl_media=False,
                 **render_blockkit(card),
                 **extra,
-            )
-        except SlackApiError as error:
-            raise _delivery_error(target, error) from None
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise DeliveryError(
-                f"Slack could not be reached ({type(error).__name__})", retryable=True
-            ) from None
+            ),
+        )
         ts = str(response.get("ts") or "")
         log.info("posted to slack %s: ts=%s key=%s", target, ts, idempotency_key)
         return ts
 
     async def update(self, target: str, message_id: str, card: Card) -> None:
         """Replace message ``message_id`` (its ``ts``) in channel ``target`` with ``card``."""
-        try:
-            await self.client.chat_update(channel=target, ts=message_id, **render_blockkit(card))
-        except SlackApiError as error:
-            raise _delivery_error(target, error) from None
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise DeliveryError(
-                f"Slack could not be reached ({type(error).__name__})", retryable=True
-            ) from None
+        update = self.client.chat_update(channel=target, ts=message_id, **render_blockkit(card))
+        await _slack(target, update)
         log.info("updated slack %s: ts=%s", target, message_id)
 
     async def _already_posted(self, target: str, key: str, thread: str | None) -> str | None:
         """The ts of a recent message of ours in ``target`` (or its ``thread``) carrying
         ``key``, if any."""
+        if thread:
+            read = self.client.conversations_replies(
+                channel=target, ts=thread, limit=_HISTORY, include_all_metadata=True
+            )
+        else:
+            read = self.client.conversations_history(
+                channel=target, limit=_HISTORY, include_all_metadata=True
+            )
         try:
-            if thread:
-                response = await self.client.conversations_replies(
-                    channel=target, ts=thread, limit=_HISTORY, include_all_metadata=True
-                )
-            else:
-                response = await self.client.conversations_history(
-                    channel=target, limit=_HISTORY, include_all_metadata=True
-                )
-        except SlackApiError as error:
-            status = int(getattr(error.response, "status_code", 0) or 0)
-            if status == 429 or status >= 500:
-                raise _delivery_error(target, error) from None
+            response = await _slack(target, read)
+        except DeliveryError as error:
+            if error.retryable:
+                raise
             return None  # cannot read the channel (not a member, say): post as usual
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise DeliveryError(
-                f"Slack could not be reached ({type(error).__name__})", retryable=True
-            ) from None
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
@@ -116,6 +103,19 @@ class SlackPoster:
 
 _EVENT = "ndrbot_alert"
 _HISTORY = 100  # messages read back: more than an alert channel sees in a retry window
+
+
+async def _slack(target: str, call: Awaitable[Any]) -> Any:
+    """Await one Web API call; what went wrong as a :class:`DeliveryError` (retryable for 429,
+    5xx and a network failure)."""
+    try:
+        return await call
+    except SlackApiError as error:
+        raise _delivery_error(target, error) from None
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise DeliveryError(
+            f"Slack could not be reached ({type(error).__name__})", retryable=True
+        ) from None
 
 
 def _delivery_error(target: str, error: SlackApiError) -> DeliveryError:
