@@ -40,19 +40,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _doctor(settings: Settings, *, send_test: bool) -> list[Finding]:
-    from bot.doctor.dns import check_dns
+    from bot.doctor.quick import resolver_checks
     from bot.doctor.slack import check_slack
     from bot.doctor.storage import check_storage
-    from handlers.checks.resolver import DnsClient
 
     findings = [*_settings(settings)]
-    dns = DnsClient(
-        settings.nameservers, timeout=settings.dns_timeout, deadline=settings.check_deadline
+    findings += await resolver_checks(
+        settings, blocklists=True, timeout=settings.dns_timeout, deadline=settings.check_deadline
     )
-    try:
-        findings += await check_dns(dns, settings.dns_probe or "a.root-servers.net")
-    finally:
-        dns.close()
     findings += check_storage(settings.db_path)
     findings += await check_slack(settings, utc_now())
     findings += _teams(settings)

@@ -12,7 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["Settings", "SettingsError", "load_dotenv", "parse_nameserver", "parse_nameservers"]
+# A name that must exist: its NXDOMAIN marks a resolver that lies (handlers.checks.resolver).
+DEFAULT_DNS_PROBE = "a.root-servers.net"
+
+__all__ = [
+    "DEFAULT_DNS_PROBE",
+    "Settings",
+    "SettingsError",
+    "load_dotenv",
+    "parse_nameserver",
+    "parse_nameservers",
+]
 
 DEFAULT_MAX_PASTE_BYTES = 2 * 1024 * 1024
 
@@ -130,7 +140,7 @@ class Settings:
     dns_timeout: float = 3.0  # seconds per query
     check_deadline: float = 10.0  # seconds for one whole check
     # A name that must exist: "no such record" answers count only once it resolves ("": off).
-    dns_probe: str = "a.root-servers.net"
+    dns_probe: str = DEFAULT_DNS_PROBE
     log_format: str = "text"  # "text" or "json" (one object per line, for log collectors)
     metrics: bool = False  # serve /metrics (NDRBOT_METRICS=1, or implied by a metrics token)
     metrics_token: str | None = field(default=None, repr=False)
@@ -177,7 +187,7 @@ class Settings:
             nameservers=parse_nameservers(merged.get("NDRBOT_NAMESERVERS", "")),
             dns_timeout=_float(merged, "NDRBOT_DNS_TIMEOUT", 3.0, minimum=0.05),
             check_deadline=_float(merged, "NDRBOT_CHECK_DEADLINE", 10.0, minimum=0.1),
-            dns_probe=merged.get("NDRBOT_DNS_PROBE", "a.root-servers.net").strip(),
+            dns_probe=merged.get("NDRBOT_DNS_PROBE", DEFAULT_DNS_PROBE).strip(),
             log_format=_choice(merged, "NDRBOT_LOG_FORMAT", "text", ("text", "json")),
             metrics=merged.get("NDRBOT_METRICS", "").strip().lower() in ("1", "true", "yes")
             or bool(_secret(merged, "NDRBOT_METRICS_TOKEN")),

@@ -155,14 +155,17 @@ def test_ndrbot_doctor_exits_by_what_it_found_and_never_prints_the_dqs_key(
     serve: Serve, tmp_path: Path, lying: bool
 ) -> None:
     faults = Faults(nxdomain_everything=True) if lying else None
-    server = serve(blocklist_zone(list(DEFAULT_IP_LISTS)), faults)
+    key = "dqs-key-that-must-not-show"
+    # With a DQS key, Spamhaus is asked through its DQS zone, as the checks ask it.
+    zones = [*DEFAULT_IP_LISTS, f"{key}.zen.dq.spamhaus.net"]
+    server = serve(blocklist_zone(zones), faults)
     ip, port = server.nameserver
     env = {
         **os.environ,
         "NDRBOT_NAMESERVERS": f"{ip}:{port}",
         "NDRBOT_DNS_TIMEOUT": "0.5",
         "NDRBOT_DB": str(tmp_path / "ndrbot.sqlite3"),
-        "NDRBOT_SPAMHAUS_DQS_KEY": "dqs-key-that-must-not-show",
+        "NDRBOT_SPAMHAUS_DQS_KEY": key,
         "NDRBOT_ALERT_SLACK_CHANNEL": "C0ALERTS",
     }
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MICROSOFT_APP_ID"):
@@ -177,6 +180,8 @@ def test_ndrbot_doctor_exits_by_what_it_found_and_never_prints_the_dqs_key(
         check=False,
     )
     assert "dqs-key-that-must-not-show" not in done.stdout + done.stderr
+    if not lying:  # asked the way the checks ask: through the DQS zone
+        assert any(name.endswith(f"{key}.zen.dq.spamhaus.net") for name, _t, _p in server.log)
     report = json.loads(done.stdout)
     assert done.returncode == (1 if lying else 0), done.stdout
     assert report["ok"] is not lying

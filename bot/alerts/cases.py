@@ -14,8 +14,7 @@ from collections.abc import Callable
 from bot.alerts._timing import Sleep, repeat
 from bot.store.alerts import AlertStore, NewAlert
 from handlers.cases import Case, Listing, next_step
-from handlers.checks import DnsClient
-from handlers.checks.dnsbl import check_blocklist
+from handlers.checks import CheckPlan, DnsClient, Status, Step, run_plan
 from handlers.ports import Clock
 
 __all__ = ["CaseFollower"]
@@ -76,11 +75,11 @@ class CaseFollower:
         return int(alert is not None)
 
     async def _look(self, case: Case) -> Listing:
-        """Is the case's IP address still on its list? UNKNOWN when no answer can be trusted."""
-        try:
-            result = await check_blocklist(self.dns(), case.ip, [case.zone], dqs_key=self.dqs_key)
-        except Exception as error:  # a check must never stop the follow-up loop
-            log.warning("case %s: blocklist look-up failed (%s)", case.id, type(error).__name__)
+        """Is the case's IP address still on its list? UNKNOWN when no answer can be trusted
+        (run_plan makes a check that crashes an unknown one, as everywhere)."""
+        plan = CheckPlan((Step("dnsbl", case.ip, lists=(case.zone,)),))
+        (result,) = await run_plan(self.dns(), plan, dqs_key=self.dqs_key)
+        if result.status is Status.UNKNOWN:
             return Listing.UNKNOWN
         if result.details.get("listed"):
             return Listing.LISTED

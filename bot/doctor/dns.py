@@ -6,8 +6,7 @@ from __future__ import annotations
 import secrets
 
 from bot.doctor import Finding, Verdict
-from handlers.checks import DnsClient, DnsUnavailable
-from handlers.checks.dnsbl import check_blocklist
+from handlers.checks import CheckPlan, DnsClient, DnsUnavailable, Step, run_plan
 
 __all__ = ["check_dns"]
 
@@ -17,9 +16,12 @@ _RESOLVER_FIX = (
 )
 
 
-async def check_dns(dns: DnsClient, probe: str, *, blocklists: bool = True) -> list[Finding]:
-    """The resolver checks, in order; the blocklists (unless ``blocklists`` is false) only when
-    the resolver can be trusted."""
+async def check_dns(
+    dns: DnsClient, probe: str, *, blocklists: bool = True, dqs_key: str | None = None
+) -> list[Finding]:
+    """The resolver checks, in order; the blocklists (unless ``blocklists`` is false, and asked
+    as checks ask them: through the Spamhaus DQS zone when ``dqs_key`` is set) only when the
+    resolver can be trusted."""
     where = ", ".join(dns.servers) or "the system resolver"
     out: list[Finding] = []
     try:
@@ -82,11 +84,12 @@ async def check_dns(dns: DnsClient, probe: str, *, blocklists: bool = True) -> l
     if any(f.verdict is Verdict.FAIL for f in out):
         out.append(Finding("dns", "blocklists", Verdict.SKIPPED, "not asked: the resolver lies"))
         return out
-    return out + await _blocklists(dns)
+    return out + await _blocklists(dns, dqs_key)
 
 
-async def _blocklists(dns: DnsClient) -> list[Finding]:
-    result = await check_blocklist(dns, "192.0.2.1")  # TEST-NET-1: only the test points matter
+async def _blocklists(dns: DnsClient, dqs_key: str | None) -> list[Finding]:
+    plan = CheckPlan((Step("dnsbl", "192.0.2.1"),))  # TEST-NET-1: only the test points matter
+    (result,) = await run_plan(dns, plan, dqs_key=dqs_key)
     out = []
     for row in result.details.get("lists", ()):
         name = str(row.get("list"))

@@ -10,24 +10,39 @@ import logging
 from aiohttp import web
 
 from bot.doctor import Finding, Verdict
-from bot.settings import Settings
+from bot.settings import DEFAULT_DNS_PROBE, Settings
 
-__all__ = ["StartupCheck", "problems", "quick_check"]
+__all__ = ["StartupCheck", "problems", "quick_check", "resolver_checks"]
 
 log = logging.getLogger("ndrbot.doctor")
 
 
-async def quick_check(settings: Settings) -> list[Finding]:
-    """The resolver's truthfulness and the database; a few seconds at most."""
+async def resolver_checks(
+    settings: Settings, *, blocklists: bool, timeout: float, deadline: float
+) -> list[Finding]:
+    """The doctor's DNS checks through the configured resolvers (asked without the probe that
+    checks use: the doctor asks the probe name itself, and names the resolver that lies)."""
     from bot.doctor.dns import check_dns
-    from bot.doctor.storage import check_storage
     from handlers.checks.resolver import DnsClient
 
-    dns = DnsClient(settings.nameservers, timeout=min(settings.dns_timeout, 2.0), deadline=5.0)
+    dns = DnsClient(settings.nameservers, timeout=timeout, deadline=deadline)
     try:
-        found = await check_dns(dns, settings.dns_probe or "a.root-servers.net", blocklists=False)
+        return await check_dns(
+            dns,
+            settings.dns_probe or DEFAULT_DNS_PROBE,
+            blocklists=blocklists,
+            dqs_key=settings.spamhaus_dqs_key,
+        )
     finally:
         dns.close()
+
+
+async def quick_check(settings: Settings) -> list[Finding]:
+    """The resolver's truthfulness and the database; a few seconds at most."""
+    from bot.doctor.storage import check_storage
+
+    timeout = min(settings.dns_timeout, 2.0)
+    found = await resolver_checks(settings, blocklists=False, timeout=timeout, deadline=5.0)
     if settings.db_path != ":memory:":
         found += check_storage(settings.db_path)
     return found
