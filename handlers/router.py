@@ -146,10 +146,10 @@ class Router:
                 continue
             if bounce.is_ndr:
                 diagnosis = diagnose(bounce, self.catalogue)
+                place = _place(message.platform, message.conversation)
                 if self.observe is not None:
-                    self.observe(diagnosis, f"{message.platform}:{message.conversation}")
+                    self.observe(diagnosis, place)
                 checks_to_run = self.run_checks and diagnosis.plan.runnable
-                place = f"{message.platform}:{message.conversation}"
                 return Pending(diagnosis, Visibility.THREAD, checks_to_run, place)
             if recognised is None and bounce.kind not in (Kind.CHAT, Kind.UNKNOWN):
                 recognised = bounce
@@ -294,18 +294,26 @@ class Router:
 
     # -- delisting --------------------------------------------------------------------------
 
-    async def on_delist(self, card_id: str) -> Draft | None:
-        """The prefilled delisting request for a stored block card, built from the bounce, the
-        card's checks as the last Re-check left them and the checklist's ticks (evidence first:
-        :mod:`handlers.delisting`); None when the card, or its request, is gone."""
+    def _delisting(self, card_id: str) -> tuple[Card, DelistRequest] | None:
+        """A stored block card and the delisting request it keeps; None when either is gone
+        (or was written by another version)."""
         card = self.cards.load_card(card_id)
         stored = card.meta.get("delist") if card is not None else None
         if card is None or not stored:
             return None
         try:
-            request = DelistRequest.from_json(stored)
+            return card, DelistRequest.from_json(stored)
         except ValueError:
-            return None  # written by another version
+            return None
+
+    async def on_delist(self, card_id: str) -> Draft | None:
+        """The prefilled delisting request for a stored block card, built from the bounce, the
+        card's checks as the last Re-check left them and the checklist's ticks (evidence first:
+        :mod:`handlers.delisting`); None when the card, or its request, is gone."""
+        found = self._delisting(card_id)
+        if found is None:
+            return None
+        card, request = found
         return build_draft(
             request, self.catalogue, card.checks, card.checklist, self._ticks(card_id)
         )
@@ -323,33 +331,29 @@ class Router:
         first mark stands; a second or a redelivered one changes nothing), and, for a card in a
         conversation (``thread``: the card's own message), a case opens that follows the request
         up in that thread (:mod:`handlers.cases`). None if the card is gone."""
-        card = self.cards.load_card(card_id)
-        stored = card.meta.get("delist") if card is not None else None
-        if card is None or not stored:
+        found = self._delisting(card_id)
+        if found is None:
             return None
+        card, request = found
         if not card.delisting_by:
             now = self.clock()
             at = now.isoformat(timespec="seconds")
             card = replace(card, delisting_by=user, delisting_at=at)
             self.cards.save_card(card_id, card)
             if self.cases is not None and conversation and thread:
-                self._open_case(card_id, stored, user, now, platform, conversation, thread)
+                self._open_case(card_id, request, user, now, platform, conversation, thread)
         return self._with_saved_ticks(card_id, card)
 
     def _open_case(
         self,
         card_id: str,
-        stored: str,
+        request: DelistRequest,
         user: str,
         now: datetime,
         platform: str,
         conversation: str,
         thread: str,
     ) -> None:
-        try:
-            request = DelistRequest.from_json(stored)
-        except ValueError:
-            return
         route = self.catalogue.delisting.get(request.route)
         if route is None or self.cases is None:
             return
@@ -373,7 +377,7 @@ class Router:
         """``/ndr cases``: this conversation's open delisting cases and unfinished checklists."""
         cases = self.cases.open_cases(command.platform, command.conversation) if self.cases else []
         unfinished = []
-        for card_id, card in self.cards.cards_at(f"{command.platform}:{command.conversation}"):
+        for card_id, card in self.cards.cards_at(_place(command.platform, command.conversation)):
             if card.checklist is None:
                 continue
             ticks = self._ticks(card_id)
@@ -439,6 +443,11 @@ class Router:
         for item in after.keys() - before.keys():
             self.cards.set_tick(card_id, item, after[item].user, at)
         return replace(card, checklist=apply_ticks(card.checklist, after))
+
+
+def _place(platform: str, conversation: str) -> str:
+    """Where a card is posted (``"slack:C123"``): what trends count and ``/ndr cases`` lists."""
+    return f"{platform}:{conversation}"
 
 
 def _with_recheck(card: Card, plan: CheckPlan | None) -> Card:
