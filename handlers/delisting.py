@@ -233,16 +233,11 @@ def _audit(checklist: ChecklistView | None, ticks: Mapping[str, TickRecord]) -> 
     return (["Done so far:", *lines]) if lines else []
 
 
-class _Values(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return _FILL_IN.format(key)
-
-
 def _fill(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with each {name} replaced; a missing value is "<name>" for the person to fill."""
-    filled = _Values(
-        {k: v if v else _FILL_IN.format(_LABELS[k].lower()) for k, v in values.items()}
-    )
+    """``template`` with each {name} replaced (the catalogue's loader allows only the names
+    ``values`` holds); a value the bounce did not give is "<label>", for the person to fill in,
+    and an empty audit is left out."""
+    filled = {k: v if v else _FILL_IN.format(_LABELS[k].lower()) for k, v in values.items()}
     if not values.get("audit"):
         filled["audit"] = ""
     text = template.format_map(filled)
