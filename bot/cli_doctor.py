@@ -1,7 +1,7 @@
 """``ndrbot doctor [--json] [--send-test]``: what is wrong with this setup, and how to fix it.
 
 Every setting is read and validated first (a bad one stops here with its name, as for every
-command); then the resolvers, the database, Slack and the alert destination are checked live.
+command); then the resolvers, the database, Slack, Teams and the alert destinations are checked live.
 Exit status 0 when nothing failed, 1 when something did.
 """
 
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--send-test",
         action="store_true",
-        help="also post a short test message to the Slack alert channel",
+        help="also post a short test message to each alert destination (Slack, Teams)",
     )
     parser.set_defaults(func=run)
 
@@ -40,9 +40,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _doctor(settings: Settings, *, send_test: bool) -> list[Finding]:
+    from bot.doctor.alerts import check_alerts
     from bot.doctor.quick import resolver_checks
     from bot.doctor.slack import check_slack
     from bot.doctor.storage import check_storage
+    from bot.doctor.teams import check_teams
 
     findings = [*_settings(settings)]
     findings += await resolver_checks(
@@ -50,8 +52,8 @@ async def _doctor(settings: Settings, *, send_test: bool) -> list[Finding]:
     )
     findings += check_storage(settings.db_path)
     findings += await check_slack(settings, utc_now())
-    findings += _teams(settings)
-    findings += await _alerts(settings, send_test=send_test)
+    findings += await check_teams(settings)
+    findings += await check_alerts(settings, send_test=send_test)
     return findings
 
 
@@ -63,72 +65,3 @@ def _settings(settings: Settings) -> list[Finding]:
         platforms.append("Teams")
     found = ", ".join(platforms) or "no chat platform (the console and the CLI work without one)"
     return [Finding("settings", "read and valid", Verdict.PASS, f"configured: {found}")]
-
-
-def _teams(settings: Settings) -> list[Finding]:
-    if not settings.microsoft_app_id:
-        return [
-            Finding("teams", "app registration", Verdict.SKIPPED, "MICROSOFT_APP_ID is not set")
-        ]
-    return [
-        Finding(
-            "teams",
-            "token",
-            Verdict.SKIPPED,
-            "obtaining a Bot Framework token is not checked by this version",
-        )
-    ]
-
-
-async def _alerts(settings: Settings, *, send_test: bool) -> list[Finding]:
-    from bot.alerts.commands import ALERT_CHANNEL_SETTING
-    from bot.store import Database
-    from bot.store.chat import ChatStore
-
-    chat = ChatStore(Database(settings.db_path))
-    chosen = chat.setting(ALERT_CHANNEL_SETTING.format(platform="slack"))
-    chosen = chosen or settings.alert_slack_channel
-    teams = chat.setting(ALERT_CHANNEL_SETTING.format(platform="teams"))
-    teams = teams or settings.alert_teams_conversation
-    chat.db.close()
-    if not chosen and not teams:
-        return [
-            Finding(
-                "alerts",
-                "destination",
-                Verdict.WARN,
-                "no alert channel is set: watch alerts and trends have nowhere to go",
-                "type /ndrbot alerts here in the IT channel, or set NDRBOT_ALERT_SLACK_CHANNEL",
-            )
-        ]
-    where = ", ".join(
-        x for x in (f"Slack {chosen}" if chosen else "", f"Teams {teams}" if teams else "") if x
-    )
-    out = [Finding("alerts", "destination", Verdict.PASS, where)]
-    if not (send_test and chosen and settings.slack_bot_token):
-        out.append(
-            Finding("alerts", "test post", Verdict.SKIPPED, "run with --send-test to post one")
-        )
-        return out
-    from slack_sdk.errors import SlackApiError
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    try:
-        await client.chat_postMessage(
-            channel=chosen, text="ndrbot doctor: a test post. Alerts will arrive here."
-        )
-    except SlackApiError as error:
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
-        out.append(
-            Finding(
-                "alerts",
-                "test post",
-                Verdict.FAIL,
-                f"Slack refused the post to {chosen} ({code})",
-                "invite ndrbot to that channel (/invite @ndrbot), or choose another",
-            )
-        )
-        return out
-    out.append(Finding("alerts", "test post", Verdict.PASS, f"posted to {chosen}"))
-    return out

@@ -268,6 +268,17 @@ class Settings:
         return bool(self.slack_bot_token)
 
     @property
+    def loopback_only(self) -> bool:
+        """True when the server listens on a loopback address only (``NDRBOT_HOST``)."""
+        host = self.host.strip().strip("[]").lower()
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
     def teams_authenticated(self) -> bool:
         """True when Bot Framework authentication is configured (an app id is set)."""
         return bool(self.microsoft_app_id)

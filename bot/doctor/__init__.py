@@ -1,8 +1,8 @@
 """``ndrbot doctor``: every setting read, then live checks of what ndrbot depends on, each with a
 verdict (pass, warn, fail, skipped), what it found and the fix.
 
-Each area has its module (``dns``, ``storage``, ``slack``); they return :class:`Finding` values
-and never raise for a problem they were asked to find. Secrets are never part of a finding.
+Each area has its module (``dns``, ``storage``, ``slack``, ``teams``, ``alerts``); they return
+:class:`Finding` values and never raise for a problem they were asked to find. Secrets are never part of a finding.
 """
 
 from __future__ import annotations

@@ -57,6 +57,15 @@ class ChatStore:
         db.migrate(MIGRATIONS)
         self._prune()
 
+    @classmethod
+    def read_only(cls, db: Database) -> ChatStore:
+        """A store over ``db`` that neither migrates nor prunes, for looking without changing
+        anything (``ndrbot doctor``); on a database ``ndrbot serve`` never opened, its reads
+        raise ``sqlite3.OperationalError`` (no such table)."""
+        store = cls.__new__(cls)
+        store.db = db
+        return store
+
     def _prune(self) -> None:
         cutoff = (datetime.now(UTC) - _SEEN_KEEP).isoformat(timespec="seconds")
         with self.db.transaction() as conn:

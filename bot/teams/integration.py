@@ -21,7 +21,6 @@ would let some of those escape as a 500.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from typing import Any
@@ -61,15 +60,6 @@ class _BotConfig:
         self.APP_TYPE = settings.microsoft_app_type
 
 
-def _is_loopback(host: str) -> bool:
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": {"code": str(status), "message": message}}, status=status)
 
@@ -102,7 +92,7 @@ class TeamsIntegration:
         """``authentication`` is a seam for tests (botbuilder's own parameterised
         authentication pointed at loopback); by default it is built from the settings."""
         self.settings = settings
-        self.authentication = authentication or self._authentication(settings)
+        self.authentication = authentication or self.authentication_for(settings)
         self.adapter = CloudAdapter(self.authentication)
         self.adapter.on_turn_error = _on_turn_error
         self.files = FileFetcher(
@@ -118,7 +108,7 @@ class TeamsIntegration:
         )
 
     @staticmethod
-    def _authentication(settings: Settings) -> BotFrameworkAuthentication:
+    def authentication_for(settings: Settings) -> BotFrameworkAuthentication:
         if (
             settings.microsoft_app_type == "UserAssignedMSI"
             and settings.microsoft_app_id
@@ -132,7 +122,7 @@ class TeamsIntegration:
     @staticmethod
     def check_binding(settings: Settings) -> None:
         """Refuse to serve Teams unauthenticated anywhere but on loopback."""
-        if settings.teams_authenticated or _is_loopback(settings.host):
+        if settings.teams_authenticated or settings.loopback_only:
             return
         raise TeamsConfigError(
             f"MICROSOFT_APP_ID is not set, so Teams would run without Bot Framework "
