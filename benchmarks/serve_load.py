@@ -1,6 +1,7 @@
 """``ndrbot serve`` under a burst: Slack ack latency, one answer per request, peak memory.
 
-    .venv/bin/python benchmarks/serve_load.py [--pastes 400] [--commands 200] [--in-flight 40]
+    .venv/bin/python benchmarks/serve_load.py [--pastes 400] [--commands 200] [--teams 200]
+        [--intake 100] [--in-flight 40]
 
 Starts ``ndrbot serve`` as its own process (as an operator runs it), with Slack pointed at the
 fake Slack Web API on loopback and DNS at the loopback DNS server the tests use, then sends the
@@ -39,11 +40,19 @@ from handlers.checks.dnsbl_lists import DEFAULT_IP_LISTS  # noqa: E402
 from tests.dns.conftest import blocklist_zone  # noqa: E402
 from tests.dns.server import LoopbackDns  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
+from tests.fakes.teams_connector import FakeTeamsConnector  # noqa: E402
+from tests.teams.conftest import load_activity  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-load-test"
 SAMPLE = (ROOT / "tests" / "ndr" / "samples" / "eop_spamhaus_postfix.txt").read_text()
 SLACK_GIVES_UP = 3.0  # seconds: Slack retries an event (and fails a command) without an ack
+INTAKE_TOKEN = "intake-load-token"
+INTAKE_SAMPLE = (ROOT / "tests" / "ndr" / "samples" / "banned_ip_postfix.eml").read_bytes()
+TEAMS_CHANNEL = "19:c6e4b3a0f1d24b0e9a7f2c3d4e5f6a7b@thread.tacv2"
+
+# One request of the burst: (platform, path, body, content type).
+Request = tuple[str, str, str, str]
 
 
 def _free_port() -> int:
@@ -80,6 +89,30 @@ def _paste(n: int) -> tuple[str, str]:
     return json.dumps(event), "application/json"
 
 
+def _activity(n: int, service_url: str) -> tuple[str, str]:
+    """A bounce pasted in a Teams channel thread (its own thread each)."""
+    message_id = f"17636299{n:05d}"
+    activity = load_activity(
+        "channel_bounce_paste",
+        service_url,
+        id=message_id,
+        text=SAMPLE,
+        attachments=[],
+        conversation={
+            "isGroup": True,
+            "conversationType": "channel",
+            "id": f"{TEAMS_CHANNEL};messageid={message_id}",
+        },
+    )
+    return json.dumps(activity), "application/json"
+
+
+def _submission(n: int) -> tuple[str, str]:
+    """A bounce for /api/ndr: the same report with its own Message-ID (no duplicates)."""
+    body = INTAKE_SAMPLE.replace(b"Subject:", f"X-Load: {n}\nSubject:".encode(), 1)
+    return body.decode("utf-8", "surrogateescape"), "message/rfc822"
+
+
 def _command(n: int, response_url: str) -> tuple[str, str]:
     fields = {
         "team_id": "T0NDRBOT1",
@@ -94,14 +127,21 @@ def _command(n: int, response_url: str) -> tuple[str, str]:
     return urlencode(fields), "application/x-www-form-urlencoded"
 
 
-def _finished(slack: FakeSlackApi) -> int:
+def _finished(slack: FakeSlackApi, teams: FakeTeamsConnector) -> int:
     """Answers complete: cards posted as they are or edited in, and command results."""
     posted = [
         c
         for c in slack.calls_to("chat.postMessage")
         if "Reading the bounce" not in json.dumps(c.params.get("blocks", ""))
     ]
-    return len(posted) + len(slack.calls_to("chat.update")) + len(slack.calls_to("response_url"))
+    slack_done = len(posted) + len(slack.calls_to("chat.update"))
+    teams_posted = [
+        c
+        for c in [*teams.calls_of("reply"), *teams.calls_of("send")]
+        if "Reading the bounce" not in json.dumps(c.activity)
+    ]
+    teams_done = len(teams_posted) + len(teams.calls_of("update"))
+    return slack_done + len(slack.calls_to("response_url")) + teams_done
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -111,24 +151,32 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def _burst(
-    url: str, requests: list[tuple[str, str]], in_flight: int, signed: bool = True
-) -> list[float]:
-    """Send every request, ``in_flight`` at a time; the seconds each took to be answered."""
+def _headers(platform: str, body: str) -> dict[str, str]:
+    if platform == "slack":
+        return _signed(body)
+    if platform == "intake":
+        return {"Authorization": f"Bearer {INTAKE_TOKEN}"}
+    return {}  # Teams unauthenticated: the Emulator case, allowed on loopback
+
+
+async def _burst(base: str, requests: list[Request], in_flight: int) -> dict[str, list[float]]:
+    """Send every request, ``in_flight`` at a time; per platform, the seconds each took to be
+    answered."""
     gate = asyncio.Semaphore(in_flight)
-    took: list[float] = []
+    took: dict[str, list[float]] = {}
     async with aiohttp.ClientSession() as http:
 
-        async def one(body: str, content_type: str) -> None:
+        async def one(platform: str, path: str, body: str, content_type: str) -> None:
             async with gate:
-                headers = {"Content-Type": content_type, **(_signed(body) if signed else {})}
+                headers = {"Content-Type": content_type, **_headers(platform, body)}
+                data = body.encode("utf-8", "surrogateescape")
                 start = time.perf_counter()
-                async with http.post(url, data=body.encode(), headers=headers) as response:
+                async with http.post(base + path, data=data, headers=headers) as response:
                     await response.read()
-                    assert response.status == 200, response.status
-                took.append(time.perf_counter() - start)
+                    assert response.status == 200, (platform, response.status)
+                took.setdefault(platform, []).append(time.perf_counter() - start)
 
-        await asyncio.gather(*(one(b, c) for b, c in requests))
+        await asyncio.gather(*(one(*r) for r in requests))
     return took
 
 
@@ -156,7 +204,7 @@ def _ms(values: list[float], q: float) -> str:
 async def main(args: argparse.Namespace) -> int:
     zone = blocklist_zone(list(DEFAULT_IP_LISTS))
     with LoopbackDns(zone) as dns, tempfile.TemporaryDirectory() as tmp:
-        async with FakeSlackApi(token=TOKEN) as slack:
+        async with FakeSlackApi(token=TOKEN) as slack, FakeTeamsConnector() as teams:
             port = _free_port()
             env = {
                 **os.environ,
@@ -168,7 +216,10 @@ async def main(args: argparse.Namespace) -> int:
                 "NDRBOT_HOST": "127.0.0.1",
                 "NDRBOT_PORT": str(port),
                 "NDRBOT_COMMANDS_PER_MINUTE": "1000",
+                "NDRBOT_INTAKE_TOKEN": INTAKE_TOKEN,
             }
+            for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD"):
+                env.pop(name, None)
             server = subprocess.Popen(
                 [str(Path(sys.executable).parent / "ndrbot"), "serve"],
                 env=env,
@@ -186,17 +237,28 @@ async def main(args: argparse.Namespace) -> int:
                                     break
                         except aiohttp.ClientError:
                             await asyncio.sleep(0.05)
-                count = args.pastes + args.commands
+                count = args.pastes + args.commands + args.teams + args.intake
                 floor = await _healthz(f"{base}/healthz", count, args.in_flight)
-                requests = [_paste(n) for n in range(args.pastes)]
-                requests += [_command(n, slack.response_url(f"c{n}")) for n in range(args.commands)]
-                requests.sort(key=lambda r: hash(r[0]))  # pastes and commands mixed
+                slack_path, teams_path, intake_path = "/slack/events", "/api/messages", "/api/ndr"
+                requests: list[Request] = [
+                    ("slack", slack_path, *_paste(n)) for n in range(args.pastes)
+                ]
+                requests += [
+                    ("slack", slack_path, *_command(n, slack.response_url(f"c{n}")))
+                    for n in range(args.commands)
+                ]
+                requests += [
+                    ("teams", teams_path, *_activity(n, teams.service_url))
+                    for n in range(args.teams)
+                ]
+                requests += [("intake", intake_path, *_submission(n)) for n in range(args.intake)]
+                requests.sort(key=lambda r: hashlib.sha256(r[2].encode()).digest())  # mixed
                 started = time.perf_counter()
-                acks = await _burst(f"{base}/slack/events", requests, args.in_flight)
-                expected = args.pastes + args.commands
+                acks = await _burst(base, requests, args.in_flight)
+                expected = args.pastes + args.commands + args.teams
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
-                    if _finished(slack) >= expected:
+                    if _finished(slack, teams) >= expected:
                         break
                     await asyncio.sleep(0.05)
                 last = time.perf_counter() - started
@@ -211,15 +273,41 @@ async def main(args: argparse.Namespace) -> int:
             edits = len(slack.calls_to("chat.update"))
             answers = Counter(c.path for c in slack.calls_to("response_url"))
             answers.pop("/response/", None)
+            threads = Counter(
+                c.conversation_id.rpartition("=")[2]
+                for c in [*teams.calls_of("reply"), *teams.calls_of("send")]
+            )
             print(
-                f"ndrbot serve: {args.pastes} pasted bounces + {args.commands} /blcheck, "
+                f"ndrbot serve: {args.pastes} pasted bounces + {args.commands} /blcheck (Slack), "
+                f"{args.teams} pasted bounces (Teams), {args.intake} /api/ndr submissions, "
                 f"{args.in_flight} in flight"
             )
             print(f"  baseline, /healthz alone: p50 {_ms(floor, 0.5)}, p99 {_ms(floor, 0.99)}")
+            slack_acks = acks.get("slack", [])
             print(
-                f"  Slack ack: p50 {_ms(acks, 0.5)}, p99 {_ms(acks, 0.99)}, max {max(acks) * 1000:.0f} ms"
+                f"  Slack ack: p50 {_ms(slack_acks, 0.5)}, p99 {_ms(slack_acks, 0.99)}, "
+                f"max {max(slack_acks) * 1000:.0f} ms"
                 f" (Slack gives up at {SLACK_GIVES_UP:.0f} s; target p99 < 100 ms)"
             )
+            if args.teams:
+                took = acks["teams"]
+                print(
+                    f"  Teams ack: p50 {_ms(took, 0.5)}, p99 {_ms(took, 0.99)}, "
+                    f"max {max(took) * 1000:.0f} ms (target p99 < 100 ms)"
+                )
+                teams_once = sum(
+                    1 for n in range(args.teams) if threads.get(f"17636299{n:05d}") == 1
+                )
+                print(
+                    f"  Teams pastes with exactly one message: {teams_once} of {args.teams} "
+                    f"({len(teams.calls_of('update'))} placeholders edited into the card)"
+                )
+            if args.intake:
+                took = acks["intake"]
+                print(
+                    f"  /api/ndr answer (after reading, off the event loop): p50 {_ms(took, 0.5)}, "
+                    f"p99 {_ms(took, 0.99)}"
+                )
             once = sum(1 for n in range(args.pastes) if messages.get(f"1741140600.{n:06d}") == 1)
             print(
                 f"  pastes with exactly one message: {once} of {args.pastes} "
@@ -232,7 +320,8 @@ async def main(args: argparse.Namespace) -> int:
             print(f"  last answer after {last:.1f} s (target: within 10 s)")
             print(f"  server peak RSS: {rss:.0f} MB (target < 150 MB)")
             print(
-                f"  median ack vs. baseline: {statistics.median(acks) / statistics.median(floor):.1f}x"
+                "  median Slack ack vs. baseline: "
+                f"{statistics.median(slack_acks) / statistics.median(floor):.1f}x"
             )
     return 0
 
@@ -241,5 +330,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pastes", type=int, default=400)
     parser.add_argument("--commands", type=int, default=200)
+    parser.add_argument("--teams", type=int, default=200, help="Teams Activities (pastes)")
+    parser.add_argument("--intake", type=int, default=100, help="/api/ndr submissions")
     parser.add_argument("--in-flight", type=int, default=40)
     sys.exit(asyncio.run(main(parser.parse_args())))

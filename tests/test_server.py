@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.server import build_server
 from bot.settings import Settings, SettingsError
+from bot.teams import TeamsIntegration
 from handlers.checks import DnsClient
 from handlers.events import Command
 from tests.alerts import zones
@@ -69,6 +70,9 @@ async def test_from_a_teams_channel_to_a_proactive_alert(
         activity["conversation"]["id"] = f"{CHANNEL};messageid={message_id}"
         response = await client.post("/api/messages", json=activity)
         assert response.status == 200, await response.text()
+        teams = server.parts["teams"]
+        assert isinstance(teams, TeamsIntegration)
+        await teams.idle()  # acknowledged at once; the answer follows
 
     async with TestClient(TestServer(server.app, host="127.0.0.1")) as client:
         health = await (await client.get("/healthz")).json()

@@ -12,6 +12,7 @@ constant time), 413 over the size cap, 503 intake not configured.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.alerts.intake import Intake
+from bot.reading import off_loop
 from handlers.failures import log_failure
 from handlers.ndr import InputTooLarge
 from handlers.refusals import Refusal
@@ -86,9 +88,14 @@ def _message(body: bytes, content_type: str) -> tuple[bytes, str | None]:
 
 
 def intake_handler(
-    intake: Intake, *, token: str | None, max_bytes: int
+    intake: Intake, *, token: str | None, max_bytes: int, workers: int = 8
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The aiohttp handler for ``POST /api/ndr``."""
+    """The aiohttp handler for ``POST /api/ndr``.
+
+    The answer says what became of the bounce (read, duplicate, unreadable, refused), so it comes
+    after reading; but reading runs in a worker thread, at most ``workers`` at a time, so a burst
+    of submissions never holds up the acknowledgement of a Slack or Teams request."""
+    slots = asyncio.Semaphore(workers)
 
     async def handle(request: web.Request) -> web.Response:
         """Authenticate, cap, read and hand one bounce to intake."""
@@ -104,7 +111,10 @@ def intake_handler(
             return _error(413, too_large)
         try:
             message, named = _message(body, request.content_type)
-            result = intake.take(message, source=_source(named or request.query.get("source")))
+            async with slots:
+                reading = await off_loop(intake.read, message)
+            source = _source(named or request.query.get("source"))
+            result = intake.take(message, source=source, reading=reading)
         except InputTooLarge:
             return _error(413, too_large)
         except Refusal as refusal:

@@ -27,15 +27,15 @@ from datetime import datetime, timedelta
 
 from bot.alerts.trends import TrendWatcher
 from bot.store.alerts import AlertStore, NewAlert
-from handlers.diagnosis import diagnose
+from handlers.diagnosis import Diagnosis, diagnose
 from handlers.failures import log_failure
-from handlers.ndr import InputTooLarge, Kind, read
+from handlers.ndr import Bounce, InputTooLarge, Kind, read
 from handlers.ports import Clock
 from handlers.refusals import Refusal
 from handlers.watch.cards import unreadable_card
 from knowledge import Catalogue
 
-__all__ = ["Intake", "IntakeResult", "NotText", "check_text"]
+__all__ = ["Intake", "IntakeResult", "NotText", "Reading", "check_text"]
 
 log = logging.getLogger("ndrbot.alerts.intake")
 
@@ -86,6 +86,16 @@ class IntakeResult:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A bounce read and diagnosed, or why the reader failed on it (``failure``). Making one
+    touches nothing but the bytes and the catalogue, so it may run in a worker thread."""
+
+    bounce: Bounce | None
+    diagnosis: Diagnosis | None
+    failure: str = ""
+
+
 class Intake:
     """Keeps, diagnoses and counts received bounces."""
 
@@ -110,10 +120,32 @@ class Intake:
         self.destinations = destinations
         self.on_alert = on_alert
 
+    def read(self, raw: bytes) -> Reading:
+        """Read and diagnose ``raw`` without storing anything (CPU work: a worker thread may do
+        it). Raises InputTooLarge and NotText, as :meth:`take` does."""
+        if len(raw) > self.max_bytes:
+            raise InputTooLarge(len(raw), self.max_bytes)
+        check_text(raw)
+        try:
+            bounce = read(raw, max_bytes=self.max_bytes)
+            return Reading(bounce, diagnose(bounce, self.catalogue))
+        except InputTooLarge:
+            raise
+        except Exception as exc:  # a reader bug: keep the message, say so, fix the reader
+            log_failure(log, "reading an intake bounce", exc)
+            return Reading(None, None, f"the reader failed ({type(exc).__name__})")
+
     def take(
-        self, raw: bytes, *, source: str, at: datetime | None = None, alert: bool = True
+        self,
+        raw: bytes,
+        *,
+        source: str,
+        at: datetime | None = None,
+        alert: bool = True,
+        reading: Reading | None = None,
     ) -> IntakeResult:
-        """Keep, read, diagnose and count one bounce (``at``: when it bounced, default now).
+        """Keep, read, diagnose and count one bounce (``at``: when it bounced, default now);
+        ``reading`` is :meth:`read`'s result when it was made already (off the event loop).
 
         Raises InputTooLarge (nothing kept) and NotText (nothing to keep).
         """
@@ -125,15 +157,10 @@ class Intake:
         seen = self.store.intake_seen(digest, since=now - DUPLICATE_WINDOW)
         if seen is not None:
             return IntakeResult("duplicate", seen, f"Already received as intake #{seen}.")
-        try:
-            bounce = read(raw, max_bytes=self.max_bytes)
-            diagnosis = diagnose(bounce, self.catalogue)
-        except InputTooLarge:
-            raise
-        except Exception as exc:  # a reader bug: keep the message, say so, fix the reader
-            log_failure(log, "reading an intake bounce", exc)
-            why = f"the reader failed ({type(exc).__name__})"
-            return self._unreadable(raw, digest, source, None, why, alert)
+        reading = reading or self.read(raw)
+        bounce, diagnosis = reading.bounce, reading.diagnosis
+        if bounce is None or diagnosis is None:
+            return self._unreadable(raw, digest, source, None, reading.failure, alert)
         if bounce.kind is Kind.CHAT:
             intake_id = self.store.add_intake(
                 at=now, source=source, digest=digest, raw=raw, status="garbage"

@@ -183,6 +183,7 @@ class Alerts:
                 self.intake,
                 token=self.settings.intake_token,
                 max_bytes=self.settings.max_paste_bytes,
+                workers=self.settings.workers,
             ),
         )
 

@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.reading import off_loop
 from bot.render.blockkit import (
     TICK_ACTION_PREFIX,
     action_id,
@@ -139,7 +140,7 @@ class Listeners:
             message = slack.with_attachments(await self.files().fetch_all(slack.files))
         # Reading and diagnosing is CPU work: in a worker thread, so acks of other requests do
         # not wait behind it on the event loop. (It marks the message answered: say something.)
-        answer = await asyncio.to_thread(self.router.read_message, message)
+        answer = await off_loop(self.router.read_message, message)
         if answer is None:
             return
         where: dict[str, Any] = {"channel": message.conversation, "thread_ts": slack.thread_ts}

@@ -20,7 +20,6 @@ so for everyone else the answer would silently go nowhere.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from typing import Any
@@ -29,6 +28,7 @@ from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnCo
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.platform import DeliveryError
+from bot.reading import off_loop
 from bot.render.drafts import draft_adaptive
 from bot.store.chat import ChatStore
 from bot.teams.activities import (
@@ -160,7 +160,7 @@ class NdrTeamsBot(ActivityHandler):
             slash=False,
         )
         # CPU work in a worker thread: other requests are not held up behind it on the loop.
-        answer = await asyncio.to_thread(self.router.read_message, message)
+        answer = await off_loop(self.router.read_message, message)
         if answer is None:
             return
         if isinstance(answer, Reply):

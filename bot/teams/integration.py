@@ -21,6 +21,7 @@ would let some of those escape as a 500.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 
@@ -44,6 +45,7 @@ __all__ = ["TeamsConfigError", "TeamsIntegration"]
 
 log = logging.getLogger("ndrbot.teams")
 MESSAGES_PATH = "/api/messages"
+STOP_GRACE = 10.0  # seconds ndrbot serve waits at stop for acknowledged Activities
 
 
 class TeamsConfigError(SettingsError):
@@ -58,6 +60,14 @@ class _BotConfig:
         self.APP_PASSWORD = settings.microsoft_app_password
         self.APP_TENANTID = settings.microsoft_app_tenant_id
         self.APP_TYPE = settings.microsoft_app_type
+
+
+def _answered_in_response(activity: Activity) -> bool:
+    """An invoke (file consent, Action.Execute) or an expectReplies request carries its answer in
+    the HTTP response; everything else is answered through the connector."""
+    return activity.type == ActivityTypes.invoke or (
+        activity.delivery_mode == DeliveryModes.expect_replies
+    )
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -106,6 +116,10 @@ class TeamsIntegration:
             files=self.files,
             poster=self.poster,
         )
+        # Activities are acknowledged first and worked on after, at most ``workers`` at a time;
+        # the rest wait their turn, acknowledged already, and none is dropped.
+        self._slots = asyncio.Semaphore(settings.workers)
+        self._pending: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def authentication_for(settings: Settings) -> BotFrameworkAuthentication:
@@ -140,8 +154,29 @@ class TeamsIntegration:
         """Nothing runs in the background: Teams calls in over HTTP."""
 
     async def stop(self) -> None:
-        """Close the attachment download session."""
+        """Finish the Activities already acknowledged (for up to ``STOP_GRACE`` seconds), then
+        close the attachment download session."""
+        try:
+            await asyncio.wait_for(self.idle(), STOP_GRACE)
+        except TimeoutError:
+            log.warning(
+                "teams: %d acknowledged Activities left unanswered at stop", len(self._pending)
+            )
+            for task in list(self._pending):
+                task.cancel()
         await self.files.close()
+
+    async def idle(self) -> None:
+        """Wait until every acknowledged Activity has been worked on."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    async def _work(self, auth: Any, activity: Activity) -> None:
+        async with self._slots:
+            try:
+                await self.adapter.process_activity(auth, activity, self.bot.on_turn)
+            except Exception as error:
+                log.error("teams: could not process an Activity: %s", _where(error))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One Activity from the Bot Framework (or the Emulator)."""
@@ -168,6 +203,13 @@ class TeamsIntegration:
         except Exception as error:  # any failure to validate the token means: not authenticated
             log.warning("teams: rejected an Activity: %s", type(error).__name__)
             return _error(401, "the Bot Framework token was not accepted")
+        if not _answered_in_response(activity):
+            # The reply goes to the connector on its own request, so the HTTP answer need not
+            # wait for reading, checks and rendering: acknowledge now, work after.
+            task = asyncio.create_task(self._work(auth, activity))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return web.Response(status=200)
         try:
             response = await self.adapter.process_activity(auth, activity, self.bot.on_turn)
         except Exception as error:

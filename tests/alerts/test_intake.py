@@ -3,6 +3,9 @@ diagnosed and counted, and nothing lost when the diagnosis fails."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.alerts import Alerts
 from bot.alerts.http import intake_handler
+from bot.alerts.intake import Reading
 from knowledge import Catalogue
 from tests.alerts.conftest import make_settings
 
@@ -208,7 +212,10 @@ async def test_a_bug_in_intake_is_a_500_that_shows_nothing_of_it(
     class BuggyIntake:
         """Fails the way a bug would: a ValueError that is no refusal, quoting the input."""
 
-        def take(self, raw: bytes, *, source: str) -> object:
+        def read(self, raw: bytes) -> None:
+            return None
+
+        def take(self, raw: bytes, *, source: str, reading: object = None) -> object:
             raise ValueError(f"bad value in {raw[:40]!r}")
 
     app = web.Application()
@@ -227,3 +234,26 @@ async def test_intake_is_off_without_a_token(alerts_factory: Callable[..., Alert
     status, body = await post_bounce(await client_for(alerts))
     assert status == 503
     assert "NDRBOT_INTAKE_TOKEN" in body["error"]
+
+
+async def test_reading_a_submission_does_not_hold_up_other_requests(
+    intake: tuple[TestClient, Alerts], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, alerts = intake
+    gate = threading.Event()
+    read = alerts.intake.read
+
+    def held(raw: bytes) -> Reading:
+        gate.wait(10)  # a slow bounce: reading takes as long as the test wants
+        return read(raw)
+
+    monkeypatch.setattr(alerts.intake, "read", held)
+    slow = asyncio.create_task(client.post("/api/ndr", data=BOUNCE, headers=AUTH))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    refused = await client.post("/api/ndr", data=BOUNCE)  # no token: answered at once
+    assert refused.status == 401 and time.monotonic() - started < 2.0
+    assert not slow.done()
+    gate.set()
+    response = await slow
+    assert response.status == 200 and (await response.json())["status"] == "diagnosed"

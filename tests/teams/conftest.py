@@ -137,6 +137,7 @@ class TeamsBed:
         """POST an Activity to /api/messages; return the HTTP status."""
         response = await self.client.post("/api/messages", json=activity, headers=headers)
         await response.read()
+        await self.teams.idle()  # acknowledged first, answered after: wait for the answer
         return response.status
 
 

@@ -4,6 +4,8 @@ an unauthenticated endpoint is only allowed on loopback."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -92,3 +94,27 @@ def test_a_managed_identity_without_a_tenant_is_refused_at_start_up(catalogue) -
     settings = Settings(microsoft_app_id="a", microsoft_app_type="UserAssignedMSI")
     with pytest.raises(TeamsConfigError, match="MICROSOFT_APP_TENANT_ID"):
         TeamsIntegration(settings, None, None)  # type: ignore[arg-type]
+
+
+async def test_activities_are_acknowledged_before_they_are_read_and_none_is_dropped(
+    bed: TeamsBed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    read_message = bed.router.read_message
+
+    def held(message):  # type: ignore[no-untyped-def]
+        gate.wait(10)  # reading takes as long as the test wants
+        return read_message(message)
+
+    monkeypatch.setattr(bed.router, "read_message", held)
+    started = time.monotonic()
+    for n in range(3):
+        activity = bed.activity("channel_bounce_paste", id=f"17636299600{n:02d}")
+        response = await bed.client.post("/api/messages", json=activity)
+        assert response.status == 200  # acknowledged while reading is still held
+    assert time.monotonic() - started < 5.0
+    assert bed.connector.calls == []
+    gate.set()
+    await bed.teams.idle()
+    # every paste answered once, after the ack (a card, or a placeholder later updated)
+    assert len(bed.cards("reply", "send")) == 3

@@ -1,0 +1,29 @@
+"""Where the server does its CPU work: reading and diagnosing a bounce, off the event loop.
+
+Python runs one thread at a time (the GIL). Reading is pure Python, so eight readers in eight
+threads go no faster than one, and each takes its turn at the GIL away from the event loop, whose
+turn is what acknowledges Slack and Teams requests in time. So every reading in the process goes
+through one reader thread, in order: the loop and the reader take turns, and acks wait at most
+one switch interval (5 ms) for theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+__all__ = ["off_loop"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ndrbot-reader")
+
+
+async def off_loop(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``work(*args, **kwargs)`` on the reader thread and wait for it without blocking the
+    loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_READER, lambda: work(*args, **kwargs))
