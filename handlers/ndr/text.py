@@ -77,7 +77,10 @@ def _charset_alias(name: str) -> str:
 
 def normalise(text: str) -> str:
     """Unify line endings, look-alike punctuation and invisible characters; drop controls."""
-    text = text.replace("\r\n", "\n").translate(_INVISIBLE).translate(_LOOKALIKE)
+    if text.isascii():  # the common case: no look-alikes or invisibles can be in it
+        text = text.replace("\r", "")
+    else:
+        text = text.replace("\r\n", "\n").translate(_INVISIBLE).translate(_LOOKALIKE)
     return _CONTROL.sub(" ", text)
 
 
