@@ -18,7 +18,7 @@ import sys
 from bot.cli_table import help_for
 from bot.render.drafts import draft_text
 from bot.render.text import render_text
-from bot.services import Services, build_router, build_services
+from bot.services import Services, build_dmarc, build_router, build_services
 from bot.settings import Settings
 from handlers.card import ActionKind, Card
 from handlers.commands import command_names
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         else settings
     )
     services = build_services(settings)
-    router = build_router(services, run_checks=not args.no_checks)
+    router = build_router(services, run_checks=not args.no_checks, dmarc=build_dmarc(services))
     interactive = sys.stdin.isatty()
     if interactive:
         print(_BANNER)

@@ -26,6 +26,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "bot.cli_watch",
         "diagnose and count bounces from a file, an mbox or a Maildir folder",
     ),
+    "dmarc": (
+        "bot.cli_dmarc",
+        "DMARC aggregate reports: ingest files or mailboxes, report a domain's senders",
+    ),
     "doctor": (
         "bot.cli_doctor",
         "check this setup (resolvers, database, Slack, alerts) and say how to fix it",

@@ -4,6 +4,7 @@ alert scheduler and outbox worker running in the same process.
     /slack/events   Slack Events API, slash commands, interactivity (HTTP mode)
     /api/messages   Bot Framework Activities (Teams)
     /api/ndr        bounce intake (bearer token)
+    /api/dmarc      DMARC aggregate report intake (same token)
     /healthz        liveness
 """
 
@@ -15,11 +16,12 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.dmarc import DmarcIntake
 from bot.doctor.quick import StartupCheck
 from bot.logs import request_ids
 from bot.metrics import METRICS_PATH, Metrics
 from bot.platform import Poster
-from bot.services import Services, build_alerts, build_router, build_services
+from bot.services import Services, build_alerts, build_dmarc, build_router, build_services
 from bot.settings import Settings
 from bot.slack import SlackIntegration
 from bot.teams import TeamsIntegration
@@ -82,12 +84,14 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
 
     posters: dict[str, Poster] = {}  # filled as the platform adapters are built
     alerts = build_alerts(services, posters)
+    dmarc = build_dmarc(services)
     router = build_router(
         services,
         watches=alerts.watch_commands,
         alerts_here=alerts.alerts_here,
         observe=alerts.observe,
         cases=alerts.case_book,
+        dmarc=dmarc,
     )
     server.router = router
     teams = TeamsIntegration(settings, router, services.chat)
@@ -98,6 +102,10 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         slack = SlackIntegration(settings, router, services.chat)
         server.add("slack", slack)
         posters["slack"] = slack.poster
+    server.add(
+        "dmarc",
+        DmarcIntake(dmarc, token=settings.intake_token, max_bytes=settings.max_paste_bytes),
+    )
     # Last to start, first to stop: alerts post through the adapters above.
     server.add("alerts", alerts)
     server.add("startup-check", StartupCheck(settings))

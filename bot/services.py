@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.chat import ChatStore
-from handlers.ports import CaseBook, Clock, WatchCommands
+from handlers.ports import CaseBook, Clock, DmarcReports, WatchCommands
 from knowledge import Catalogue, load_catalogue
 
 if TYPE_CHECKING:
     from bot.alerts import Alerts
+    from bot.dmarc import Dmarc
     from bot.platform import Poster
     from handlers.checks.resolver import DnsClient
     from handlers.diagnosis import Diagnosis
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Services",
     "build_alerts",
+    "build_dmarc",
     "build_dns",
     "build_posters",
     "build_router",
@@ -143,6 +145,7 @@ def build_router(
     observe: Callable[[Diagnosis, str], None] | None = None,
     run_checks: bool = True,
     cases: CaseBook | None = None,
+    dmarc: DmarcReports | None = None,
 ) -> Router:
     """The router every front end (Slack, Teams, the console) talks to."""
     from handlers.limits import RateLimiter
@@ -167,4 +170,12 @@ def build_router(
         observe=observe,
         run_checks=run_checks,
         cases=cases,
+        dmarc=dmarc,
     )
+
+
+def build_dmarc(services: Services) -> Dmarc:
+    """DMARC aggregate reports on the shared database, source names from the shared resolver."""
+    from bot.dmarc.service import Dmarc
+
+    return Dmarc(services.db, services.catalogue, services.dns, clock=services.clock)

@@ -22,7 +22,9 @@ from typing import Protocol
 
 from handlers.card import Card
 from handlers.cards import error_card
+from handlers.checks.names import normalise_domain
 from handlers.checks.plan import CheckPlan, Step, plan_for_domain, single
+from handlers.checks.result import InvalidTarget
 from handlers.events import Command, Reply, Visibility
 from handlers.ports import WatchCommands
 from handlers.refusals import Refusal
@@ -62,6 +64,9 @@ class Desk(Protocol):
 
     async def cases_here(self, command: Command) -> Reply:
         """This conversation's open delisting cases and unfinished checklists."""
+
+    async def dmarc_report(self, domain: str, days: int) -> Reply:
+        """What the DMARC aggregate reports received say about ``domain``."""
 
 
 Runner = Callable[[Desk, Command, str], Awaitable[Reply]]
@@ -121,6 +126,24 @@ async def _dkim(desk: Desk, command: Command, args: str) -> Reply:
 async def _blocklist(desk: Desk, command: Command, args: str) -> Reply:
     (target,) = _words(args, 1, 1, "/blcheck IP|DOMAIN")
     return await desk.check_reply(f"Blocklist check: {target}", single(Step("dnsbl", target)))
+
+
+DMARC_DAYS, DMARC_MAX_DAYS = 30, 366
+
+
+async def _dmarcreport(desk: Desk, command: Command, args: str) -> Reply:
+    usage = "/dmarcreport DOMAIN [DAYS]"
+    words = _words(args, 1, 2, usage)
+    try:
+        domain = normalise_domain(words[0])
+    except InvalidTarget as error:
+        raise UsageError(f"{error}. Usage: {usage}") from None
+    days = DMARC_DAYS
+    if len(words) == 2:
+        if not words[1].isdigit() or not 1 <= int(words[1]) <= DMARC_MAX_DAYS:
+            raise UsageError(f"DAYS is a number from 1 to {DMARC_MAX_DAYS}. Usage: {usage}")
+        days = int(words[1])
+    return await desk.dmarc_report(domain, days)
 
 
 async def _mailcheck(desk: Desk, command: Command, args: str) -> Reply:
@@ -191,6 +214,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "IP|DOMAIN",
         "DNS blocklists (Spamhaus, Barracuda, SpamCop and more), with delisting links",
         _blocklist,
+    ),
+    CommandSpec(
+        "dmarcreport",
+        "DOMAIN [DAYS]",
+        "who sends mail as the domain and whether it passes DMARC, from its aggregate reports",
+        _dmarcreport,
     ),
     CommandSpec(
         "mailcheck",

@@ -12,9 +12,10 @@ from typing import Protocol
 
 from handlers.card import Card
 from handlers.cases import Case
+from handlers.dmarc.sources import DomainSummary
 from handlers.events import Command
 
-__all__ = ["CardStore", "CaseBook", "Clock", "SeenMessages", "WatchCommands"]
+__all__ = ["CardStore", "CaseBook", "Clock", "DmarcReports", "SeenMessages", "WatchCommands"]
 
 Clock = Callable[[], datetime]  # returns an aware UTC datetime
 
@@ -69,4 +70,17 @@ class WatchCommands(Protocol):
     def handle(self, command: Command) -> Awaitable[Card]:
         """Run ``/ndrwatch ARGS`` for the command's user (``command.is_admin`` says whether
         they may change the list) and return the reply card."""
+        ...
+
+
+class DmarcReports(Protocol):
+    """The DMARC aggregate reports received, summed per domain (``bot.dmarc``)."""
+
+    async def summary(self, domain: str, days: int) -> DomainSummary:
+        """``domain`` over the last ``days`` days, its biggest sources named."""
+        ...
+
+    def take(self, data: bytes, *, source: str) -> list[tuple[str, str]]:
+        """Store the reports in ``data`` (once each): ``(status, sentence)`` per report found,
+        status ``stored``, ``duplicate`` or ``refused``. CPU work: call it off the loop."""
         ...

@@ -29,11 +29,13 @@ from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, ru
 from handlers.commands import UsageError, find_command, help_lines
 from handlers.delisting import DelistRequest, Draft, build_draft, delist_request
 from handlers.diagnosis import Diagnosis, diagnose
+from handlers.dmarc.cards import report_card, taken_card
+from handlers.dmarc.unpack import looks_like_report
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
 from handlers.ndr import Bounce, Kind, ReaderError, read
 from handlers.ndr.kind import BOUNCE_PHRASES
-from handlers.ports import CardStore, CaseBook, Clock, SeenMessages, WatchCommands
+from handlers.ports import CardStore, CaseBook, Clock, DmarcReports, SeenMessages, WatchCommands
 from handlers.recheck import rechecked
 from handlers.refusals import Refusal
 from knowledge import Catalogue
@@ -81,8 +83,10 @@ class Router:
         observe: Callable[[Diagnosis, str], None] | None = None,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         cases: CaseBook | None = None,
+        dmarc: DmarcReports | None = None,
     ) -> None:
         self.cases = cases
+        self.dmarc = dmarc
         # Told the platform of every card answered (a paste's card, a command's), for metrics.
         self.on_card: Callable[[str], None] = lambda platform: None
         self.catalogue = catalogue
@@ -121,6 +125,17 @@ class Router:
             return None
         if not self.seen.first_time(message.platform, message.conversation, message.message_id):
             return None
+        if self.dmarc is not None and message.direct:
+            # Report files sent to the bot itself (a personal chat): taken in, not diagnosed.
+            reports = [
+                a for a in message.attachments if a.data is not None and looks_like_report(a.data)
+            ]
+            if reports:
+                source = f"{message.platform}:upload"
+                results = [
+                    r for a in reports for r in self.dmarc.take(a.data or b"", source=source)
+                ]
+                return Reply(taken_card(results), Visibility.THREAD)
         inputs: list[tuple[str, bytes | str]] = []
         problems: list[str] = []
         for attachment in message.attachments:
@@ -257,6 +272,18 @@ class Router:
             portals=[self.catalogue.portal(name) for name in portals],
         )
         card = _with_recheck(card, plan)
+        self.cards.save_card(card_id, card)
+        return Reply(card, Visibility.PRIVATE, card_id)
+
+    async def dmarc_report(self, domain: str, days: int) -> Reply:
+        """What the DMARC reports received say about ``domain``: sources named and bucketed,
+        with their fixes (a card the caller can share)."""
+        if self.dmarc is None:
+            card = error_card("DMARC reports are off", "This ndrbot keeps no DMARC reports.")
+            return Reply(card, Visibility.PRIVATE)
+        card_id = self.new_id()
+        card = report_card(await self.dmarc.summary(domain, days))
+        card = replace(card, id=card_id, actions=(Action(ActionKind.SHARE, "Share in channel"),))
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)
 

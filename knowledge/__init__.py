@@ -31,6 +31,7 @@ from ._model import (
     Facts,
     Link,
     Remediation,
+    SendingService,
     Variant,
     parse_code,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Facts",
     "Link",
     "Remediation",
+    "SendingService",
     "Variant",
     "load_catalogue",
     "parse_code",

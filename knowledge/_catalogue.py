@@ -18,6 +18,7 @@ from ._model import (
     Facts,
     Link,
     Remediation,
+    SendingService,
     Variant,
 )
 from ._render import context_for, render_step
@@ -71,8 +72,11 @@ class Catalogue:
         commands: Mapping[str, CommandTemplate],
         portals: Mapping[str, Link],
         delisting: Mapping[str, DelistRoute] | None = None,
+        senders: Mapping[str, SendingService] | None = None,
     ) -> None:
         self.variants = variants
+        # Services that send as a customer's domain (DMARC reports name their sources by them).
+        self.senders: Mapping[str, SendingService] = MappingProxyType(dict(senders or {}))
         # Where a blocked sender asks for delisting, in the order routes are tried.
         self.delisting: Mapping[str, DelistRoute] = MappingProxyType(dict(delisting or {}))
         self._by_key = {v.key: v for v in variants}

@@ -5,7 +5,8 @@ Layout of ``data/`` (every ``*.yaml`` below it is read, in name order):
 - variant files: ``system: <one of SYSTEMS>`` and ``variants: [...]``;
 - the tool library: ``commands:`` (name -> label, shell; the code is a block of the same name in
   ``templates/<shell>.j2``), ``portals:`` (name -> label, url) and ``sources:`` (name -> citation);
-- ``checklists: [...]``.
+- ``checklists: [...]``;
+- ``senders: [...]``: services that send as a customer's domain (see ``_senders.py``).
 
 A file may hold several of these sections. The loader then proves the whole catalogue usable:
 every template compiles and renders with sample facts and with no facts, every fact that enters
@@ -37,10 +38,12 @@ from ._model import (
     DelistRoute,
     Facts,
     Link,
+    SendingService,
     Variant,
 )
 from ._render import context_for, make_environment, render_step, step_problem
 from ._safety import live_text
+from ._senders import sending_service
 
 __all__ = ["DATA_DIR", "TEMPLATES_DIR", "load_catalogue"]
 
@@ -145,7 +148,14 @@ def _load(data_dir: Path, templates_dir: Path) -> Catalogue:
             if route.key in routes:
                 raise CatalogueError(name, route.key, "delisting route defined twice")
             routes[route.key] = route
-    return Catalogue(tuple(variants.values()), checklists, commands, portals, routes)
+    senders: dict[str, SendingService] = {}
+    for name, doc in files:
+        for raw in _section(name, doc, "senders", list):
+            service = sending_service(name, _mapping(name, None, raw), sources)
+            if service.key in senders:
+                raise CatalogueError(name, service.key, "sending service defined twice")
+            senders[service.key] = service
+    return Catalogue(tuple(variants.values()), checklists, commands, portals, routes, senders)
 
 
 def _read(data_dir: Path) -> list[tuple[str, Mapping[str, Any]]]:
@@ -161,7 +171,8 @@ def _read(data_dir: Path) -> list[tuple[str, Mapping[str, Any]]]:
         if not isinstance(doc, dict):
             raise CatalogueError(name, None, "top level must be a mapping")
         unknown = set(doc) - {
-            *("system", "variants", "commands", "portals", "sources", "checklists", "delisting")
+            *("system", "variants", "commands", "portals", "sources", "checklists", "delisting"),
+            "senders",
         }
         if unknown:
             raise CatalogueError(name, None, f"unknown section(s): {', '.join(sorted(unknown))}")

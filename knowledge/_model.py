@@ -15,6 +15,7 @@ __all__ = [
     "FAMILIES",
     "MICROSOFT_FAMILIES",
     "REASONS",
+    "SENDER_KINDS",
     "SEVERITIES",
     "SYSTEMS",
     "WHO",
@@ -26,6 +27,7 @@ __all__ = [
     "Facts",
     "Link",
     "Remediation",
+    "SendingService",
     "Variant",
 ]
 
@@ -314,3 +316,21 @@ class DelistRoute:
     body: str
     escalation: str | None
     zone: str | None = None  # the DNS blocklist it delists from (followed up until clear)
+
+
+SENDER_KINDS = ("platform", "esp", "app", "forwarder")
+
+
+@dataclass(frozen=True, slots=True)
+class SendingService:
+    """A service that sends mail on an organisation's behalf, and how to make its mail align."""
+
+    key: str
+    name: str
+    ptr_suffixes: tuple[str, ...]  # reverse DNS suffixes of its outbound hosts (".example.net")
+    spf_includes: tuple[str, ...]  # SPF include: domains it publishes
+    dkim_domains: tuple[str, ...]  # d= it signs with before custom DKIM is set up (suffix match)
+    envelope_domains: tuple[str, ...]  # its default Return-Path domains (suffix match)
+    kind: str  # one of SENDER_KINDS
+    fix: str  # one line: what makes its mail align with the customer's domain
+    source: str  # a key of the catalogue's sources

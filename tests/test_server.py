@@ -76,7 +76,7 @@ async def test_from_a_teams_channel_to_a_proactive_alert(
 
     async with TestClient(TestServer(server.app, host="127.0.0.1")) as client:
         health = await (await client.get("/healthz")).json()
-        assert health == {"status": "ok", "parts": ["alerts", "startup-check", "teams"]}
+        assert health == {"status": "ok", "parts": ["alerts", "dmarc", "startup-check", "teams"]}
 
         await say("ndrbot alerts here", "1763630020001")
         await say(f"ndrwatch add domain {zones.DOMAIN}", "1763630020002")

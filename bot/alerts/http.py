@@ -29,14 +29,14 @@ from handlers.refusals import Refusal
 
 log = logging.getLogger(__name__)
 
-__all__ = ["intake_handler"]
+__all__ = ["authorised", "intake_handler", "json_error", "read_body"]
 
 _SOURCE = re.compile(r"[^A-Za-z0-9@._:+-]")
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 _STATUS = {"diagnosed": 200, "not_a_bounce": 200, "duplicate": 200, "unreadable": 202}
 
 
-def _error(status: int, message: str, **headers: str) -> web.Response:
+def json_error(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers or None)
 
 
@@ -45,7 +45,7 @@ def _source(text: str | None) -> str:
     return f"intake:{cleaned}" if cleaned else "intake"
 
 
-def _authorised(header: str, token: str) -> bool:
+def authorised(header: str, token: str) -> bool:
     scheme, _, given = header.partition(" ")
     # hmac.compare_digest: the time taken does not tell a caller how much of a guess was right.
     return hmac.compare_digest(given.strip().encode(), token.encode()) and (
@@ -53,7 +53,7 @@ def _authorised(header: str, token: str) -> bool:
     )
 
 
-async def _body(request: web.Request, limit: int) -> bytes | None:
+async def read_body(request: web.Request, limit: int) -> bytes | None:
     """The body, read in chunks; None as soon as it passes ``limit`` (413, nothing kept)."""
     if request.content_length is not None and request.content_length > limit:
         return None
@@ -100,15 +100,15 @@ def intake_handler(
     async def handle(request: web.Request) -> web.Response:
         """Authenticate, cap, read and hand one bounce to intake."""
         if not token:
-            return _error(503, "NDR intake is off: set NDRBOT_INTAKE_TOKEN to turn it on.")
-        if not _authorised(request.headers.get("Authorization", ""), token):
-            return _error(
+            return json_error(503, "NDR intake is off: set NDRBOT_INTAKE_TOKEN to turn it on.")
+        if not authorised(request.headers.get("Authorization", ""), token):
+            return json_error(
                 401, "Missing or wrong bearer token.", **{"WWW-Authenticate": 'Bearer realm="ndr"'}
             )
         too_large = f"The bounce is over the limit of {max_bytes} bytes (NDRBOT_MAX_PASTE_BYTES)."
-        body = await _body(request, max_bytes)
+        body = await read_body(request, max_bytes)
         if body is None:
-            return _error(413, too_large)
+            return json_error(413, too_large)
         try:
             message, named = _message(body, request.content_type)
             async with slots:
@@ -116,14 +116,16 @@ def intake_handler(
             source = _source(named or request.query.get("source"))
             result = intake.take(message, source=source, reading=reading)
         except InputTooLarge:
-            return _error(413, too_large)
+            return json_error(413, too_large)
         except Refusal as refusal:
-            return _error(400, str(refusal))
+            return json_error(400, str(refusal))
         except Exception as error:
             log_failure(log, "intake", error)  # a bug, not the sender's fault: say nothing of it
-            return _error(500, "ndrbot could not take this bounce because of an internal error.")
+            return json_error(
+                500, "ndrbot could not take this bounce because of an internal error."
+            )
         if result.status == "garbage":
-            return _error(400, result.message)
+            return json_error(400, result.message)
         return web.json_response(result.to_json(), status=_STATUS.get(result.status, 200))
 
     return handle

@@ -50,6 +50,7 @@ def check_storage(db_path: str, *, mounts: str | None = None) -> list[Finding]:
     from bot.store import Database
     from bot.store.alerts import MIGRATIONS as ALERT_MIGRATIONS
     from bot.store.chat import MIGRATIONS as CHAT_MIGRATIONS
+    from bot.store.dmarc import MIGRATIONS as DMARC_MIGRATIONS
 
     out: list[Finding] = []
     if db_path != ":memory:":
@@ -75,7 +76,7 @@ def check_storage(db_path: str, *, mounts: str | None = None) -> list[Finding]:
         db = Database(db_path)
         pending = [
             name
-            for name, _sql in (*CHAT_MIGRATIONS, *ALERT_MIGRATIONS)
+            for name, _sql in (*CHAT_MIGRATIONS, *ALERT_MIGRATIONS, *DMARC_MIGRATIONS)
             if not db.conn.execute(
                 "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
             ).fetchone()

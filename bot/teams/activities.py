@@ -34,7 +34,9 @@ __all__ = [
 
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
 _SUBMITS = frozenset({str(kind) for kind in ActionKind})
-_FILE_NAMES = re.compile(r"\.(?:eml|txt)$", re.IGNORECASE)
+# Bounces (.eml, .txt) and DMARC aggregate reports (.xml, .xml.gz, .gz, .zip); what a file
+# really is, the reader decides from its bytes.
+_FILE_NAMES = re.compile(r"\.(?:eml|txt|xml|gz|zip)$", re.IGNORECASE)
 _AT_TAG = re.compile(r"<at(?:\s[^>]*)?>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _MAX_ID = 200
 
@@ -228,7 +230,7 @@ class FileRef:
 
 
 def file_refs(attachments: list[dict[str, Any]]) -> list[FileRef]:
-    """The ``.eml`` / ``.txt`` files among a message's attachments (Teams' download-info shape)."""
+    """The bounce and report files among a message's attachments (Teams' download-info shape)."""
     found = []
     for attachment in attachments:
         if attachment.get("contentType") != FILE_DOWNLOAD_INFO:

@@ -30,6 +30,7 @@ KEY_CARDS = (
     "checklist_ticked",
     "check_card",
     "delisting_draft",
+    "dmarc_report",
 )
 CONFIGS = [(h, w) for h in harness.HOSTS for w in harness.WIDTHS]
 MAX_ITEMS_PER_CARD = 3

@@ -182,3 +182,4 @@ async def bed(
     teams.attach(app)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield TeamsBed(client, fake_teams_connector, store, router, teams, alert_commands)
+    await teams.stop()  # as ndrbot serve stops: the file download session is closed

@@ -1,0 +1,148 @@
+"""Taking DMARC aggregate reports in (from ``/api/dmarc``, a chat upload or ``ndrbot dmarc
+ingest``) and answering for a domain with its sources named.
+
+Reading is CPU work and touches the database only at the end of each report, in one
+transaction; callers on the event loop run :meth:`Dmarc.ingest` on the reader thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import ipaddress
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.store import Database
+from bot.store.dmarc import DmarcStore, since_day
+from handlers.checks.resolver import DnsClient, DnsUnavailable
+from handlers.dmarc.report import ReportError, open_report
+from handlers.dmarc.sources import DomainSummary, SourceStats, name_sources, summarise
+from handlers.dmarc.unpack import UnpackError, unpack
+from handlers.ports import Clock
+from knowledge import Catalogue
+
+__all__ = ["Dmarc", "Ingested"]
+
+log = logging.getLogger("ndrbot.dmarc")
+
+NAMED_SOURCES = 40  # reverse DNS is looked up for the biggest sources only
+PTR_CONCURRENCY = 20
+KEEP_RAW = timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What became of one report: ``stored``, ``duplicate`` or ``refused`` (kept, with why)."""
+
+    status: str
+    message: str
+    where: str = ""
+    domain: str = ""
+    org: str = ""
+    report_id: str = ""
+    records: int = 0
+    messages: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", 0) or k == "status"}
+
+
+class Dmarc:
+    """Reports in, summaries out, over the shared database."""
+
+    def __init__(
+        self, db: Database, catalogue: Catalogue, dns: DnsClient | None, *, clock: Clock
+    ) -> None:
+        self.store = DmarcStore(db)
+        self.catalogue = catalogue
+        self.dns = dns
+        self.clock = clock
+
+    def ingest(self, data: bytes, *, source: str) -> list[Ingested]:
+        """Every report in ``data`` (XML, gzip, zip or a message with one attached), stored
+        once each; whatever cannot be read is kept with the reason and said so."""
+        now = self.clock()
+        try:
+            found = unpack(data)
+        except UnpackError as refusal:
+            self.store.refuse(raw=data, source=source, reason=str(refusal), at=now)
+            return [Ingested("refused", str(refusal))]
+        out = []
+        for item in found:
+            try:
+                head, records = open_report(io.BytesIO(item.xml))
+                added = self.store.add(head, records, raw=item.xml, source=source, at=now)
+            except ReportError as refusal:
+                self.store.refuse(raw=item.xml, source=source, reason=str(refusal), at=now)
+                out.append(Ingested("refused", f"{item.where}: {refusal}", item.where))
+                continue
+            message = f"{head.org_name} report {head.report_id} for {head.domain}: " + (
+                f"{added.records} records, {added.messages} messages stored"
+                if added.status == "stored"
+                else "already stored, nothing changed"
+            )
+            out.append(
+                Ingested(
+                    added.status,
+                    message,
+                    item.where,
+                    head.domain,
+                    head.org_name,
+                    head.report_id,
+                    added.records,
+                    added.messages,
+                )
+            )
+        self.store.drop_raw_before(now - KEEP_RAW)
+        return out
+
+    def take(self, data: bytes, *, source: str) -> list[tuple[str, str]]:
+        """:meth:`ingest` as the router's port wants it: ``(status, sentence)`` per report."""
+        return [(r.status, r.message) for r in self.ingest(data, source=source)]
+
+    async def _ptr(self, ip: str) -> str:
+        """The forward-confirmed reverse DNS name of ``ip``, or "" (none, or DNS failed)."""
+        if self.dns is None:
+            return ""
+        address = ipaddress.ip_address(ip)
+        try:
+            answer = await self.dns.query(address.reverse_pointer, "PTR")
+            for name in answer.names[:3]:
+                forward = await self.dns.query(name, "A" if address.version == 4 else "AAAA")
+                if any(ipaddress.ip_address(a) == address for a in forward.addresses):
+                    return name.rstrip(".").lower()
+        except (DnsUnavailable, ValueError):
+            return ""
+        return ""
+
+    async def _ptrs(self, sources: Sequence[SourceStats]) -> dict[str, str]:
+        biggest = sorted(sources, key=lambda s: -s.messages)[:NAMED_SOURCES]
+        gate = asyncio.Semaphore(PTR_CONCURRENCY)
+
+        async def one(ip: str) -> tuple[str, str]:
+            async with gate:
+                return ip, await self._ptr(ip)
+
+        if self.dns is None or not biggest:
+            return {}
+        async with self.dns.deadline():
+            pairs = await asyncio.gather(*(one(s.ip) for s in biggest))
+        return {ip: name for ip, name in pairs if name}
+
+    async def summary(self, domain: str, days: int) -> DomainSummary:
+        """``domain`` over the last ``days`` days, its biggest sources named by reverse DNS."""
+        since = since_day(self.clock(), days)
+        sources = self.store.sources(domain, since)
+        ptrs = await self._ptrs(sources)
+        named = name_sources(sources, ptrs, self.catalogue.senders.values(), domain)
+        return summarise(
+            domain,
+            days,
+            named,
+            reports=self.store.report_count(domain, since),
+            receivers=self.store.receivers(domain, since),
+            per_day=self.store.per_day(domain, since),
+        )

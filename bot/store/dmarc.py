@@ -1,0 +1,261 @@
+"""DMARC aggregate reports on disk: one row per report (its raw bytes kept compressed, for audit,
+until the retention runs out), one row per record, and the reports refused, kept for a look.
+
+A report is the same report when it comes again with the same (reporting org, report id,
+domain, date range): :meth:`DmarcStore.add` then changes nothing and says ``duplicate``. A report
+is stored whole or not at all: records are written as they stream out of the parser, inside one
+transaction, and an XML that breaks off half-way leaves nothing behind but its refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from bot.store import Database
+from handlers.dmarc.report import Record, ReportHead
+from handlers.dmarc.sources import FORWARD_OVERRIDES, SourceStats
+
+__all__ = ["MIGRATIONS", "Added", "DmarcStore"]
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "dmarc-0001",
+        """
+        CREATE TABLE dmarc_reports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            org TEXT NOT NULL, report_id TEXT NOT NULL, domain TEXT NOT NULL,
+            begin_at TEXT NOT NULL, end_at TEXT NOT NULL,
+            format TEXT NOT NULL, policy TEXT NOT NULL,
+            received_at TEXT NOT NULL, source TEXT NOT NULL,
+            records INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0,
+            raw BLOB,
+            UNIQUE (org, report_id, domain, begin_at, end_at));
+        CREATE TABLE dmarc_records (
+            report INTEGER NOT NULL REFERENCES dmarc_reports (id) ON DELETE CASCADE,
+            domain TEXT NOT NULL, day TEXT NOT NULL, source_ip TEXT NOT NULL,
+            messages INTEGER NOT NULL, aligned INTEGER NOT NULL,
+            dkim_aligned INTEGER NOT NULL, spf_aligned INTEGER NOT NULL,
+            dkim_auth INTEGER NOT NULL, spf_auth INTEGER NOT NULL,
+            forwarded INTEGER NOT NULL, rejected INTEGER NOT NULL,
+            header_from TEXT NOT NULL, envelope_from TEXT NOT NULL, dkim_domain TEXT NOT NULL);
+        CREATE INDEX dmarc_records_domain_day ON dmarc_records (domain, day);
+        CREATE TABLE dmarc_refused (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            received_at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, raw BLOB)
+        """,
+    ),
+)
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Added:
+    """What :meth:`DmarcStore.add` did: ``stored`` or ``duplicate``, with the report's row id."""
+
+    status: str
+    report: int
+    records: int = 0
+    messages: int = 0
+
+
+def _row(report: int, head: ReportHead, record: Record) -> tuple[object, ...]:
+    n = record.count
+    dkim_passed = [a.domain for a in record.auth if a.method == "dkim" and a.result == "pass"]
+    spf_passed = any(a.method == "spf" and a.result == "pass" for a in record.auth)
+    forwarded = any(o in FORWARD_OVERRIDES for o in record.overrides)
+    return (
+        report,
+        head.domain,
+        head.begin.date().isoformat(),
+        record.source_ip,
+        n,
+        n if record.aligned else 0,
+        n if record.dkim == "pass" else 0,
+        n if record.spf == "pass" else 0,
+        n if dkim_passed else 0,
+        n if spf_passed else 0,
+        n if forwarded else 0,
+        n if record.disposition in ("reject", "quarantine") else 0,
+        record.header_from,
+        record.envelope_from,
+        dkim_passed[0] if dkim_passed else "",
+    )
+
+
+class DmarcStore:
+    """Reports, records and refusals in the shared database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.migrate(MIGRATIONS)
+
+    def add(
+        self,
+        head: ReportHead,
+        records: Iterable[Record],
+        *,
+        raw: bytes,
+        source: str,
+        at: datetime,
+    ) -> Added:
+        """Store a report and its records (all or nothing), unless it is here already.
+
+        ``records`` may raise while it is consumed (a report that breaks off): then nothing is
+        stored and the exception goes to the caller."""
+        org, report_id, domain, begin, end = head.key
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT id FROM dmarc_reports WHERE org = ? AND report_id = ? AND domain = ? "
+                "AND begin_at = ? AND end_at = ?",
+                (org, report_id, domain, begin, end),
+            ).fetchone()
+            if row is not None:
+                return Added("duplicate", int(row[0]))
+            cursor = conn.execute(
+                "INSERT INTO dmarc_reports (org, report_id, domain, begin_at, end_at, format, "
+                "policy, received_at, source, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    org,
+                    report_id,
+                    domain,
+                    begin,
+                    end,
+                    head.format,
+                    json.dumps(asdict(head.policy)),
+                    at.isoformat(timespec="seconds"),
+                    source[:100],
+                    zlib.compress(raw, 6),
+                ),
+            )
+            report = int(cursor.lastrowid or 0)
+            count = messages = 0
+            batch: list[tuple[object, ...]] = []
+            for record in records:
+                batch.append(_row(report, head, record))
+                count += 1
+                messages += record.count
+                if len(batch) >= _BATCH:
+                    conn.executemany(_INSERT_RECORD, batch)
+                    batch.clear()
+            if batch:
+                conn.executemany(_INSERT_RECORD, batch)
+            conn.execute(
+                "UPDATE dmarc_reports SET records = ?, messages = ? WHERE id = ?",
+                (count, messages, report),
+            )
+        return Added("stored", report, count, messages)
+
+    def refuse(self, *, raw: bytes, source: str, reason: str, at: datetime) -> int:
+        """Keep a report that could not be read, with why; return its id."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO dmarc_refused (received_at, source, reason, raw) VALUES (?, ?, ?, ?)",
+                (at.isoformat(timespec="seconds"), source[:100], reason[:500], zlib.compress(raw)),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def raw(self, report: int) -> bytes | None:
+        """A stored report's bytes as they arrived (None once the retention dropped them)."""
+        row = self.db.conn.execute(
+            "SELECT raw FROM dmarc_reports WHERE id = ?", (report,)
+        ).fetchone()
+        return zlib.decompress(row[0]) if row is not None and row[0] is not None else None
+
+    def drop_raw_before(self, cutoff: datetime) -> int:
+        """Forget the raw bytes of reports received before ``cutoff`` (their records stay)."""
+        at = cutoff.isoformat(timespec="seconds")
+        with self.db.transaction() as conn:
+            done = conn.execute(
+                "UPDATE dmarc_reports SET raw = NULL WHERE received_at < ? AND raw IS NOT NULL",
+                (at,),
+            ).rowcount
+            done += conn.execute(
+                "UPDATE dmarc_refused SET raw = NULL WHERE received_at < ? AND raw IS NOT NULL",
+                (at,),
+            ).rowcount
+        return int(done)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def sources(self, domain: str, since: str) -> list[SourceStats]:
+        """Per source IP, the sums over records of ``domain`` from day ``since`` on."""
+        rows = self.db.conn.execute(
+            """
+            SELECT c.source_ip, SUM(c.messages), SUM(c.aligned), SUM(c.dkim_aligned),
+                   SUM(c.spf_aligned), SUM(c.dkim_auth), SUM(c.spf_auth), SUM(c.forwarded),
+                   SUM(c.rejected), GROUP_CONCAT(DISTINCT c.dkim_domain),
+                   GROUP_CONCAT(DISTINCT c.envelope_from), GROUP_CONCAT(DISTINCT r.org)
+            FROM dmarc_records c JOIN dmarc_reports r ON r.id = c.report
+            WHERE c.domain = ? AND c.day >= ?
+            GROUP BY c.source_ip
+            """,
+            (domain, since),
+        ).fetchall()
+
+        def split(value: str | None) -> tuple[str, ...]:
+            return tuple(sorted(v for v in (value or "").split(",") if v))[:10]
+
+        return [
+            SourceStats(
+                ip=row[0],
+                messages=int(row[1]),
+                aligned=int(row[2]),
+                dkim_aligned=int(row[3]),
+                spf_aligned=int(row[4]),
+                dkim_auth=int(row[5]),
+                spf_auth=int(row[6]),
+                forwarded=int(row[7]),
+                rejected=int(row[8]),
+                dkim_domains=split(row[9]),
+                envelope_domains=split(row[10]),
+                receivers=split(row[11]),
+            )
+            for row in rows
+        ]
+
+    def receivers(self, domain: str, since: str) -> list[tuple[str, int]]:
+        """``(reporting org, messages)`` for ``domain``, biggest first."""
+        rows = self.db.conn.execute(
+            "SELECT org, SUM(messages) FROM dmarc_reports WHERE domain = ? AND begin_at >= ? "
+            "GROUP BY org ORDER BY SUM(messages) DESC, org",
+            (domain, since),
+        ).fetchall()
+        return [(str(row[0]), int(row[1])) for row in rows]
+
+    def per_day(self, domain: str, since: str) -> list[tuple[str, int, int]]:
+        """``(day, messages, aligned)`` for ``domain``, in day order."""
+        rows = self.db.conn.execute(
+            "SELECT day, SUM(messages), SUM(aligned) FROM dmarc_records WHERE domain = ? "
+            "AND day >= ? GROUP BY day ORDER BY day",
+            (domain, since),
+        ).fetchall()
+        return [(str(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+    def report_count(self, domain: str, since: str) -> int:
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM dmarc_reports WHERE domain = ? AND begin_at >= ?",
+            (domain, since),
+        ).fetchone()
+        return int(row[0])
+
+    def domains(self) -> list[str]:
+        """Every domain with reports, alphabetically."""
+        rows = self.db.conn.execute("SELECT DISTINCT domain FROM dmarc_reports ORDER BY domain")
+        return [str(row[0]) for row in rows]
+
+
+_INSERT_RECORD = (
+    "INSERT INTO dmarc_records (report, domain, day, source_ip, messages, aligned, dkim_aligned, "
+    "spf_aligned, dkim_auth, spf_auth, forwarded, rejected, header_from, envelope_from, "
+    "dkim_domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def since_day(now: datetime, days: int) -> str:
+    """The first day (``YYYY-MM-DD``) of the last ``days`` days up to ``now``."""
+    return (now - timedelta(days=max(days, 1) - 1)).date().isoformat()

@@ -1,0 +1,111 @@
+"""The ``/dmarcreport`` card: who sends as the domain and whether it authenticates, in the words a
+mail administrator uses. Pure: a :class:`DomainSummary` in, a :class:`Card` out.
+
+Source names come from reverse DNS and reports, which anyone can write: they are shown as plain
+facts and quoted text, never as links or mentions (the renderers escape them).
+"""
+
+from __future__ import annotations
+
+from handlers.card import Card, Fact, Section, Tone
+from handlers.dmarc.sources import BUCKET_TITLES, Bucket, DomainSummary, NamedSource
+
+__all__ = ["report_card", "taken_card"]
+
+MAX_SOURCES_PER_BUCKET = 5
+
+
+def _pct(part: int, whole: int) -> str:
+    if not whole:
+        return "-"
+    value = 100 * part / whole
+    return f"{value:.1f}%" if value < 99.95 else "100%"
+
+
+def _line(source: NamedSource) -> str:
+    stats = source.stats
+    where = source.name if source.name == stats.ip else f"{source.name} ({stats.ip})"
+    line = f"{where}: {stats.messages:,} messages, {_pct(stats.aligned, stats.messages)} aligned"
+    if source.fix:
+        line += f". Fix: {source.fix}"
+    return line
+
+
+def report_card(summary: DomainSummary) -> Card:
+    """The summary of ``summary.domain``'s DMARC reports over ``summary.days`` days."""
+    domain = summary.domain
+    if not summary.messages:
+        return Card(
+            title=f"DMARC reports: {domain}",
+            tone=Tone.INFO,
+            summary=(
+                f"No aggregate reports for {domain} in the last {summary.days} days. Check that "
+                f"its DMARC record has rua= pointing at a mailbox that is fed to ndrbot "
+                f"(/dmarccheck {domain}), and that reports are forwarded to /api/dmarc."
+            ),
+        )
+    unknown = summary.buckets.get(Bucket.UNKNOWN, 0)
+    fixable = summary.buckets.get(Bucket.FIXABLE, 0)
+    share = summary.share
+    tone = Tone.SUCCESS if share >= 0.98 else Tone.WARNING if share >= 0.9 else Tone.ERROR
+    text = (
+        f"{summary.messages:,} messages from {len(summary.sources)} sources in "
+        f"{summary.reports} reports; {_pct(summary.aligned, summary.messages)} passed DMARC."
+    )
+    if fixable:
+        text += f" {fixable:,} came from services that authenticate as someone else: fixable."
+    if unknown:
+        text += f" {unknown:,} came from senders nothing vouches for (yours unlisted, or spoofing)."
+    facts = [
+        Fact("Period", f"{summary.first_day} to {summary.last_day} ({summary.days} days asked)"),
+        Fact("Messages", f"{summary.messages:,}"),
+        Fact("Aligned (DMARC pass)", _pct(summary.aligned, summary.messages)),
+        Fact("Spoofing or unknown", f"{unknown:,} ({_pct(unknown, summary.messages)})"),
+        Fact(
+            "Reported by",
+            ", ".join(f"{org} ({n:,})" for org, n in summary.receivers[:6])
+            + (f" and {len(summary.receivers) - 6} more" if len(summary.receivers) > 6 else ""),
+        ),
+    ]
+    sections = []
+    for bucket in (Bucket.FIXABLE, Bucket.UNKNOWN, Bucket.FORWARDER, Bucket.ALIGNED):
+        members = [s for s in summary.sources if s.bucket is bucket]
+        if not members:
+            continue
+        volume = summary.buckets.get(bucket, 0)
+        lines = [f"- {_line(s)}" for s in members[:MAX_SOURCES_PER_BUCKET]]
+        if len(members) > MAX_SOURCES_PER_BUCKET:
+            rest = members[MAX_SOURCES_PER_BUCKET:]
+            lines.append(
+                f"- and {len(rest)} more sources, {sum(s.stats.messages for s in rest):,} messages"
+            )
+        title = f"{BUCKET_TITLES[bucket]}: {volume:,} messages ({_pct(volume, summary.messages)})"
+        sections.append(Section(title, "\n".join(lines)))
+    return Card(
+        title=f"DMARC reports: {domain}",
+        tone=tone,
+        summary=text,
+        facts=tuple(facts),
+        sections=tuple(sections),
+        footer="From DMARC aggregate reports (RFC 7489 and RFC 9990 formats) sent to ndrbot.",
+        meta={"card": "dmarc_report", "domain": domain},
+    )
+
+
+def taken_card(results: list[tuple[str, str]]) -> Card:
+    """What became of the report files someone sent the bot: one line per report."""
+    stored = sum(1 for status, _ in results if status == "stored")
+    again = sum(1 for status, _ in results if status == "duplicate")
+    refused = len(results) - stored - again
+    parts = [f"{stored} stored"] + ([f"{again} already stored"] if again else [])
+    parts += [f"{refused} could not be read (kept, with the reason)"] if refused else []
+    tone = Tone.SUCCESS if not refused else Tone.WARNING if stored or again else Tone.ERROR
+    return Card(
+        title="DMARC reports received",
+        tone=tone,
+        summary=", ".join(parts) + ". Type /dmarcreport DOMAIN to see who sends as it.",
+        sections=(
+            Section("Reports", "\n".join(f"- {status}: {text}" for status, text in results)),
+        ),
+        meta={"card": "dmarc_taken"},
+    )

@@ -1,0 +1,165 @@
+"""From whatever arrived to the XML of each report in it, by the bytes, never by the name.
+
+A report comes as XML, gzip (``.xml.gz``), zip (``.zip``), or a whole e-mail message with one of
+those attached (what receivers send to the ``rua`` mailbox, and what a mail-flow rule forwards).
+Compressed data is inflated in bounded steps: a small archive that inflates past ``max_bytes``
+(a zip bomb) is refused, not inflated.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import io
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+from handlers.refusals import Refusal
+
+__all__ = ["DEFAULT_MAX_XML_BYTES", "UnpackError", "Unpacked", "sniff", "unpack"]
+
+DEFAULT_MAX_XML_BYTES = 200 * 1024 * 1024  # one report's XML, inflated
+_MAX_FILES = 50  # reports in one archive or message
+_CHUNK = 1024 * 1024
+_MAX_DEPTH = 4
+
+
+class UnpackError(Refusal):
+    """Nothing in the input is a report; the message says what was found instead."""
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """One report's XML and where it was found (``report.xml.gz in the message``)."""
+
+    xml: bytes
+    where: str
+
+
+def sniff(data: bytes) -> str:
+    """``"gzip"``, ``"zip"``, ``"xml"``, ``"message"`` or ``"unknown"``, from the first bytes."""
+    if data[:2] == b"\x1f\x8b":
+        return "gzip"
+    if data[:4] == b"PK\x03\x04":
+        return "zip"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"<?xml", b"<feedback", b"<!--")) or head[:1] == b"<":
+        return "xml"
+    first = head.split(b"\n", 1)[0]
+    if b":" in first and first.split(b":", 1)[0].replace(b"-", b"").isalnum():
+        return "message"
+    if first.startswith(b"From "):  # an mbox's first line
+        return "message"
+    return "unknown"
+
+
+def looks_like_report(data: bytes) -> bool:
+    """True for what a receiver sends as a DMARC report file: gzip, zip, or XML whose root is
+    ``<feedback>`` (a bounce or a pasted text is none of these)."""
+    kind = sniff(data)
+    if kind in ("gzip", "zip"):
+        return True
+    return kind == "xml" and b"<feedback" in data[:4096]
+
+
+def _inflate_gzip(data: bytes, max_bytes: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = io.BytesIO()
+    view = memoryview(data)
+    size = 0
+    for start in range(0, len(data), _CHUNK):
+        chunk = inflater.decompress(view[start : start + _CHUNK], max_bytes + 1 - size)
+        size += len(chunk)
+        out.write(chunk)
+        while inflater.unconsumed_tail and size <= max_bytes:
+            chunk = inflater.decompress(inflater.unconsumed_tail, max_bytes + 1 - size)
+            size += len(chunk)
+            out.write(chunk)
+        if size > max_bytes:
+            raise UnpackError(f"the gzip data inflates past {max_bytes // (1024 * 1024)} MB")
+    if not inflater.eof:
+        raise UnpackError("the gzip data is cut short")
+    return out.getvalue()
+
+
+def _members(data: bytes, max_bytes: int) -> list[tuple[str, bytes]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()][:_MAX_FILES]
+        out = []
+        for info in infos:
+            with archive.open(info) as member:
+                content = member.read(max_bytes + 1)  # reads inflate as they go: bounded
+            if len(content) > max_bytes:
+                raise UnpackError(f"{info.filename[:80]} inflates past {max_bytes // 2**20} MB")
+            out.append((info.filename[:200], content))
+        return out
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as error:
+        raise UnpackError(f"the zip archive cannot be read ({type(error).__name__})") from None
+    except RuntimeError:  # an encrypted member
+        raise UnpackError("the zip archive is encrypted") from None
+
+
+def _attachments(data: bytes) -> list[tuple[str, bytes]]:
+    if data.startswith(b"From "):  # one message of an mbox: drop the separator line
+        data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    out: list[tuple[str, bytes]] = []
+    for part in message.walk():
+        if part.is_multipart() or len(out) >= _MAX_FILES:
+            continue
+        ctype = part.get_content_type()
+        name = str(part.get_filename() or "")
+        if ctype.startswith("text/plain") and not name:
+            continue  # the covering note
+        if ctype.startswith(("image/", "audio/", "video/")):
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and payload:
+            out.append((name[:200] or ctype, payload))
+    return out
+
+
+def unpack(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_XML_BYTES, where: str = "the input"
+) -> list[Unpacked]:
+    """Every report's XML in ``data``. Raises :class:`UnpackError` when there is none."""
+    found = _unpack(data, max_bytes, where, 0)
+    if not found:
+        raise UnpackError(
+            f"no DMARC report in {where}: send the report's XML, .xml.gz or .zip, or the whole "
+            "message with the report attached"
+        )
+    return found
+
+
+def _unpack(data: bytes, max_bytes: int, where: str, depth: int) -> list[Unpacked]:
+    if depth > _MAX_DEPTH:
+        return []
+    kind = sniff(data)
+    if kind == "xml":
+        if len(data) > max_bytes:
+            raise UnpackError(f"{where} is over {max_bytes // (1024 * 1024)} MB of XML")
+        return [Unpacked(data, where)]
+    if kind == "gzip":
+        try:
+            inflated = _inflate_gzip(data, max_bytes)
+        except zlib.error:
+            raise UnpackError(f"{where}: the gzip data is corrupt") from None
+        return _unpack(inflated, max_bytes, f"{where} (gzip)", depth + 1)
+    if kind == "zip":
+        out: list[Unpacked] = []
+        for name, content in _members(data, max_bytes):
+            out += _unpack(content, max_bytes, f"{name} in {where}", depth + 1)
+        return out
+    if kind == "message" and depth == 0:
+        out = []
+        for name, content in _attachments(data):
+            try:
+                out += _unpack(content, max_bytes, f"{name} in the message", depth + 1)
+            except UnpackError:
+                continue  # another attachment (a logo, a signature) is not the report
+        return out
+    return []

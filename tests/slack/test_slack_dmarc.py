@@ -1,0 +1,49 @@
+"""``/dmarcreport`` through Slack's real path: a signed slash command, acked, then the card
+through the response_url."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from knowledge import Catalogue
+from tests.dmarc.build import Row, report_xml, with_reports
+from tests.slack.conftest import SlackBot, blocks_of, header, payload
+
+
+async def test_dmarcreport_in_slack(slack_bot: SlackBot, catalogue: Catalogue) -> None:
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("d"))
+    data.update(command="/dmarcreport", text="contoso.com 7")
+    response = await slack_bot.command(data)
+    assert response.status == 200
+    (result,) = await slack_bot.slack.wait_for("response_url")
+    assert header(result.params).endswith("DMARC reports: contoso.com")
+    text = json.dumps(blocks_of(result.params))
+    assert "2,357 messages from 5 sources in 2 reports" in text
+    assert "SendGrid (Twilio)" in text and "Forwarders and mailing lists" in text
+    share = [b for b in blocks_of(result.params) if b["type"] == "actions"]
+    assert share and share[0]["elements"][0]["action_id"] == "ndr_share"
+
+
+async def test_dmarcreport_refuses_a_bad_domain_with_the_usage(slack_bot: SlackBot) -> None:
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("bad"))
+    data.update(command="/dmarcreport", text="not_a_domain 7")
+    await slack_bot.command(data)
+    (result,) = await slack_bot.slack.wait_for("response_url")
+    assert "/dmarcreport DOMAIN [DAYS]" in json.dumps(result.params)
+
+
+async def test_a_report_file_sent_to_the_bot_directly_is_stored(
+    slack_bot: SlackBot, catalogue: Catalogue
+) -> None:
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    report = gzip.compress(report_xml([Row("192.0.2.9", 7)], report_id="upload-1"))
+    file = slack_bot.slack.add_file("report.xml.gz", report, file_id="F0REPORT01")
+    data = payload("message_file_share.json", FILE_URL=file["url_private"])
+    data["event"].update(channel="D0NDRBOT1", channel_type="im")
+    await slack_bot.event(data)
+    (call,) = await slack_bot.slack.wait_for("chat.postMessage")
+    said = json.dumps(blocks_of(call.params))
+    assert "DMARC reports received" in header(call.params)
+    assert "1 stored" in said and "upload-1" in said
