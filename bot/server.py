@@ -102,6 +102,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         slack = SlackIntegration(settings, router, services.chat)
         server.add("slack", slack)
         posters["slack"] = slack.poster
+    dmarc.enqueue = alerts.enqueue_card
     server.add(
         "dmarc",
         DmarcIntake(dmarc, token=settings.intake_token, max_bytes=settings.max_paste_bytes),

@@ -177,5 +177,24 @@ def build_router(
 def build_dmarc(services: Services) -> Dmarc:
     """DMARC aggregate reports on the shared database, source names from the shared resolver."""
     from bot.dmarc.service import Dmarc
+    from handlers.dmarc.alerts import AlertRules
+    from handlers.dmarc.readiness import Gates
 
-    return Dmarc(services.db, services.catalogue, services.dns, clock=services.clock)
+    s = services.settings
+    gates = Gates(
+        min_days=s.dmarc_min_days,
+        min_messages=s.dmarc_min_messages,
+        quarantine_share=min(s.dmarc_quarantine_share, 100.0) / 100,
+        reject_share=min(s.dmarc_reject_share, 100.0) / 100,
+        source_share=min(s.dmarc_source_share, 100.0) / 100,
+        quiet_days=s.dmarc_quiet_days,
+    )
+    rules = AlertRules(min_messages=s.dmarc_new_source_messages, points=s.dmarc_drop_points)
+    return Dmarc(
+        services.db,
+        services.catalogue,
+        services.dns,
+        clock=services.clock,
+        gates=gates,
+        rules=rules,
+    )

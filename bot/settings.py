@@ -173,6 +173,16 @@ class Settings:
     burst_threshold: int = 5  # bounces of one family and sender domain ...
     burst_window: int = 15 * 60  # ... within this many seconds make one trend alert
     commands_per_minute: int = 10
+    # /dmarcready's gates (percentages as given, e.g. 98 and 99.5)
+    dmarc_min_days: int = 30
+    dmarc_min_messages: int = 1000
+    dmarc_quarantine_share: float = 98.0
+    dmarc_reject_share: float = 99.5
+    dmarc_source_share: float = 98.0
+    dmarc_quiet_days: int = 14
+    # DMARC alerts
+    dmarc_new_source_messages: int = 100
+    dmarc_drop_points: float = 5.0
 
     @classmethod
     def from_env(
@@ -226,6 +236,18 @@ class Settings:
             burst_threshold=_int(merged, "NDRBOT_BURST_THRESHOLD", 5, minimum=2),
             burst_window=_int(merged, "NDRBOT_BURST_WINDOW", 15 * 60, minimum=60),
             commands_per_minute=_int(merged, "NDRBOT_COMMANDS_PER_MINUTE", 10, minimum=1),
+            dmarc_min_days=_int(merged, "NDRBOT_DMARC_MIN_DAYS", 30, minimum=1),
+            dmarc_min_messages=_int(merged, "NDRBOT_DMARC_MIN_MESSAGES", 1000, minimum=1),
+            dmarc_quarantine_share=_float(
+                merged, "NDRBOT_DMARC_QUARANTINE_SHARE", 98.0, minimum=50
+            ),
+            dmarc_reject_share=_float(merged, "NDRBOT_DMARC_REJECT_SHARE", 99.5, minimum=50),
+            dmarc_source_share=_float(merged, "NDRBOT_DMARC_SOURCE_SHARE", 98.0, minimum=50),
+            dmarc_quiet_days=_int(merged, "NDRBOT_DMARC_QUIET_DAYS", 14, minimum=1),
+            dmarc_new_source_messages=_int(
+                merged, "NDRBOT_DMARC_NEW_SOURCE_MESSAGES", 100, minimum=1
+            ),
+            dmarc_drop_points=_float(merged, "NDRBOT_DMARC_DROP_POINTS", 5.0, minimum=0.5),
         )
         settings.validate()
         return settings

@@ -68,6 +68,9 @@ class Desk(Protocol):
     async def dmarc_report(self, domain: str, days: int) -> Reply:
         """What the DMARC aggregate reports received say about ``domain``."""
 
+    async def dmarc_ready(self, domain: str) -> Reply:
+        """Whether ``domain`` can take its next step towards DMARC enforcement."""
+
 
 Runner = Callable[[Desk, Command, str], Awaitable[Reply]]
 
@@ -146,6 +149,16 @@ async def _dmarcreport(desk: Desk, command: Command, args: str) -> Reply:
     return await desk.dmarc_report(domain, days)
 
 
+async def _dmarcready(desk: Desk, command: Command, args: str) -> Reply:
+    usage = "/dmarcready DOMAIN"
+    (word,) = _words(args, 1, 1, usage)
+    try:
+        domain = normalise_domain(word)
+    except InvalidTarget as error:
+        raise UsageError(f"{error}. Usage: {usage}") from None
+    return await desk.dmarc_ready(domain)
+
+
 async def _mailcheck(desk: Desk, command: Command, args: str) -> Reply:
     (domain,) = _words(args, 1, 1, "/mailcheck DOMAIN")
     return await desk.check_reply(
@@ -220,6 +233,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "DOMAIN [DAYS]",
         "who sends mail as the domain and whether it passes DMARC, from its aggregate reports",
         _dmarcreport,
+    ),
+    CommandSpec(
+        "dmarcready",
+        "DOMAIN",
+        "is the domain ready for the next DMARC step? Every gate's evidence and the record to publish",
+        _dmarcready,
     ),
     CommandSpec(
         "mailcheck",

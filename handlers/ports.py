@@ -12,6 +12,7 @@ from typing import Protocol
 
 from handlers.card import Card
 from handlers.cases import Case
+from handlers.dmarc.readiness import Gates
 from handlers.dmarc.sources import DomainSummary
 from handlers.events import Command
 
@@ -75,6 +76,8 @@ class WatchCommands(Protocol):
 
 class DmarcReports(Protocol):
     """The DMARC aggregate reports received, summed per domain (``bot.dmarc``)."""
+
+    gates: Gates  # what /dmarcready asks of a domain before the next step
 
     async def summary(self, domain: str, days: int) -> DomainSummary:
         """``domain`` over the last ``days`` days, its biggest sources named."""

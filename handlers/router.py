@@ -26,10 +26,13 @@ from handlers.cards import (
 from handlers.cases import Case, Unfinished, cases_card
 from handlers.checklist import TickRecord, apply_ticks, toggle
 from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, run_plan
+from handlers.checks.dmarc_record import parse_dmarc
+from handlers.checks.plan import Step
 from handlers.commands import UsageError, find_command, help_lines
 from handlers.delisting import DelistRequest, Draft, build_draft, delist_request
 from handlers.diagnosis import Diagnosis, diagnose
-from handlers.dmarc.cards import report_card, taken_card
+from handlers.dmarc.cards import readiness_card, report_card, taken_card
+from handlers.dmarc.readiness import assess
 from handlers.dmarc.unpack import looks_like_report
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
@@ -44,6 +47,7 @@ __all__ = ["Attachment", "Command", "Message", "Pending", "Reply", "Router", "Vi
 
 
 _SIZE_HINT = "Upload the .eml of the bounce on its own, or paste only its diagnostic part."
+READINESS_DAYS = 90  # /dmarcready reads this many days of reports (the gates ask for 30)
 _EML_NAMES = re.compile(r"\.(?:eml|txt|msg|log)$", re.IGNORECASE)
 AlertsHere = Callable[[Command], Awaitable[Card]]
 
@@ -284,6 +288,37 @@ class Router:
         card_id = self.new_id()
         card = report_card(await self.dmarc.summary(domain, days))
         card = replace(card, id=card_id, actions=(Action(ActionKind.SHARE, "Share in channel"),))
+        self.cards.save_card(card_id, card)
+        return Reply(card, Visibility.PRIVATE, card_id)
+
+    async def dmarc_ready(self, domain: str) -> Reply:
+        """Whether ``domain`` can take its next step towards DMARC enforcement, with every gate's
+        evidence and the record to publish (the live record and SPF checked now)."""
+        if self.dmarc is None:
+            card = error_card("DMARC reports are off", "This ndrbot keeps no DMARC reports.")
+            return Reply(card, Visibility.PRIVATE)
+        summary = await self.dmarc.summary(domain, READINESS_DAYS)
+        results = await self.run_plan(
+            CheckPlan((Step("dmarc", domain), Step("spf", domain)), from_person=True)
+        )
+        by_check = {r.check: r for r in results}
+        dmarc = by_check.get("dmarc")
+        text = dmarc.details.get("record") if dmarc is not None else None
+        record = parse_dmarc(text) if isinstance(text, str) else None
+        verdict = assess(
+            summary,
+            record,
+            dmarc,
+            by_check.get("spf"),
+            today=self.clock().date(),
+            gates=self.dmarc.gates,
+        )
+        card_id = self.new_id()
+        card = replace(
+            readiness_card(verdict),
+            id=card_id,
+            actions=(Action(ActionKind.SHARE, "Share in channel"),),
+        )
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)
 

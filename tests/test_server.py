@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.alerts import Alerts
 from bot.server import build_server
 from bot.settings import Settings, SettingsError
 from bot.teams import TeamsIntegration
 from handlers.checks import DnsClient
 from handlers.events import Command
 from tests.alerts import zones
+from tests.dmarc.build import Row, report_xml
 from tests.dns.conftest import serve
 from tests.dns.server import LoopbackDns
 from tests.fakes.teams_connector import FakeTeamsConnector, fake_teams_connector
@@ -153,3 +156,28 @@ async def test_metrics_are_off_by_default_and_behind_the_token_when_on(
     assert 'ndrbot_cards_total{platform="slack"} 1.0' in text
     # Nothing pasted or secret is in what a scraper sees.
     assert "fabrikam" not in text and "intake-secret" not in text and token not in text
+
+
+async def test_a_new_dmarc_sender_posted_to_api_dmarc_becomes_one_alert(
+    tmp_path: Path, serve: Callable[..., LoopbackDns]
+) -> None:
+    now = int(time.time())
+    server = build_server(
+        _settings(tmp_path, serve({}), alert_slack_channel="C0ALERTS", dmarc_new_source_messages=50)
+    )
+    auth = {"Authorization": "Bearer intake-secret"}
+    async with TestClient(TestServer(server.app, host="127.0.0.1")) as client:
+        for ago in range(20, 1, -1):
+            report = report_xml(
+                [Row("40.107.22.51", 500)], report_id=f"d{ago}", begin=now - ago * 86400
+            )
+            response = await client.post("/api/dmarc", data=report, headers=auth)
+            assert response.status == 200
+        new = [Row("203.0.113.66", 80, dkim="fail", spf="fail")]
+        for n in range(2):  # the same news twice
+            report = report_xml(new, report_id=f"new{n}", begin=now - 86400 * (1 - n))
+            assert (await client.post("/api/dmarc", data=report, headers=auth)).status == 200
+        alerts = server.parts["alerts"]
+        assert isinstance(alerts, Alerts)
+        news = alerts.store.alerts("dmarc_new_source")
+    assert [subject for _kind, subject, _card in news] == ["contoso.com 203.0.113.66"]

@@ -35,8 +35,9 @@ from bot.platform import Poster
 from bot.services import utc_now
 from bot.settings import Settings
 from bot.store import Database
-from bot.store.alerts import AlertStore
+from bot.store.alerts import AlertStore, NewAlert
 from bot.store.chat import ChatStore
+from handlers.card import Card
 from handlers.checks.resolver import DnsClient
 from handlers.diagnosis import Diagnosis
 from handlers.ports import CaseBook, Clock, WatchCommands
@@ -71,6 +72,7 @@ class Alerts:
         self.dns = dns  # read at every run, so a new client (new resolvers) applies next sweep
         self.posters = posters
         self.store = AlertStore(db)
+        self._clock = clock
         rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         intervals = {
             WatchKind.IP: float(settings.ip_watch_interval),
@@ -186,6 +188,15 @@ class Alerts:
                 workers=self.settings.workers,
             ),
         )
+
+    def enqueue_card(self, key: str, kind: str, subject: str, card: Card) -> None:
+        """Queue ``card`` for the alert channels, once per ``key`` (a repeat is ignored), and
+        wake the outbox; safe from a worker thread (DMARC reports are read in one)."""
+        alert = NewAlert(
+            key=key, kind=kind, subject=subject, card=card, destinations=self.destinations()
+        )
+        if self.store.enqueue(alert, at=self._clock()):
+            self.wake_outbox()
 
     def wake_outbox(self) -> None:
         """Wake the outbox worker; safe from a worker thread (a paste is read in one, and its

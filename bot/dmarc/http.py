@@ -12,6 +12,7 @@ kept, with why, for a look), 401 bad token, 413 over the cap, 503 intake off.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -64,17 +65,26 @@ def dmarc_handler(
 
 
 class DmarcIntake:
-    """The server part for ``POST /api/dmarc`` (no background work of its own)."""
+    """The server part for DMARC reports: ``POST /api/dmarc`` and the hourly sweep."""
 
     def __init__(self, dmarc: Dmarc, *, token: str | None, max_bytes: int) -> None:
+        from bot.dmarc.sweep import DmarcSweeper
+
         self.handler = dmarc_handler(dmarc, token=token, max_bytes=max_bytes)
+        self.sweeper = DmarcSweeper(dmarc)
+        self._task: asyncio.Task[None] | None = None
 
     def attach(self, app: web.Application) -> None:
         """Serve ``POST /api/dmarc``."""
         app.router.add_post(DMARC_PATH, self.handler)
 
     async def start(self) -> None:
-        """Nothing to start."""
+        """Start the sweep (silence, failing senders, the weekly digest)."""
+        self._task = asyncio.create_task(self.sweeper.run_forever())
 
     async def stop(self) -> None:
-        """Nothing to stop."""
+        """Stop the sweep."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -11,13 +11,16 @@ import asyncio
 import io
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.store import Database
 from bot.store.dmarc import DmarcStore, since_day
+from handlers.card import Card
 from handlers.checks.resolver import DnsClient, DnsUnavailable
+from handlers.dmarc.alerts import AlertRules, drop_card, new_source_card, new_sources, share_drop
+from handlers.dmarc.readiness import Gates
 from handlers.dmarc.report import ReportError, open_report
 from handlers.dmarc.sources import DomainSummary, SourceStats, name_sources, summarise
 from handlers.dmarc.unpack import UnpackError, unpack
@@ -54,8 +57,19 @@ class Dmarc:
     """Reports in, summaries out, over the shared database."""
 
     def __init__(
-        self, db: Database, catalogue: Catalogue, dns: DnsClient | None, *, clock: Clock
+        self,
+        db: Database,
+        catalogue: Catalogue,
+        dns: DnsClient | None,
+        *,
+        clock: Clock,
+        gates: Gates = Gates(),  # noqa: B008 (frozen)
+        rules: AlertRules = AlertRules(),  # noqa: B008 (frozen)
     ) -> None:
+        self.gates = gates
+        self.rules = rules
+        # Where alerts go: (key, kind, subject, card); the server points it at the outbox.
+        self.enqueue: Callable[[str, str, str, Card], None] | None = None
         self.store = DmarcStore(db)
         self.catalogue = catalogue
         self.dns = dns
@@ -97,7 +111,38 @@ class Dmarc:
                 )
             )
         self.store.drop_raw_before(now - KEEP_RAW)
+        for domain in dict.fromkeys(r.domain for r in out if r.status == "stored"):
+            self._alerts(domain)
         return out
+
+    def _alerts(self, domain: str) -> None:
+        """Alert on what the reports just stored changed for ``domain`` (once per key)."""
+        if self.enqueue is None:
+            return
+        now, rules = self.clock(), self.rules
+        today = now.date()
+        sources = self.store.sources(domain, since_day(now, rules.settle_days))
+        named = name_sources(sources, {}, self.catalogue.senders.values(), domain)
+        first = self.store.first_day(domain)
+        for source in new_sources(named, domain_first_day=first, today=today, rules=rules):
+            self.enqueue(
+                f"dmarc-new-source:{domain}:{source.stats.ip}",
+                "dmarc_new_source",
+                f"{domain} {source.stats.ip}",
+                new_source_card(domain, source),
+            )
+        window = rules.recent_days + rules.before_days
+        drop = share_drop(
+            self.store.per_day(domain, since_day(now, window)), today=today, rules=rules
+        )
+        if drop is not None:
+            year, week, _ = today.isocalendar()
+            self.enqueue(
+                f"dmarc-share-drop:{domain}:{year}-W{week:02d}",
+                "dmarc_share_drop",
+                domain,
+                drop_card(domain, drop, rules),
+            )
 
     def take(self, data: bytes, *, source: str) -> list[tuple[str, str]]:
         """:meth:`ingest` as the router's port wants it: ``(status, sentence)`` per report."""

@@ -43,6 +43,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             forwarded INTEGER NOT NULL, rejected INTEGER NOT NULL,
             header_from TEXT NOT NULL, envelope_from TEXT NOT NULL, dkim_domain TEXT NOT NULL);
         CREATE INDEX dmarc_records_domain_day ON dmarc_records (domain, day);
+        CREATE INDEX dmarc_records_source ON dmarc_records (domain, source_ip, day);
         CREATE TABLE dmarc_refused (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             received_at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, raw BLOB)
@@ -189,7 +190,9 @@ class DmarcStore:
             SELECT c.source_ip, SUM(c.messages), SUM(c.aligned), SUM(c.dkim_aligned),
                    SUM(c.spf_aligned), SUM(c.dkim_auth), SUM(c.spf_auth), SUM(c.forwarded),
                    SUM(c.rejected), GROUP_CONCAT(DISTINCT c.dkim_domain),
-                   GROUP_CONCAT(DISTINCT c.envelope_from), GROUP_CONCAT(DISTINCT r.org)
+                   GROUP_CONCAT(DISTINCT c.envelope_from), GROUP_CONCAT(DISTINCT r.org),
+                   (SELECT MIN(f.day) FROM dmarc_records f
+                    WHERE f.domain = c.domain AND f.source_ip = c.source_ip)
             FROM dmarc_records c JOIN dmarc_reports r ON r.id = c.report
             WHERE c.domain = ? AND c.day >= ?
             GROUP BY c.source_ip
@@ -214,6 +217,7 @@ class DmarcStore:
                 dkim_domains=split(row[9]),
                 envelope_domains=split(row[10]),
                 receivers=split(row[11]),
+                first_day=str(row[12] or ""),
             )
             for row in rows
         ]
@@ -235,6 +239,20 @@ class DmarcStore:
             (domain, since),
         ).fetchall()
         return [(str(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+    def first_day(self, domain: str) -> str:
+        """The first day any report covered for ``domain`` ("" when none)."""
+        row = self.db.conn.execute(
+            "SELECT MIN(day) FROM dmarc_records WHERE domain = ?", (domain,)
+        ).fetchone()
+        return str(row[0] or "")
+
+    def last_day(self, domain: str) -> str:
+        """The last day any report covered for ``domain`` ("" when none)."""
+        row = self.db.conn.execute(
+            "SELECT MAX(day) FROM dmarc_records WHERE domain = ?", (domain,)
+        ).fetchone()
+        return str(row[0] or "")
 
     def report_count(self, domain: str, since: str) -> int:
         row = self.db.conn.execute(

@@ -7,10 +7,11 @@ facts and quoted text, never as links or mentions (the renderers escape them).
 
 from __future__ import annotations
 
-from handlers.card import Card, Fact, Section, Tone
+from handlers.card import Card, CodeBlock, Fact, Section, Tone
+from handlers.dmarc.readiness import Readiness
 from handlers.dmarc.sources import BUCKET_TITLES, Bucket, DomainSummary, NamedSource
 
-__all__ = ["report_card", "taken_card"]
+__all__ = ["readiness_card", "report_card", "taken_card"]
 
 MAX_SOURCES_PER_BUCKET = 5
 
@@ -108,4 +109,49 @@ def taken_card(results: list[tuple[str, str]]) -> Card:
             Section("Reports", "\n".join(f"- {status}: {text}" for status, text in results)),
         ),
         meta={"card": "dmarc_taken"},
+    )
+
+
+_MARK = {True: "[pass]", False: "[FAIL]", None: "[unknown]"}
+
+
+def readiness_card(r: Readiness) -> Card:
+    """``/dmarcready``: where the domain stands, the next step, each gate with its evidence, and
+    the record to publish when the gates hold."""
+    ready = r.ready
+    if not r.next_step:
+        tone, verdict = (Tone.SUCCESS, f"{r.domain} is at enforcement ({r.current}).")
+    elif ready:
+        tone, verdict = Tone.SUCCESS, f"Safe to move {r.domain} to {r.next_step}."
+    elif ready is None:
+        tone, verdict = Tone.WARNING, f"Cannot tell yet whether {r.domain} can move on."
+    else:
+        tone, verdict = Tone.WARNING, f"Not yet: {r.domain} should stay at {r.current} for now."
+    gates = "\n".join(f"{_MARK[g.ok]} {g.name}: {g.evidence}" for g in r.gates)
+    sections = [Section("Gates", gates)] if gates else []
+    if r.forwarders:
+        sections.append(
+            Section(
+                "Forwarders and lists (not counted against readiness)",
+                "\n".join(f"- {s.name}: {s.stats.messages:,} messages" for s in r.forwarders[:5]),
+            )
+        )
+    if r.diff:
+        sections.append(Section("Change from the live record", "\n".join(r.diff)))
+    code: tuple[CodeBlock, ...] = ()
+    if r.record and ready is not False:
+        code = (CodeBlock(f"_dmarc.{r.domain} TXT (publish it yourself)", r.record, "dns"),)
+    facts = [Fact("Now", r.current)] + ([Fact("Next step", r.next_step)] if r.next_step else [])
+    if r.unknown_volume:
+        facts.append(Fact("Unknown or spoofing", f"{r.unknown_volume:,} messages"))
+    return Card(
+        title=f"DMARC enforcement: {r.domain}",
+        tone=tone,
+        summary=verdict,
+        facts=tuple(facts),
+        sections=tuple(sections),
+        code=code,
+        notes=r.notes,
+        footer="ndrbot never changes DNS. Gates: NDRBOT_DMARC_* settings.",
+        meta={"card": "dmarc_ready", "domain": r.domain},
     )

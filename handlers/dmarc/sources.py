@@ -26,6 +26,7 @@ __all__ = [
     "NamedSource",
     "SourceStats",
     "identify",
+    "minus",
     "name_sources",
     "summarise",
 ]
@@ -64,6 +65,7 @@ class SourceStats:
     dkim_domains: tuple[str, ...] = ()  # d= of passing signatures, biggest first
     envelope_domains: tuple[str, ...] = ()
     receivers: tuple[str, ...] = ()
+    first_day: str = ""  # the first day any report named it (YYYY-MM-DD), in all time
 
 
 @dataclass(frozen=True)
@@ -230,3 +232,29 @@ def summarise(
     if per_day:
         summary = replace(summary, first_day=per_day[0][0], last_day=per_day[-1][0])
     return summary
+
+
+def minus(whole: Sequence[SourceStats], part: Sequence[SourceStats]) -> list[SourceStats]:
+    """``whole`` without ``part`` (the same sources over a shorter window): the sums of the days
+    in ``whole`` that ``part`` does not cover."""
+    later = {s.ip: s for s in part}
+    out = []
+    for s in whole:
+        p = later.get(s.ip)
+        if p is None:
+            out.append(s)
+            continue
+        rest = replace(
+            s,
+            messages=s.messages - p.messages,
+            aligned=s.aligned - p.aligned,
+            dkim_aligned=s.dkim_aligned - p.dkim_aligned,
+            spf_aligned=s.spf_aligned - p.spf_aligned,
+            dkim_auth=s.dkim_auth - p.dkim_auth,
+            spf_auth=s.spf_auth - p.spf_auth,
+            forwarded=s.forwarded - p.forwarded,
+            rejected=s.rejected - p.rejected,
+        )
+        if rest.messages > 0:
+            out.append(rest)
+    return out

@@ -48,6 +48,7 @@ TOKEN = "xoxb-test-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ZONE = {"contoso.com": [("TXT", "v=spf1 include:spf.protection.outlook.com -all")]}
 ZONE["spf.protection.outlook.com"] = [("TXT", "v=spf1 ip4:40.92.0.0/15 -all")]
+ZONE["_dmarc.contoso.com"] = [("TXT", "v=DMARC1; p=none; rua=mailto:dmarc@contoso.com; pct=100")]
 # A null MX beside a real one (RFC 7505 forbids it): once crashed /mailcheck without an answer.
 ZONE["mixed.example"] = [("MX", (0, ".")), ("MX", (10, "mx.mixed.example"))]
 ZONE["mx.mixed.example"] = [("A", "192.0.2.25")]

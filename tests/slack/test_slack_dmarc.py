@@ -47,3 +47,18 @@ async def test_a_report_file_sent_to_the_bot_directly_is_stored(
     said = json.dumps(blocks_of(call.params))
     assert "DMARC reports received" in header(call.params)
     assert "1 stored" in said and "upload-1" in said
+
+
+async def test_dmarcready_reads_the_live_record_and_proposes_the_next_one(
+    slack_bot: SlackBot, catalogue: Catalogue
+) -> None:
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("r"))
+    data.update(command="/dmarcready", text="contoso.com")
+    assert (await slack_bot.command(data)).status == 200
+    (result,) = await slack_bot.slack.wait_for("response_url")
+    said = json.dumps(blocks_of(result.params))
+    assert header(result.params).endswith("DMARC enforcement: contoso.com")
+    assert "Safe to move contoso.com to p=none with np=reject" in said
+    assert "v=DMARC1; p=none; np=reject; rua=mailto:dmarc@contoso.com" in said
+    assert "pct: 100 \\u2192 (removed)" in said

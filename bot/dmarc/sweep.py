@@ -1,0 +1,80 @@
+"""The DMARC sweep: once an hour, for each domain with reports, the alerts that need no new
+report to trigger them: silence, a known sender that started failing, and the weekly digest.
+Each alert's key makes it once (per silence, per sender and week, per week)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+from bot.alerts._timing import Sleep, repeat
+from bot.dmarc.service import Dmarc
+from bot.store.dmarc import since_day
+from handlers.dmarc.alerts import digest_due, failing_card, failing_services, silent, silent_card
+from handlers.dmarc.cards import report_card
+from handlers.dmarc.sources import minus, name_sources
+
+__all__ = ["DmarcSweeper"]
+
+log = logging.getLogger("ndrbot.dmarc")
+EVERY = 3600.0  # seconds between sweeps
+
+
+class DmarcSweeper:
+    """Runs :meth:`run_due` every hour (the outbox posts what it queues)."""
+
+    def __init__(self, dmarc: Dmarc, *, sleep: Sleep = asyncio.sleep) -> None:
+        self.dmarc = dmarc
+        self.sleep = sleep
+        self.wake = asyncio.Event()
+
+    async def run_due(self) -> int:
+        """One sweep over every domain; the number of alerts offered (repeats are ignored by
+        the outbox's keys)."""
+        enqueue = self.dmarc.enqueue
+        if enqueue is None:
+            return 0
+        store, rules, services = self.dmarc.store, self.dmarc.rules, self.dmarc.catalogue.senders
+        now = self.dmarc.clock()
+        today = now.date()
+        year, week, _ = today.isocalendar()
+        offered = 0
+        for domain in store.domains():
+            last = store.last_day(domain)
+            if silent(last, today, rules):
+                enqueue(f"dmarc-silent:{domain}:{last}", "dmarc_silent", domain,
+                        silent_card(domain, last, rules))  # fmt: skip
+                offered += 1
+            recent = store.sources(domain, since_day(now, rules.recent_days))
+            whole = store.sources(domain, since_day(now, rules.recent_days + rules.before_days))
+            named_recent = name_sources(recent, {}, services.values(), domain)
+            named_before = name_sources(minus(whole, recent), {}, services.values(), domain)
+            for key, name, n, before, share in failing_services(named_recent, named_before, rules):
+                enqueue(
+                    f"dmarc-failing:{domain}:{key}:{year}-W{week:02d}",
+                    "dmarc_sender_failing",
+                    f"{domain} {name}",
+                    failing_card(domain, name, n, before, share),
+                )
+                offered += 1
+            if recent and digest_due(now.weekday(), now.hour, rules):
+                summary = await self.dmarc.summary(domain, 7)
+                card = replace(report_card(summary), title=f"Weekly DMARC digest: {domain}")
+                enqueue(f"dmarc-digest:{domain}:{year}-W{week:02d}", "dmarc_digest", domain, card)
+                offered += 1
+        return offered
+
+    async def run_forever(self) -> None:
+        """Sweep, then sleep an hour (or until woken), forever."""
+        await repeat(
+            self.run_due,
+            next_due=lambda: None,
+            clock=self.dmarc.clock,
+            sleep=self.sleep,
+            wake=self.wake,
+            idle=EVERY,
+            least=60.0,
+            log=log,
+            what="DMARC sweep",
+        )
