@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = actions.add_parser("report", help="a domain's senders and DMARC results, as in chat")
     p.add_argument("domain")
     p.add_argument("--days", type=int, default=DEFAULT_DAYS, help="how far back (default 30)")
+    p.add_argument("--chart", metavar="FILE", help="also write the chart (PNG) to FILE")
     p.set_defaults(func=_report)
 
 
@@ -85,4 +86,12 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     dmarc = _dmarc(settings, dns=True)
     summary = asyncio.run(dmarc.summary(domain, args.days))
     print(render_text(report_card(summary)))
+    if args.chart:
+        from bot.render.charts import dmarc_chart
+
+        if not summary.per_day:
+            print(f"ndrbot dmarc report: no reports to chart for {domain}", file=sys.stderr)
+            return 1
+        Path(args.chart).write_bytes(dmarc_chart(summary))
+        print(f"\nChart written to {args.chart}")
     return 0

@@ -22,6 +22,7 @@ __all__ = [
     "CodeBlock",
     "Fact",
     "LinkItem",
+    "Picture",
     "Recheck",
     "Section",
     "Tone",
@@ -95,6 +96,14 @@ class LinkItem:
 
     label: str
     url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A picture on a card (a chart): a PNG, base64-encoded, and what it shows in words."""
+
+    alt: str
+    png_base64: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +186,7 @@ class Card:
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = ()
     footer: str = ""
+    picture: Picture | None = None  # shown where the platform can show one (Teams)
     meta: dict[str, str] = field(default_factory=dict)  # what it is about, for logs (not shown)
 
     @property
@@ -247,5 +257,6 @@ def card_from_json(data: dict[str, Any]) -> Card:
         delisting_at=data.get("delisting_at", ""),
         notes=tuple(data.get("notes", ())),
         footer=data.get("footer", ""),
+        picture=Picture(**data["picture"]) if data.get("picture") else None,
         meta=meta,
     )

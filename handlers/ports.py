@@ -83,6 +83,11 @@ class DmarcReports(Protocol):
         """``domain`` over the last ``days`` days, its biggest sources named."""
         ...
 
+    async def chart(self, summary: DomainSummary) -> bytes | None:
+        """A PNG of ``summary`` (messages per day, biggest sources), or None when none can be
+        drawn here."""
+        ...
+
     def take(self, data: bytes, *, source: str) -> list[tuple[str, str]]:
         """Store the reports in ``data`` (once each): ``(status, sentence)`` per report found,
         status ``stored``, ``duplicate`` or ``refused``. CPU work: call it off the loop."""

@@ -7,13 +7,14 @@ cards it returns. State (what was already answered, posted cards, ticks) goes th
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from handlers.card import Action, ActionKind, Card, Recheck
+from handlers.card import Action, ActionKind, Card, Picture, Recheck
 from handlers.cards import (
     check_card,
     check_lines,
@@ -31,7 +32,7 @@ from handlers.checks.plan import Step
 from handlers.commands import UsageError, find_command, help_lines
 from handlers.delisting import DelistRequest, Draft, build_draft, delist_request
 from handlers.diagnosis import Diagnosis, diagnose
-from handlers.dmarc.cards import readiness_card, report_card, taken_card
+from handlers.dmarc.cards import chart_alt, readiness_card, report_card, taken_card
 from handlers.dmarc.readiness import assess
 from handlers.dmarc.unpack import looks_like_report
 from handlers.events import Attachment, Command, Message, Reply, Visibility
@@ -286,7 +287,13 @@ class Router:
             card = error_card("DMARC reports are off", "This ndrbot keeps no DMARC reports.")
             return Reply(card, Visibility.PRIVATE)
         card_id = self.new_id()
-        card = report_card(await self.dmarc.summary(domain, days))
+        summary = await self.dmarc.summary(domain, days)
+        card = report_card(summary)
+        png = await self.dmarc.chart(summary)
+        if png:
+            card = replace(
+                card, picture=Picture(chart_alt(summary), base64.b64encode(png).decode())
+            )
         card = replace(card, id=card_id, actions=(Action(ActionKind.SHARE, "Share in channel"),))
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)

@@ -144,6 +144,20 @@ class Dmarc:
                 drop_card(domain, drop, rules),
             )
 
+    async def chart(self, summary: DomainSummary) -> bytes | None:
+        """The summary's chart, drawn on the reader thread (matplotlib is CPU work); None when
+        there is nothing to draw or drawing failed (the card goes without it)."""
+        if not summary.per_day:
+            return None
+        from bot.reading import off_loop
+        from bot.render.charts import dmarc_chart
+
+        try:
+            return await off_loop(dmarc_chart, summary)
+        except Exception as error:  # a missing font, a broken install: the words still go
+            log.warning("dmarc chart failed: %s", type(error).__name__)
+            return None
+
     def take(self, data: bytes, *, source: str) -> list[tuple[str, str]]:
         """:meth:`ingest` as the router's port wants it: ``(status, sentence)`` per report."""
         return [(r.status, r.message) for r in self.ingest(data, source=source)]

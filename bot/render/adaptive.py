@@ -430,6 +430,9 @@ def render_adaptive(card: Card) -> dict[str, Any]:
     out (with a note saying so) in an order that keeps the compromise checklist to the last.
     """
     rendered = _render(card)
+    if card.picture is not None and _size(rendered) > _BUDGET:
+        card = replace(card, picture=None)  # the words matter more than the picture
+        rendered = _render(card)
     for limit in _SHORTER:
         if _size(rendered) <= _BUDGET:
             return rendered
@@ -444,6 +447,15 @@ def render_adaptive(card: Card) -> dict[str, Any]:
 def _render(card: Card) -> dict[str, Any]:
     card_id = card.id
     body: list[dict[str, Any]] = [_header(card), *_taken(card), *_facts(card), *_quote(card)]
+    if card.picture is not None:
+        body.append(
+            {
+                "type": "Image",
+                "url": f"data:image/png;base64,{card.picture.png_base64}",
+                "altText": _clean(card.picture.alt, 300),
+                "size": "Stretch",
+            }
+        )
     for section in card.sections:
         body += [_heading(section.title), _para(section.text)]
     if card.checks:

@@ -105,6 +105,8 @@ def render_text(card: Card, *, width: int = 96) -> str:
         out += [f"  - {_clean(link.label)}: {link.url}" for link in card.links]
     for note in card.notes:
         out += ["", *_wrap(f"Note: {note}", "", width)]
+    if card.picture is not None:
+        out += ["", f"[A chart goes with this card in Teams: {_clean(card.picture.alt)}]"]
     if card.footer:
         out += ["", f"({_clean(card.footer)})"]
     return "\n".join(out)

@@ -11,7 +11,7 @@ from handlers.card import Card, CodeBlock, Fact, Section, Tone
 from handlers.dmarc.readiness import Readiness
 from handlers.dmarc.sources import BUCKET_TITLES, Bucket, DomainSummary, NamedSource
 
-__all__ = ["readiness_card", "report_card", "taken_card"]
+__all__ = ["chart_alt", "readiness_card", "report_card", "taken_card"]
 
 MAX_SOURCES_PER_BUCKET = 5
 
@@ -30,6 +30,14 @@ def _line(source: NamedSource) -> str:
     if source.fix:
         line += f". Fix: {source.fix}"
     return line
+
+
+def chart_alt(summary: DomainSummary) -> str:
+    """What the report's chart shows, in words (its alt text)."""
+    return (
+        f"Messages per day for {summary.domain} over {len(summary.per_day)} days, passed DMARC "
+        f"or not, and the {min(6, len(summary.sources))} biggest sources by bucket."
+    )
 
 
 def report_card(summary: DomainSummary) -> Card:

@@ -160,7 +160,7 @@ def test_ndrbot_dmarc_ingest_reads_an_mbox_and_reports_the_domain(tmp_path: Path
     done = ndrbot("ingest", str(tmp_path / "rua.mbox"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("1 duplicate, 2 stored")
-    shown = ndrbot("report", "contoso.com", "--days", "7")
+    shown = ndrbot("report", "contoso.com", "--days", "7", "--chart", str(tmp_path / "c.png"))
     assert shown.returncode == 0, shown.stderr
     assert "DMARC reports: contoso.com" in shown.stdout
     said = " ".join(shown.stdout.split())  # as wrapped for the terminal
@@ -168,3 +168,4 @@ def test_ndrbot_dmarc_ingest_reads_an_mbox_and_reports_the_domain(tmp_path: Path
     assert "SendGrid (Twilio) (167.89.100.12): 300 messages" in said
     assert "Complete Domain Authentication in SendGrid" in said
     assert "Unknown senders or spoofing: 45 messages" in said
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"

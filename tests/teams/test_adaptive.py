@@ -8,6 +8,7 @@ diff like any other change.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -30,8 +31,11 @@ from handlers.card import (
     CodeBlock,
     Fact,
     LinkItem,
+    Picture,
     Section,
     Tone,
+    card_from_json,
+    card_to_json,
 )
 from handlers.cards import check_card, error_card, help_card
 from handlers.checklist import TickRecord
@@ -404,3 +408,22 @@ def test_a_card_too_large_for_teams_is_cut_to_fit_and_keeps_its_checklist(
 def test_adaptive_card_schema_is_available(strict_card_schema: jsonschema.Draft6Validator) -> None:
     """Reports (as a skip) when ../shared's schema is absent and cards were not schema-checked."""
     assert strict_card_schema.schema["$schema"].startswith("http://json-schema.org/")
+
+
+def test_a_picture_goes_first_when_a_card_would_not_fit(
+    card_schema: jsonschema.Draft6Validator | None,
+) -> None:
+    picture = Picture("a chart", base64.b64encode(b"\x89PNG" + bytes(12_000)).decode())
+    small = render_adaptive(Card("DMARC reports: contoso.com", Tone.INFO, "s", picture=picture))
+    assert [e["type"] for e in small["body"]].count("Image") == 1
+    assert_valid(card_schema, small)
+    words = tuple(Section(f"part {n}", "x" * 900) for n in range(12))
+    big = Card("DMARC reports: contoso.com", Tone.INFO, "s", sections=words, picture=picture)
+    rendered = render_adaptive(big)
+    assert "Image" not in [e["type"] for e in rendered["body"]]
+    assert json.dumps(rendered).count("part 11") == 1  # the words stayed whole
+
+
+def test_a_picture_survives_storage() -> None:
+    card = Card("t", Tone.INFO, picture=Picture("alt", "iVBORw0KGgo="))
+    assert card_from_json(json.loads(json.dumps(card_to_json(card)))) == card

@@ -3,6 +3,7 @@ the connector."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 
@@ -23,6 +24,12 @@ async def test_dmarcreport_in_teams(
     assert_valid(card_schema, card)
     text = json.dumps(card)
     assert "DMARC reports: contoso.com" in text and "SendGrid (Twilio)" in text
+    # The chart, inline: a PNG the card carries itself, described in words.
+    (image,) = [e for e in card["body"] if e["type"] == "Image"]
+    assert image["url"].startswith("data:image/png;base64,")
+    assert base64.b64decode(image["url"].partition(",")[2])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Messages per day for contoso.com" in image["altText"]
+    assert len(text.encode()) < 28 * 1024
 
 
 async def test_a_report_file_sent_in_a_personal_chat_is_stored_once(
