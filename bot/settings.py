@@ -183,6 +183,7 @@ class Settings:
     # DMARC alerts
     dmarc_new_source_messages: int = 100
     dmarc_drop_points: float = 5.0
+    dmarc_keep_raw_days: int = 180  # raw reports kept for audit; their records stay
 
     @classmethod
     def from_env(
@@ -248,6 +249,7 @@ class Settings:
                 merged, "NDRBOT_DMARC_NEW_SOURCE_MESSAGES", 100, minimum=1
             ),
             dmarc_drop_points=_float(merged, "NDRBOT_DMARC_DROP_POINTS", 5.0, minimum=0.5),
+            dmarc_keep_raw_days=_int(merged, "NDRBOT_DMARC_KEEP_RAW_DAYS", 180, minimum=1),
         )
         settings.validate()
         return settings

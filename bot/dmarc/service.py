@@ -33,7 +33,7 @@ log = logging.getLogger("ndrbot.dmarc")
 
 NAMED_SOURCES = 40  # reverse DNS is looked up for the biggest sources only
 PTR_CONCURRENCY = 20
-KEEP_RAW = timedelta(days=180)
+KEEP_RAW = timedelta(days=180)  # NDRBOT_DMARC_KEEP_RAW_DAYS
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ class Dmarc:
         clock: Clock,
         gates: Gates = Gates(),  # noqa: B008 (frozen)
         rules: AlertRules = AlertRules(),  # noqa: B008 (frozen)
+        keep_raw: timedelta = KEEP_RAW,
     ) -> None:
+        self.keep_raw = keep_raw
         self.gates = gates
         self.rules = rules
         # Where alerts go: (key, kind, subject, card); the server points it at the outbox.
@@ -110,7 +112,7 @@ class Dmarc:
                     added.messages,
                 )
             )
-        self.store.drop_raw_before(now - KEEP_RAW)
+        self.store.drop_raw_before(now - self.keep_raw)
         for domain in dict.fromkeys(r.domain for r in out if r.status == "stored"):
             self._alerts(domain)
         return out
