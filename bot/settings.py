@@ -184,6 +184,7 @@ class Settings:
     dmarc_new_source_messages: int = 100
     dmarc_drop_points: float = 5.0
     dmarc_keep_raw_days: int = 180  # raw reports kept for audit; their records stay
+    dmarc_domains: tuple[str, ...] = ()  # reports taken only for these (and subdomains)
 
     @classmethod
     def from_env(
@@ -250,6 +251,7 @@ class Settings:
             ),
             dmarc_drop_points=_float(merged, "NDRBOT_DMARC_DROP_POINTS", 5.0, minimum=0.5),
             dmarc_keep_raw_days=_int(merged, "NDRBOT_DMARC_KEEP_RAW_DAYS", 180, minimum=1),
+            dmarc_domains=_list(merged, "NDRBOT_DMARC_DOMAINS"),
         )
         settings.validate()
         return settings

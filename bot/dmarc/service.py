@@ -13,7 +13,7 @@ import ipaddress
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.store import Database
 from bot.store.dmarc import DmarcStore, since_day
@@ -21,9 +21,10 @@ from handlers.card import Card
 from handlers.checks.resolver import DnsClient, DnsUnavailable
 from handlers.dmarc.alerts import AlertRules, drop_card, new_source_card, new_sources, share_drop
 from handlers.dmarc.readiness import Gates
-from handlers.dmarc.report import ReportError, open_report
+from handlers.dmarc.report import ReportError, ReportHead, open_report
 from handlers.dmarc.sources import DomainSummary, SourceStats, name_sources, summarise
 from handlers.dmarc.unpack import UnpackError, unpack
+from handlers.failures import log_failure
 from handlers.ports import Clock
 from knowledge import Catalogue
 
@@ -34,6 +35,7 @@ log = logging.getLogger("ndrbot.dmarc")
 NAMED_SOURCES = 40  # reverse DNS is looked up for the biggest sources only
 PTR_CONCURRENCY = 20
 KEEP_RAW = timedelta(days=180)  # NDRBOT_DMARC_KEEP_RAW_DAYS
+FUTURE_SLACK = timedelta(days=2)  # a report may start a little ahead of our clock, not more
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,11 @@ class Dmarc:
         gates: Gates = Gates(),  # noqa: B008 (frozen)
         rules: AlertRules = AlertRules(),  # noqa: B008 (frozen)
         keep_raw: timedelta = KEEP_RAW,
+        domains: tuple[str, ...] = (),
     ) -> None:
         self.keep_raw = keep_raw
+        # The domains whose reports are taken (and their subdomains); empty: any domain.
+        self.domains = tuple(d.lower().rstrip(".") for d in domains)
         self.gates = gates
         self.rules = rules
         # Where alerts go: (key, kind, subject, card); the server points it at the outbox.
@@ -76,6 +81,27 @@ class Dmarc:
         self.catalogue = catalogue
         self.dns = dns
         self.clock = clock
+
+    def is_watched(self, domain: str) -> bool:
+        """True when reports for ``domain`` are wanted (NDRBOT_DMARC_DOMAINS, or any)."""
+        return not self.domains or any(
+            domain == d or domain.endswith("." + d) for d in self.domains
+        )
+
+    def watched(self, domains: Sequence[str]) -> list[str]:
+        """The ``domains`` whose reports are wanted."""
+        return [d for d in domains if self.is_watched(d)]
+
+    def _unwanted(self, head: ReportHead, now: datetime) -> str:
+        """Why a report is refused although it reads ("" when it is not)."""
+        if not self.is_watched(head.domain):
+            return (
+                f"the report is about {head.domain}, which is not in NDRBOT_DMARC_DOMAINS "
+                "(reports for other domains are refused: anyone can send one)"
+            )
+        if head.begin > now + FUTURE_SLACK:
+            return f"the report's period starts in the future ({head.begin.date()})"
+        return ""
 
     def ingest(self, data: bytes, *, source: str) -> list[Ingested]:
         """Every report in ``data`` (XML, gzip, zip or a message with one attached), stored
@@ -90,6 +116,9 @@ class Dmarc:
         for item in found:
             try:
                 head, records = open_report(io.BytesIO(item.xml))
+                unwanted = self._unwanted(head, now)
+                if unwanted:
+                    raise ReportError(unwanted)
                 added = self.store.add(head, records, raw=item.xml, source=source, at=now)
             except ReportError as refusal:
                 self.store.refuse(raw=item.xml, source=source, reason=str(refusal), at=now)
@@ -114,7 +143,10 @@ class Dmarc:
             )
         self.store.drop_raw_before(now - self.keep_raw)
         for domain in dict.fromkeys(r.domain for r in out if r.status == "stored"):
-            self._alerts(domain)
+            try:
+                self._alerts(domain)
+            except Exception as error:  # the reports are stored; an alert bug must not undo it
+                log_failure(log, f"DMARC alerts for {domain}", error)
         return out
 
     def _alerts(self, domain: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import datetime
 
 from bot.alerts._timing import Sleep, repeat
 from bot.dmarc.service import Dmarc
@@ -14,6 +15,7 @@ from bot.store.dmarc import since_day
 from handlers.dmarc.alerts import digest_due, failing_card, failing_services, silent, silent_card
 from handlers.dmarc.cards import report_card
 from handlers.dmarc.sources import minus, name_sources
+from handlers.failures import log_failure
 
 __all__ = ["DmarcSweeper"]
 
@@ -30,39 +32,49 @@ class DmarcSweeper:
         self.wake = asyncio.Event()
 
     async def run_due(self) -> int:
-        """One sweep over every domain; the number of alerts offered (repeats are ignored by
-        the outbox's keys)."""
+        """One sweep over every watched domain; the number of alerts offered (repeats are
+        ignored by the outbox's keys). A domain whose sweep fails is logged and skipped."""
+        if self.dmarc.enqueue is None:
+            return 0
+        now = self.dmarc.clock()
+        offered = 0
+        for domain in self.dmarc.watched(self.dmarc.store.domains()):
+            try:
+                offered += await self._sweep(domain, now)
+            except Exception as error:  # one broken domain does not stop the others
+                log_failure(log, f"DMARC sweep of {domain}", error)
+        return offered
+
+    async def _sweep(self, domain: str, now: datetime) -> int:
         enqueue = self.dmarc.enqueue
         if enqueue is None:
             return 0
         store, rules, services = self.dmarc.store, self.dmarc.rules, self.dmarc.catalogue.senders
-        now = self.dmarc.clock()
         today = now.date()
         year, week, _ = today.isocalendar()
         offered = 0
-        for domain in store.domains():
-            last = store.last_day(domain)
-            if silent(last, today, rules):
-                enqueue(f"dmarc-silent:{domain}:{last}", "dmarc_silent", domain,
-                        silent_card(domain, last, rules))  # fmt: skip
-                offered += 1
-            recent = store.sources(domain, since_day(now, rules.recent_days))
-            whole = store.sources(domain, since_day(now, rules.recent_days + rules.before_days))
-            named_recent = name_sources(recent, {}, services.values(), domain)
-            named_before = name_sources(minus(whole, recent), {}, services.values(), domain)
-            for key, name, n, before, share in failing_services(named_recent, named_before, rules):
-                enqueue(
-                    f"dmarc-failing:{domain}:{key}:{year}-W{week:02d}",
-                    "dmarc_sender_failing",
-                    f"{domain} {name}",
-                    failing_card(domain, name, n, before, share),
-                )
-                offered += 1
-            if recent and digest_due(now.weekday(), now.hour, rules):
-                summary = await self.dmarc.summary(domain, 7)
-                card = replace(report_card(summary), title=f"Weekly DMARC digest: {domain}")
-                enqueue(f"dmarc-digest:{domain}:{year}-W{week:02d}", "dmarc_digest", domain, card)
-                offered += 1
+        last = store.last_day(domain)
+        if silent(last, today, rules):
+            card = silent_card(domain, last, rules)
+            enqueue(f"dmarc-silent:{domain}:{last}", "dmarc_silent", domain, card)
+            offered += 1
+        recent = store.sources(domain, since_day(now, rules.recent_days))
+        whole = store.sources(domain, since_day(now, rules.recent_days + rules.before_days))
+        named_recent = name_sources(recent, {}, services.values(), domain)
+        named_before = name_sources(minus(whole, recent), {}, services.values(), domain)
+        for key, name, n, before, share in failing_services(named_recent, named_before, rules):
+            enqueue(
+                f"dmarc-failing:{domain}:{key}:{year}-W{week:02d}",
+                "dmarc_sender_failing",
+                f"{domain} {name}",
+                failing_card(domain, name, n, before, share),
+            )
+            offered += 1
+        if recent and digest_due(now.weekday(), now.hour, rules):
+            summary = await self.dmarc.summary(domain, 7)
+            card = replace(report_card(summary), title=f"Weekly DMARC digest: {domain}")
+            enqueue(f"dmarc-digest:{domain}:{year}-W{week:02d}", "dmarc_digest", domain, card)
+            offered += 1
         return offered
 
     async def run_forever(self) -> None:

@@ -3,8 +3,10 @@ until the retention runs out), one row per record, and the reports refused, kept
 
 A report is the same report when it comes again with the same (reporting org, report id,
 domain, date range): :meth:`DmarcStore.add` then changes nothing and says ``duplicate``. A report
-is stored whole or not at all: records are written as they stream out of the parser, inside one
-transaction, and an XML that breaks off half-way leaves nothing behind but its refusal.
+is stored whole or not at all: its records are written in short transactions as they stream out
+of the parser (the database is never held while XML is read), under a report row marked
+incomplete that no query sees; an XML that breaks off half-way leaves nothing behind but its
+refusal.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             format TEXT NOT NULL, policy TEXT NOT NULL,
             received_at TEXT NOT NULL, source TEXT NOT NULL,
             records INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0,
+            complete INTEGER NOT NULL DEFAULT 0,
             raw BLOB,
             UNIQUE (org, report_id, domain, begin_at, end_at));
         CREATE TABLE dmarc_records (
@@ -52,6 +55,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 
 _BATCH = 2000
+STALE_PARTIAL = timedelta(hours=1)  # an incomplete report older than this was left by a crash
 
 
 @dataclass(frozen=True)
@@ -107,16 +111,22 @@ class DmarcStore:
         """Store a report and its records (all or nothing), unless it is here already.
 
         ``records`` may raise while it is consumed (a report that breaks off): then nothing is
-        stored and the exception goes to the caller."""
+        kept and the exception goes to the caller. The records are parsed outside any
+        transaction and written in short ones, so a large report never holds the database
+        while it is read; until its last row is in, the report is marked incomplete and no
+        query sees it."""
         org, report_id, domain, begin, end = head.key
         with self.db.transaction() as conn:
             row = conn.execute(
-                "SELECT id FROM dmarc_reports WHERE org = ? AND report_id = ? AND domain = ? "
-                "AND begin_at = ? AND end_at = ?",
+                "SELECT id, complete, received_at FROM dmarc_reports WHERE org = ? AND "
+                "report_id = ? AND domain = ? AND begin_at = ? AND end_at = ?",
                 (org, report_id, domain, begin, end),
             ).fetchone()
             if row is not None:
-                return Added("duplicate", int(row[0]))
+                started = datetime.fromisoformat(str(row[2]))
+                if row[1] or at - started < STALE_PARTIAL:
+                    return Added("duplicate", int(row[0]))  # stored, or being stored now
+                conn.execute("DELETE FROM dmarc_reports WHERE id = ?", (row[0],))  # a crash's
             cursor = conn.execute(
                 "INSERT INTO dmarc_reports (org, report_id, domain, begin_at, end_at, format, "
                 "policy, received_at, source, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -134,22 +144,32 @@ class DmarcStore:
                 ),
             )
             report = int(cursor.lastrowid or 0)
-            count = messages = 0
+        count = messages = 0
+        try:
             batch: list[tuple[object, ...]] = []
             for record in records:
                 batch.append(_row(report, head, record))
                 count += 1
                 messages += record.count
                 if len(batch) >= _BATCH:
-                    conn.executemany(_INSERT_RECORD, batch)
-                    batch.clear()
+                    self._insert(batch)
+                    batch = []
             if batch:
-                conn.executemany(_INSERT_RECORD, batch)
-            conn.execute(
-                "UPDATE dmarc_reports SET records = ?, messages = ? WHERE id = ?",
-                (count, messages, report),
-            )
+                self._insert(batch)
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "UPDATE dmarc_reports SET records = ?, messages = ?, complete = 1 WHERE id = ?",
+                    (count, messages, report),
+                )
+        except BaseException:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM dmarc_reports WHERE id = ?", (report,))
+            raise
         return Added("stored", report, count, messages)
+
+    def _insert(self, rows: list[tuple[object, ...]]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany(_INSERT_RECORD, rows)
 
     def refuse(self, *, raw: bytes, source: str, reason: str, at: datetime) -> int:
         """Keep a report that could not be read, with why; return its id."""
@@ -190,15 +210,23 @@ class DmarcStore:
             SELECT c.source_ip, SUM(c.messages), SUM(c.aligned), SUM(c.dkim_aligned),
                    SUM(c.spf_aligned), SUM(c.dkim_auth), SUM(c.spf_auth), SUM(c.forwarded),
                    SUM(c.rejected), GROUP_CONCAT(DISTINCT c.dkim_domain),
-                   GROUP_CONCAT(DISTINCT c.envelope_from), GROUP_CONCAT(DISTINCT r.org),
-                   (SELECT MIN(f.day) FROM dmarc_records f
-                    WHERE f.domain = c.domain AND f.source_ip = c.source_ip)
+                   GROUP_CONCAT(DISTINCT c.envelope_from),
+                   (SELECT MIN(f.day) FROM dmarc_records f JOIN dmarc_reports g ON g.id = f.report
+                    WHERE f.domain = c.domain AND f.source_ip = c.source_ip AND g.complete = 1)
             FROM dmarc_records c JOIN dmarc_reports r ON r.id = c.report
-            WHERE c.domain = ? AND c.day >= ?
+            WHERE c.domain = ? AND c.day >= ? AND r.complete = 1
             GROUP BY c.source_ip
             """,
             (domain, since),
         ).fetchall()
+        orgs: dict[str, set[str]] = {}
+        for ip, org in self.db.conn.execute(
+            "SELECT DISTINCT c.source_ip, r.org FROM dmarc_records c "
+            "JOIN dmarc_reports r ON r.id = c.report "
+            "WHERE c.domain = ? AND c.day >= ? AND r.complete = 1",
+            (domain, since),
+        ):
+            orgs.setdefault(str(ip), set()).add(str(org))
 
         def split(value: str | None) -> tuple[str, ...]:
             return tuple(sorted(v for v in (value or "").split(",") if v))[:10]
@@ -214,10 +242,10 @@ class DmarcStore:
                 spf_auth=int(row[6]),
                 forwarded=int(row[7]),
                 rejected=int(row[8]),
-                dkim_domains=split(row[9]),
+                dkim_domains=split(row[9]),  # domains: never a comma in them
                 envelope_domains=split(row[10]),
-                receivers=split(row[11]),
-                first_day=str(row[12] or ""),
+                receivers=tuple(sorted(orgs.get(row[0], ())))[:10],
+                first_day=str(row[11] or ""),
             )
             for row in rows
         ]
@@ -226,7 +254,7 @@ class DmarcStore:
         """``(reporting org, messages)`` for ``domain``, biggest first."""
         rows = self.db.conn.execute(
             "SELECT org, SUM(messages) FROM dmarc_reports WHERE domain = ? AND begin_at >= ? "
-            "GROUP BY org ORDER BY SUM(messages) DESC, org",
+            "AND complete = 1 GROUP BY org ORDER BY SUM(messages) DESC, org",
             (domain, since),
         ).fetchall()
         return [(str(row[0]), int(row[1])) for row in rows]
@@ -234,8 +262,9 @@ class DmarcStore:
     def per_day(self, domain: str, since: str) -> list[tuple[str, int, int]]:
         """``(day, messages, aligned)`` for ``domain``, in day order."""
         rows = self.db.conn.execute(
-            "SELECT day, SUM(messages), SUM(aligned) FROM dmarc_records WHERE domain = ? "
-            "AND day >= ? GROUP BY day ORDER BY day",
+            "SELECT c.day, SUM(c.messages), SUM(c.aligned) FROM dmarc_records c "
+            "JOIN dmarc_reports r ON r.id = c.report WHERE c.domain = ? AND c.day >= ? "
+            "AND r.complete = 1 GROUP BY c.day ORDER BY c.day",
             (domain, since),
         ).fetchall()
         return [(str(row[0]), int(row[1]), int(row[2])) for row in rows]
@@ -243,27 +272,33 @@ class DmarcStore:
     def first_day(self, domain: str) -> str:
         """The first day any report covered for ``domain`` ("" when none)."""
         row = self.db.conn.execute(
-            "SELECT MIN(day) FROM dmarc_records WHERE domain = ?", (domain,)
+            "SELECT MIN(c.day) FROM dmarc_records c JOIN dmarc_reports r ON r.id = c.report "
+            "WHERE c.domain = ? AND r.complete = 1",
+            (domain,),
         ).fetchone()
         return str(row[0] or "")
 
     def last_day(self, domain: str) -> str:
         """The last day any report covered for ``domain`` ("" when none)."""
         row = self.db.conn.execute(
-            "SELECT MAX(day) FROM dmarc_records WHERE domain = ?", (domain,)
+            "SELECT MAX(c.day) FROM dmarc_records c JOIN dmarc_reports r ON r.id = c.report "
+            "WHERE c.domain = ? AND r.complete = 1",
+            (domain,),
         ).fetchone()
         return str(row[0] or "")
 
     def report_count(self, domain: str, since: str) -> int:
         row = self.db.conn.execute(
-            "SELECT COUNT(*) FROM dmarc_reports WHERE domain = ? AND begin_at >= ?",
+            "SELECT COUNT(*) FROM dmarc_reports WHERE domain = ? AND begin_at >= ? AND complete = 1",
             (domain, since),
         ).fetchone()
         return int(row[0])
 
     def domains(self) -> list[str]:
         """Every domain with reports, alphabetically."""
-        rows = self.db.conn.execute("SELECT DISTINCT domain FROM dmarc_reports ORDER BY domain")
+        rows = self.db.conn.execute(
+            "SELECT DISTINCT domain FROM dmarc_reports WHERE complete = 1 ORDER BY domain"
+        )
         return [str(row[0]) for row in rows]
 
 

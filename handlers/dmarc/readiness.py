@@ -86,9 +86,9 @@ def _step(record: DmarcRecord | None) -> int:
     if record is None or record.policy is None:
         return 0
     testing = record.tags.get("t", "n").lower() == "y"
-    if record.policy == "reject" and not testing:
-        return 5
-    if record.policy in ("quarantine", "reject"):
+    if record.policy == "reject":
+        return 4 if testing else 5  # reject in testing is applied as quarantine: one step left
+    if record.policy == "quarantine":
         return 3 if testing else 4
     return 2 if record.nonexistent_policy == "reject" else 1
 
@@ -103,12 +103,30 @@ _NAMES = {
 }
 
 
+_POLICIES = ("none", "quarantine", "reject")
+_KEPT = {  # tags carried over from the live record, when their value is valid
+    "sp": lambda v: v in _POLICIES,
+    "np": lambda v: v in _POLICIES,
+    "adkim": lambda v: v in ("r", "s"),
+    "aspf": lambda v: v in ("r", "s"),
+    "psd": lambda v: v in ("y", "n", "u"),
+    "fo": lambda v: all(o in ("0", "1", "d", "s") for o in v.split(":")),
+}
+
+
 def _tags_for(step: int, record: DmarcRecord | None, domain: str) -> dict[str, str]:
-    tags = {k: v for k, v in (record.tags if record else {}).items() if k not in OBSOLETE_TAGS}
-    tags.pop("t", None)
-    tags["v"] = "DMARC1"
-    if "rua" not in tags:
-        tags["rua"] = f"mailto:dmarc-reports@{domain}"
+    """The proposed record's tags: the live record's valid ones kept, the step's set."""
+    tags: dict[str, str] = {"v": "DMARC1"}
+    if record is not None:
+        for name, value in record.tags.items():
+            check = _KEPT.get(name)
+            if check is not None and check(value.strip().lower()):
+                tags[name] = value.strip().lower()
+        if record.rua:
+            tags["rua"] = ",".join(u.uri for u in record.rua)
+        if record.ruf:
+            tags["ruf"] = ",".join(u.uri for u in record.ruf)
+    tags.setdefault("rua", f"mailto:dmarc-reports@{domain}")
     if step >= 2:
         tags["np"] = "reject"
     tags["p"] = {1: "none", 2: "none", 3: "quarantine", 4: "quarantine", 5: "reject"}[step]
@@ -158,7 +176,15 @@ def assess(
             notes=("Run ndrbot doctor if DNS answers look wrong.",),
         )
     step = _step(record)
+    current = _NAMES[step]
+    if record is not None and record.policy == "reject" and step == 4:
+        current = "p=reject in testing (t=y, applied as quarantine)"
     notes: list[str] = []
+    if record is not None and record.problems:
+        notes.append(
+            "The live record has problems, left out of the proposal: "
+            + "; ".join(text for _code, text in record.problems[:3])
+        )
     if record is not None:
         old = [OBSOLETE_TAGS[t] for t in record.tags if t in OBSOLETE_TAGS]
         if old:
@@ -265,7 +291,7 @@ def assess(
     proposed = _tags_for(target, record, domain)
     return Readiness(
         domain,
-        _NAMES[step],
+        current,
         _NAMES[target],
         tuple(gates_out),
         _record_text(proposed),

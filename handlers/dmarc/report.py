@@ -39,6 +39,7 @@ __all__ = [
 
 RFC9990_NS = "urn:ietf:params:xml:ns:dmarc-2.0"
 MAX_TEXT = 512  # longest value kept from any element (a domain, a comment)
+MAX_COUNT = 10**9  # messages in one record, more than any receiver reports for a day
 STREAM_ABOVE = 1024 * 1024  # XML bytes above which a report is streamed, not read as one tree
 _DOMAIN = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9])?\.?")
 
@@ -162,7 +163,7 @@ def _get(kids: dict[str, Any], name: str) -> str:
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY")
 _UTF16 = (b"\xff\xfe", b"\xfe\xff")
-_ENCODING = re.compile(r"^(<\?xml[^>]*?)\s+encoding=[\"'][^\"']*[\"']")
+_ENCODING = re.compile(r"^(<\?xml[^>]*?)\s+encoding\s*=\s*[\"'][^\"']*[\"']")
 
 
 def _prolog_checked(data: bytes) -> bytes:
@@ -240,8 +241,8 @@ def _record(element: Any) -> Record | None:
         count = int(_get(row, "count"))
     except ValueError:
         return None
-    if count < 0:
-        return None
+    if not 0 <= count <= MAX_COUNT:
+        return None  # a count no receiver could have seen in a day: forged or broken
     evaluated = row.get("policy_evaluated")
     verdicts = _kids(evaluated)
     overrides = tuple(
@@ -309,23 +310,30 @@ def open_report(stream: IO[bytes]) -> tuple[ReportHead, Iterator[Record]]:
     metadata: Any = None
     policy: Any = None
     pending: Any = None  # the first record's element, read while looking for the head
+    depth = 0  # of the element an event is about: 1 is a section of the report
     try:
         for event, element in events:
-            if root is None:
-                root = element
-                if _name(element.tag) != "feedback":
-                    name = _name(element.tag)[:40]
-                    raise ReportError(f"the XML is not a DMARC aggregate report (<{name}>)")
+            if event == "start":
+                depth += 1
+                if root is None:
+                    root = element
+                    if _name(element.tag) != "feedback":
+                        name = _name(element.tag)[:40]
+                        raise ReportError(f"the XML is not a DMARC aggregate report (<{name}>)")
                 continue
-            if event == "end" and element in root:  # a section of the report has ended
-                name = _name(element.tag)
-                if name == "report_metadata":
-                    metadata = element
-                elif name == "policy_published":
-                    policy = element
-                elif name == "record":
-                    pending = element
-                    break
+            depth -= 1
+            if depth != 1:
+                continue
+            name = _name(element.tag)
+            if name == "report_metadata":
+                metadata = element
+            elif name == "policy_published":
+                policy = element
+            elif name == "record":
+                pending = element
+                break
+            else:
+                root.remove(element)  # a version, an extension: not kept
     except SyntaxError as error:  # ElementTree.ParseError
         if root is None:
             raise ReportError("the input is empty or is not XML") from None
@@ -338,6 +346,7 @@ def open_report(stream: IO[bytes]) -> tuple[ReportHead, Iterator[Record]]:
 
     def records() -> Iterator[Record]:
         element = pending
+        level = 1  # the depth of the next event's element, as above (the record just ended)
         try:
             while element is not None:
                 record = _record(element)
@@ -346,9 +355,16 @@ def open_report(stream: IO[bytes]) -> tuple[ReportHead, Iterator[Record]]:
                     yield record
                 element = None
                 for event, found in events:
-                    if found.tag == record_tag and event == "end":
+                    if event == "start":
+                        level += 1
+                        continue
+                    level -= 1
+                    if level != 1:
+                        continue
+                    if found.tag == record_tag:
                         element = found
                         break
+                    root.clear()  # anything else at the top: dropped as it ends
         except SyntaxError as error:
             raise ReportError(f"the XML is broken ({_where(error)})") from None
 

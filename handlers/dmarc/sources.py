@@ -7,9 +7,11 @@ Buckets, decided in this order:
 ``forwarder``   a forwarder or mailing list: a known forwarding service, receivers that said
                 so (``forwarded``, ``mailing_list``, ``trusted_forwarder``), or a
                 DKIM signature that passed while SPF failed from a host that is not ours;
-``fixable``     authenticated, but as someone else (a service's own DKIM ``d=`` or
-                Return-Path), or a known sending service: one DNS change makes it align;
-``unknown``     nothing passed: an unlisted sender of ours, or someone spoofing the domain.
+``fixable``     a known sending service (authenticating as itself), or mail authenticated as
+                one of our own names but not aligned: one DNS change makes it align;
+``unknown``     nothing that vouches for it: an unlisted sender of ours, an unknown service,
+                or someone spoofing the domain (passing SPF or DKIM for some other domain
+                proves nothing: spammers authenticate their own domains too).
 """
 
 from __future__ import annotations
@@ -154,7 +156,14 @@ def _bucket(stats: SourceStats, service: SendingService | None, domain: str) -> 
     if stats.dkim_auth >= half and not foreign_dkim and stats.spf_auth < half:
         # Our own signature verified, SPF failed, yet not aligned: a relay rewrote the path.
         return Bucket.FORWARDER
-    if service is not None or stats.dkim_auth >= half or stats.spf_auth >= half:
+    if service is not None:
+        return Bucket.FIXABLE
+    # Authenticated as a domain of ours (a subdomain's DKIM or Return-Path) but not aligned:
+    # the domain owner's own stream, fixable. Passing SPF or DKIM for some other domain proves
+    # nothing: spammers authenticate their own domains too.
+    ours_signed = any(_ours(d, domain) for d in stats.dkim_domains) and stats.dkim_auth >= half
+    ours_bounced = any(_ours(d, domain) for d in stats.envelope_domains) and stats.spf_auth >= half
+    if ours_signed or ours_bounced:
         return Bucket.FIXABLE
     return Bucket.UNKNOWN
 
@@ -169,16 +178,16 @@ def _fix(bucket: Bucket, service: SendingService | None, stats: SourceStats, dom
             "Nothing to fix on your side: forwarding breaks SPF. Keep DKIM signing on every "
             "stream so forwarded mail still passes; these are not counted against enforcement."
         )
+    signer = next((d for d in stats.dkim_domains if not _ours(d, domain)), "")
     if bucket is Bucket.FIXABLE:
-        signer = next((d for d in stats.dkim_domains if not _ours(d, domain)), "")
-        if signer:
-            return (
-                f"It signs as {signer}: set up DKIM for {domain} in that service (it gives the "
-                "CNAME or TXT records to publish)."
-            )
         return (
-            f"Its Return-Path is another domain: set a custom Return-Path (bounce) domain under "
-            f"{domain} in that service, or sign with DKIM for {domain}."
+            f"It authenticates as a name under {domain} that does not align: check the "
+            "alignment mode (adkim/aspf) or sign with DKIM for the domain itself."
+        )
+    if signer:
+        return (
+            f"It signs as {signer}. If it is a service you use, set up DKIM for {domain} in it "
+            "(it gives the records to publish); if not, it is spoofing your domain."
         )
     return (
         "If this is yours (a server, an app, a partner), add it to SPF or sign its mail with "

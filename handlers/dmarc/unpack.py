@@ -64,36 +64,56 @@ def looks_like_report(data: bytes) -> bool:
     return kind == "xml" and b"<feedback" in data[:4096]
 
 
-def _inflate_gzip(data: bytes, max_bytes: int) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+class _Budget:
+    """Bytes left to inflate for one input, across every archive and member in it."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self.total = total
+
+    def take(self, size: int, where: str) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise UnpackError(f"{where} inflates past {self.total // (1024 * 1024)} MB in all")
+
+
+def _inflate_gzip(data: bytes, budget: _Budget, where: str) -> bytes:
+    """Every member of a gzip stream (one after another, as gzip allows), within the budget."""
     out = io.BytesIO()
-    view = memoryview(data)
-    size = 0
-    for start in range(0, len(data), _CHUNK):
-        chunk = inflater.decompress(view[start : start + _CHUNK], max_bytes + 1 - size)
-        size += len(chunk)
-        out.write(chunk)
-        while inflater.unconsumed_tail and size <= max_bytes:
-            chunk = inflater.decompress(inflater.unconsumed_tail, max_bytes + 1 - size)
-            size += len(chunk)
+    rest = memoryview(data)
+    while len(rest):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pos = 0
+        while not inflater.eof:
+            if inflater.unconsumed_tail:
+                given: bytes | memoryview = inflater.unconsumed_tail
+            elif pos < len(rest):
+                given, pos = rest[pos : pos + _CHUNK], pos + _CHUNK
+            else:
+                raise UnpackError(f"{where}: the gzip data is cut short")
+            chunk = inflater.decompress(given, budget.left + 1)
+            budget.take(len(chunk), where)
             out.write(chunk)
-        if size > max_bytes:
-            raise UnpackError(f"the gzip data inflates past {max_bytes // (1024 * 1024)} MB")
-    if not inflater.eof:
-        raise UnpackError("the gzip data is cut short")
+        tail = bytes(inflater.unused_data) + bytes(rest[pos:] if pos < len(rest) else b"")
+        tail = tail.lstrip(b"\x00")  # padding between members is allowed
+        if tail[:2] != b"\x1f\x8b":
+            break  # trailing bytes that are not another member: ignored, as gzip does
+        rest = memoryview(tail)
     return out.getvalue()
 
 
-def _members(data: bytes, max_bytes: int) -> list[tuple[str, bytes]]:
+def _members(data: bytes, budget: _Budget, where: str) -> list[tuple[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()][:_MAX_FILES]
         out = []
         for info in infos:
             with archive.open(info) as member:
-                content = member.read(max_bytes + 1)  # reads inflate as they go: bounded
-            if len(content) > max_bytes:
-                raise UnpackError(f"{info.filename[:80]} inflates past {max_bytes // 2**20} MB")
+                head = member.read(4096)
+                if sniff(head) == "unknown":
+                    continue  # a logo, a signature: not inflated, not kept
+                content = head + member.read(budget.left + 1 - len(head))  # bounded as it reads
+            budget.take(len(content), f"{info.filename[:80]} in {where}")
             out.append((info.filename[:200], content))
         return out
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as error:
@@ -126,7 +146,7 @@ def unpack(
     data: bytes, *, max_bytes: int = DEFAULT_MAX_XML_BYTES, where: str = "the input"
 ) -> list[Unpacked]:
     """Every report's XML in ``data``. Raises :class:`UnpackError` when there is none."""
-    found = _unpack(data, max_bytes, where, 0)
+    found = _unpack(data, _Budget(max_bytes), where, 0)
     if not found:
         raise UnpackError(
             f"no DMARC report in {where}: send the report's XML, .xml.gz or .zip, or the whole "
@@ -135,31 +155,33 @@ def unpack(
     return found
 
 
-def _unpack(data: bytes, max_bytes: int, where: str, depth: int) -> list[Unpacked]:
+def _unpack(data: bytes, budget: _Budget, where: str, depth: int) -> list[Unpacked]:
     if depth > _MAX_DEPTH:
         return []
     kind = sniff(data)
     if kind == "xml":
-        if len(data) > max_bytes:
-            raise UnpackError(f"{where} is over {max_bytes // (1024 * 1024)} MB of XML")
+        if depth == 0:
+            budget.take(len(data), where)  # inflated XML was counted as it inflated
         return [Unpacked(data, where)]
     if kind == "gzip":
         try:
-            inflated = _inflate_gzip(data, max_bytes)
+            inflated = _inflate_gzip(data, budget, where)
         except zlib.error:
             raise UnpackError(f"{where}: the gzip data is corrupt") from None
-        return _unpack(inflated, max_bytes, f"{where} (gzip)", depth + 1)
+        return _unpack(inflated, budget, f"{where} (gzip)", depth + 1)
     if kind == "zip":
         out: list[Unpacked] = []
-        for name, content in _members(data, max_bytes):
-            out += _unpack(content, max_bytes, f"{name} in {where}", depth + 1)
+        for name, content in _members(data, budget, where):
+            out += _unpack(content, budget, f"{name} in {where}", depth + 1)
         return out
     if kind == "message" and depth == 0:
         out = []
         for name, content in _attachments(data):
             try:
-                out += _unpack(content, max_bytes, f"{name} in the message", depth + 1)
-            except UnpackError:
+                out += _unpack(content, budget, f"{name} in the message", depth + 1)
+            except UnpackError as refusal:
+                if "inflates past" in str(refusal):
+                    raise  # a bomb in an attachment is refused, not skipped
                 continue  # another attachment (a logo, a signature) is not the report
         return out
     return []

@@ -169,3 +169,28 @@ def test_ndrbot_dmarc_ingest_reads_an_mbox_and_reports_the_domain(tmp_path: Path
     assert "Complete Domain Authentication in SendGrid" in said
     assert "Unknown senders or spoofing: 45 messages" in said
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_forged_count_is_skipped_and_the_domain_stays_usable(dmarc: Dmarc) -> None:
+    huge = report_xml([Row("192.0.2.1", 9)]).replace(
+        b"<count>9</count>", b"<count>9223372036854775807</count>"
+    )
+    for n in range(2):
+        (result,) = dmarc.ingest(huge.replace(b"r-1", f"r-{n}".encode()), source="test")
+        assert result.status == "stored" and result.records == 0
+    assert dmarc.store.sources("contoso.com", "2025-01-01") == []
+
+
+def test_reports_for_other_domains_or_from_the_future_are_refused(catalogue: Catalogue) -> None:
+    dmarc = Dmarc(
+        Database(":memory:"), catalogue, None, clock=lambda: NOW, domains=("contoso.com",)
+    )
+    (other,) = dmarc.ingest(report_xml([Row("192.0.2.1", 1)], domain="fabrikam.com"), source="t")
+    assert other.status == "refused" and "NDRBOT_DMARC_DOMAINS" in other.message
+    (sub,) = dmarc.ingest(report_xml([Row("192.0.2.1", 1)], domain="mail.contoso.com"), source="t")
+    assert sub.status == "stored"
+    future = report_xml(
+        [Row("192.0.2.1", 1)], report_id="f", begin=int(NOW.timestamp()) + 5 * 86400
+    )
+    (ahead,) = dmarc.ingest(future, source="t")
+    assert ahead.status == "refused" and "future" in ahead.message

@@ -120,3 +120,15 @@ def test_the_card_shows_the_record_only_when_the_step_is_safe(catalogue: Catalog
     assert "[FAIL] legitimate mail aligned" in held.sections[0].text
     done = readiness_card(replace(_assess(catalogue, "v=DMARC1; p=reject; np=reject"), notes=()))
     assert "at enforcement" in done.summary
+
+
+def test_reject_in_testing_moves_to_reject_without_t(catalogue: Catalogue) -> None:
+    r = _assess(catalogue, "v=DMARC1; p=reject; t=y; np=reject; rua=mailto:d@contoso.com")
+    assert r.current.startswith("p=reject in testing") and r.next_step == "p=reject"
+    assert r.record == "v=DMARC1; p=reject; np=reject; rua=mailto:d@contoso.com"
+
+
+def test_invalid_live_tags_are_not_carried_into_the_proposal(catalogue: Catalogue) -> None:
+    r = _assess(catalogue, "v=DMARC1; p=none; sp=bogus; adkim=x; rua=https://evil.example/r")
+    assert r.record == "v=DMARC1; p=none; np=reject; rua=mailto:dmarc-reports@contoso.com"
+    assert any("problems" in n for n in r.notes)

@@ -138,3 +138,17 @@ def test_a_utf16_report_is_read() -> None:
     )
     head, records = _read(data.encode("utf-16"))
     assert head.domain == "contoso.com" and [r.count for r in records] == [4]
+
+
+def test_junk_between_the_sections_is_dropped_as_it_streams() -> None:
+    junk = b"<x/>" * 300_000  # 1.2 MB of elements no report has: streamed, not kept
+    data = report_xml([Row("192.0.2.1", 5)]).replace(b"<record>", junk + b"<record>", 1)
+    tracemalloc.start()
+    try:
+        head, records = open_report(io.BytesIO(data))
+        counts = [r.count for r in records]
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert head.domain == "contoso.com" and counts == [5]
+    assert peak < 3_000_000, peak

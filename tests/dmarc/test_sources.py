@@ -40,13 +40,25 @@ def test_a_service_signing_as_itself_is_fixable_with_its_own_fix(catalogue: Cata
     assert named.fix == named.service.fix and named.name == named.service.name
 
 
-def test_an_unknown_service_signing_as_another_domain_is_fixable_with_a_generic_fix(
+def test_an_unknown_sender_authenticating_as_itself_is_not_vouched_for(
     catalogue: Catalogue,
 ) -> None:
-    stats = _stats("192.0.2.40", 80, dkim_auth=80, dkim_domains=("mailer.example.net",))
+    # An ESP ndrbot does not know and a spammer with its own SPF and DKIM look the same: both
+    # stay "unknown", and the fix says what to do in either case.
+    stats = _stats(
+        "192.0.2.40", 80, dkim_auth=80, spf_auth=80, dkim_domains=("mailer.example.net",)
+    )
     named = _one(catalogue, stats)
-    assert named.bucket is Bucket.FIXABLE and named.service is None
-    assert "signs as mailer.example.net" in named.fix and DOMAIN in named.fix
+    assert named.bucket is Bucket.UNKNOWN and named.service is None
+    assert "signs as mailer.example.net" in named.fix and "spoofing" in named.fix
+
+
+def test_our_own_subdomain_authenticating_without_aligning_is_fixable(
+    catalogue: Catalogue,
+) -> None:
+    stats = _stats("192.0.2.41", 80, spf_auth=80, envelope_domains=("bounce.contoso.com",))
+    named = _one(catalogue, stats)
+    assert named.bucket is Bucket.FIXABLE and "alignment mode" in named.fix
 
 
 def test_receivers_that_say_forwarded_make_a_forwarder(catalogue: Catalogue) -> None:

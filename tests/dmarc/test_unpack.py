@@ -102,3 +102,16 @@ def test_a_zip_bomb_is_refused() -> None:
 def test_what_holds_no_report_says_why(data: bytes, said: str) -> None:
     with pytest.raises(UnpackError, match=said):
         unpack(data)
+
+
+def test_many_members_share_one_budget() -> None:
+    member = b"<feedback>" + b" " * 3_000_000
+    archive = _zip(**{f"r{n}.xml": member for n in range(5)})  # 15 MB in all, 3 MB each
+    with pytest.raises(UnpackError, match="inflates past 10 MB in all"):
+        unpack(archive, max_bytes=10 * 1024 * 1024)
+
+
+def test_a_gzip_of_several_members_is_read_whole() -> None:
+    half = len(XML) // 2
+    (found,) = unpack(gzip.compress(XML[:half]) + gzip.compress(XML[half:]))
+    assert found.xml == XML
