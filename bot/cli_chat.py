@@ -14,6 +14,7 @@ import asyncio
 import getpass
 import re
 import sys
+from pathlib import Path
 
 from bot.cli_table import help_for
 from bot.render.drafts import draft_text
@@ -69,11 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Read pastes and commands from stdin until EOF or /quit, answering each one."""
-    settings = (
-        settings.with_overrides(db_path=":memory:")
-        if settings.db_path == "ndrbot.sqlite3"
-        else settings
-    )
+    # The console creates no file of its own; the default database is used when it exists (so
+    # /dmarcreport sees the reports `ndrbot dmarc ingest` stored), else state stays in memory.
+    default = settings.db_path == "ndrbot.sqlite3"
+    if default and not Path(settings.db_path).exists():
+        settings = settings.with_overrides(db_path=":memory:")
     services = build_services(settings)
     router = build_router(services, run_checks=not args.no_checks, dmarc=build_dmarc(services))
     interactive = sys.stdin.isatty()

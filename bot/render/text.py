@@ -106,7 +106,10 @@ def render_text(card: Card, *, width: int = 96) -> str:
     for note in card.notes:
         out += ["", *_wrap(f"Note: {note}", "", width)]
     if card.picture is not None:
-        out += ["", f"[A chart goes with this card in Teams: {_clean(card.picture.alt)}]"]
+        out += [
+            "",
+            *_wrap(f"[A chart goes with this card in Teams: {card.picture.alt}]", "", width),
+        ]
     if card.footer:
         out += ["", f"({_clean(card.footer)})"]
     return "\n".join(out)

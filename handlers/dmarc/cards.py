@@ -16,6 +16,11 @@ __all__ = ["chart_alt", "readiness_card", "report_card", "taken_card"]
 MAX_SOURCES_PER_BUCKET = 5
 
 
+def _n(count: int, word: str) -> str:
+    """``1 report``, ``2 reports``."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def _pct(part: int, whole: int) -> str:
     if not whole:
         return "-"
@@ -35,8 +40,8 @@ def _line(source: NamedSource) -> str:
 def chart_alt(summary: DomainSummary) -> str:
     """What the report's chart shows, in words (its alt text)."""
     return (
-        f"Messages per day for {summary.domain} over {len(summary.per_day)} days, passed DMARC "
-        f"or not, and the {min(6, len(summary.sources))} biggest sources by bucket."
+        f"Messages per day for {summary.domain} over {_n(len(summary.per_day), 'day')}, passed "
+        f"DMARC or not, and the biggest sources by bucket."
     )
 
 
@@ -58,8 +63,8 @@ def report_card(summary: DomainSummary) -> Card:
     share = summary.share
     tone = Tone.SUCCESS if share >= 0.98 else Tone.WARNING if share >= 0.9 else Tone.ERROR
     text = (
-        f"{summary.messages:,} messages from {len(summary.sources)} sources in "
-        f"{summary.reports} reports; {_pct(summary.aligned, summary.messages)} passed DMARC."
+        f"{_n(summary.messages, 'message')} from {_n(len(summary.sources), 'source')} in "
+        f"{_n(summary.reports, 'report')}; {_pct(summary.aligned, summary.messages)} passed DMARC."
     )
     if fixable:
         text += f" {fixable:,} came from services that authenticate as someone else: fixable."
@@ -127,7 +132,9 @@ def readiness_card(r: Readiness) -> Card:
     """``/dmarcready``: where the domain stands, the next step, each gate with its evidence, and
     the record to publish when the gates hold."""
     ready = r.ready
-    if not r.next_step:
+    if r.current == "unknown":
+        tone, verdict = Tone.WARNING, f"Cannot tell where {r.domain} stands: see below."
+    elif not r.next_step:
         tone, verdict = (Tone.SUCCESS, f"{r.domain} is at enforcement ({r.current}).")
     elif ready:
         tone, verdict = Tone.SUCCESS, f"Safe to move {r.domain} to {r.next_step}."

@@ -132,3 +132,9 @@ def test_invalid_live_tags_are_not_carried_into_the_proposal(catalogue: Catalogu
     r = _assess(catalogue, "v=DMARC1; p=none; sp=bogus; adkim=x; rua=https://evil.example/r")
     assert r.record == "v=DMARC1; p=none; np=reject; rua=mailto:dmarc-reports@contoso.com"
     assert any("problems" in n for n in r.notes)
+
+
+def test_an_unreadable_record_is_never_shown_as_enforcement(catalogue: Catalogue) -> None:
+    failed = CheckResult("dmarc", DOMAIN, Status.UNKNOWN, "DNS did not answer")
+    card = readiness_card(assess(_summary(catalogue), None, failed, SPF_OK, today=TODAY))
+    assert card.summary.startswith("Cannot tell") and card.tone.value == "warning"
