@@ -20,6 +20,7 @@ from bot.store.dmarc import DmarcStore, since_day
 from handlers.card import Card
 from handlers.checks.resolver import DnsClient, DnsUnavailable
 from handlers.dmarc.alerts import AlertRules, drop_card, new_source_card, new_sources, share_drop
+from handlers.dmarc.failure import FailureReport, read_failure_report
 from handlers.dmarc.readiness import Gates
 from handlers.dmarc.report import ReportError, ReportHead, open_report
 from handlers.dmarc.sources import DomainSummary, SourceStats, name_sources, summarise
@@ -107,6 +108,9 @@ class Dmarc:
         """Every report in ``data`` (XML, gzip, zip or a message with one attached), stored
         once each; whatever cannot be read is kept with the reason and said so."""
         now = self.clock()
+        failure = read_failure_report(data)
+        if failure is not None:
+            return [self._failure(failure, now)]
         try:
             found = unpack(data)
         except UnpackError as refusal:
@@ -148,6 +152,19 @@ class Dmarc:
             except Exception as error:  # the reports are stored; an alert bug must not undo it
                 log_failure(log, f"DMARC alerts for {domain}", error)
         return out
+
+    def _failure(self, report: FailureReport, now: datetime) -> Ingested:
+        if not report.domain or not self.is_watched(report.domain):
+            reason = f"a failure report about {report.domain or 'no domain'}: not one of ours"
+            return Ingested("refused", reason)
+        self.store.add_failure(report, at=now)
+        return Ingested(
+            "stored",
+            f"failure report ({report.failure or 'unknown check'}) for {report.domain} from "
+            f"{report.source_ip or 'an unstated IP'}: kept redacted, for context only",
+            domain=report.domain,
+            org=report.reporter,
+        )
 
     def _alerts(self, domain: str) -> None:
         """Alert on what the reports just stored changed for ``domain`` (once per key)."""
@@ -238,4 +255,5 @@ class Dmarc:
             reports=self.store.report_count(domain, since),
             receivers=self.store.receivers(domain, since),
             per_day=self.store.per_day(domain, since),
+            failures=self.store.failure_count(domain, since),
         )

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from bot.store import Database
+from handlers.dmarc.failure import FailureReport
 from handlers.dmarc.report import Record, ReportHead
 from handlers.dmarc.sources import FORWARD_OVERRIDES, SourceStats
 
@@ -50,6 +51,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE TABLE dmarc_refused (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             received_at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL, raw BLOB)
+        """,
+    ),
+    (
+        "dmarc-0002",
+        """
+        CREATE TABLE dmarc_failures (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            received_at TEXT NOT NULL, day TEXT NOT NULL, reporter TEXT NOT NULL,
+            domain TEXT NOT NULL, source_ip TEXT NOT NULL, failure TEXT NOT NULL,
+            arrival TEXT NOT NULL);
+        CREATE INDEX dmarc_failures_domain_day ON dmarc_failures (domain, day)
         """,
     ),
 )
@@ -179,6 +191,31 @@ class DmarcStore:
                 (at.isoformat(timespec="seconds"), source[:100], reason[:500], zlib.compress(raw)),
             )
         return int(cursor.lastrowid or 0)
+
+    def add_failure(self, report: FailureReport, *, at: datetime) -> int:
+        """Keep a failure report's redacted essentials (never the message it is about)."""
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO dmarc_failures (received_at, day, reporter, domain, source_ip, "
+                "failure, arrival) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    at.isoformat(timespec="seconds"),
+                    at.date().isoformat(),
+                    report.reporter,
+                    report.domain,
+                    report.source_ip,
+                    report.failure,
+                    report.arrival,
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def failure_count(self, domain: str, since: str) -> int:
+        """Failure reports received for ``domain`` from day ``since`` on."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM dmarc_failures WHERE domain = ? AND day >= ?", (domain, since)
+        ).fetchone()
+        return int(row[0])
 
     def raw(self, report: int) -> bytes | None:
         """A stored report's bytes as they arrived (None once the retention dropped them)."""

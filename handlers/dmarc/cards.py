@@ -81,6 +81,10 @@ def report_card(summary: DomainSummary) -> Card:
             + (f" and {len(summary.receivers) - 6} more" if len(summary.receivers) > 6 else ""),
         ),
     ]
+    if summary.failures:
+        facts.append(
+            Fact("Failure reports", f"{summary.failures:,} (redacted; context only, not counted)")
+        )
     sections = []
     for bucket in (Bucket.FIXABLE, Bucket.UNKNOWN, Bucket.FORWARDER, Bucket.ALIGNED):
         members = [s for s in summary.sources if s.bucket is bucket]

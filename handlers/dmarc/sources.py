@@ -101,6 +101,7 @@ class DomainSummary:
     first_day: str = ""
     last_day: str = ""
     buckets: Mapping[Bucket, int] = field(default_factory=dict)  # messages per bucket
+    failures: int = 0  # failure reports (RFC 9991) received: context, never counted
 
     @property
     def share(self) -> float:
@@ -223,6 +224,7 @@ def summarise(
     reports: int,
     receivers: Sequence[tuple[str, int]],
     per_day: Sequence[tuple[str, int, int]] = (),
+    failures: int = 0,
 ) -> DomainSummary:
     """The domain's summary from its named sources."""
     messages = sum(s.stats.messages for s in named)
@@ -237,6 +239,7 @@ def summarise(
         receivers=tuple(receivers),
         per_day=tuple(per_day),
         buckets=buckets,
+        failures=failures,
     )
     if per_day:
         summary = replace(summary, first_day=per_day[0][0], last_day=per_day[-1][0])

@@ -1,0 +1,73 @@
+"""Failure reports (RFC 9991): read for context, kept redacted, never counted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.dmarc import Dmarc
+from bot.store import Database
+from handlers.dmarc.failure import read_failure_report
+from knowledge import Catalogue
+
+SECRET_BODY = "Please wire 40,000 EUR to the account below by Friday."
+ARF = f"""From: Mail Receiver <abuse@receiver.example>
+To: dmarc-failures@contoso.com
+Subject: FW: Urgent payment
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+This is an authentication failure report for an email message received from IP 203.0.113.66.
+
+--b1
+Content-Type: message/feedback-report
+
+Feedback-Type: auth-failure
+User-Agent: Receiver/1.0
+Version: 1
+Original-Mail-From: <ceo@contoso.com>
+Arrival-Date: Fri, 04 Dec 2026 09:12:40 +0000
+Source-IP: 203.0.113.66
+Reported-Domain: contoso.com
+Auth-Failure: dmarc
+
+--b1
+Content-Type: message/rfc822
+
+From: CEO <ceo@contoso.com>
+To: finance@fabrikam.com
+Subject: Urgent payment
+
+{SECRET_BODY}
+--b1--
+""".encode()
+
+
+def test_a_failure_report_gives_its_essentials_only() -> None:
+    report = read_failure_report(ARF)
+    assert report is not None
+    assert (report.reporter, report.domain, report.source_ip, report.failure) == (
+        "receiver.example",
+        "contoso.com",
+        "203.0.113.66",
+        "dmarc",
+    )
+
+
+def test_an_abuse_complaint_is_not_a_failure_report() -> None:
+    assert read_failure_report(ARF.replace(b"auth-failure", b"abuse")) is None
+    assert read_failure_report(b"<feedback></feedback>") is None
+
+
+def test_it_is_kept_redacted_and_shown_but_never_counted(catalogue: Catalogue) -> None:
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    db = Database(":memory:")
+    dmarc = Dmarc(db, catalogue, None, clock=lambda: now)
+    (result,) = dmarc.ingest(ARF, source="test")
+    assert result.status == "stored" and "kept redacted" in result.message
+    dump = "\n".join(db.conn.iterdump())
+    assert SECRET_BODY not in dump and "finance@fabrikam.com" not in dump
+    assert dmarc.store.failure_count("contoso.com", "2026-12-01") == 1
+    assert dmarc.store.sources("contoso.com", "2026-12-01") == []  # nothing counted
