@@ -185,6 +185,7 @@ class Settings:
     dmarc_drop_points: float = 5.0
     dmarc_keep_raw_days: int = 180  # raw reports kept for audit; their records stay
     dmarc_domains: tuple[str, ...] = ()  # reports taken only for these (and subdomains)
+    ip_db: str | None = None  # an MMDB file (IPinfo Lite, DB-IP Lite): networks of sources
 
     @classmethod
     def from_env(
@@ -252,6 +253,7 @@ class Settings:
             dmarc_drop_points=_float(merged, "NDRBOT_DMARC_DROP_POINTS", 5.0, minimum=0.5),
             dmarc_keep_raw_days=_int(merged, "NDRBOT_DMARC_KEEP_RAW_DAYS", 180, minimum=1),
             dmarc_domains=_list(merged, "NDRBOT_DMARC_DOMAINS"),
+            ip_db=merged.get("NDRBOT_IP_DB", "").strip() or None,
         )
         settings.validate()
         return settings

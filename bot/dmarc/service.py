@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.dmarc.ipdb import IpDatabase
 from bot.store import Database
 from bot.store.dmarc import DmarcStore, since_day
 from handlers.card import Card
@@ -33,7 +34,9 @@ __all__ = ["Dmarc", "Ingested"]
 
 log = logging.getLogger("ndrbot.dmarc")
 
-NAMED_SOURCES = 40  # reverse DNS is looked up for the biggest sources only
+NAMED_SOURCES = 40  # a card looks up at most this many unnamed sources itself
+ENRICH_LIMIT = 20_000  # source IPs the hourly sweep names at most
+RENAME_AFTER = timedelta(days=7)
 PTR_CONCURRENCY = 20
 KEEP_RAW = timedelta(days=180)  # NDRBOT_DMARC_KEEP_RAW_DAYS
 FUTURE_SLACK = timedelta(days=2)  # a report may start a little ahead of our clock, not more
@@ -70,7 +73,11 @@ class Dmarc:
         rules: AlertRules = AlertRules(),  # noqa: B008 (frozen)
         keep_raw: timedelta = KEEP_RAW,
         domains: tuple[str, ...] = (),
+        ip_db: str | None = None,
+        concurrency: int = PTR_CONCURRENCY,
     ) -> None:
+        self.concurrency = concurrency
+        self.ip_db = self._open_ip_db(ip_db)
         self.keep_raw = keep_raw
         # The domains whose reports are taken (and their subdomains); empty: any domain.
         self.domains = tuple(d.lower().rstrip(".") for d in domains)
@@ -82,6 +89,17 @@ class Dmarc:
         self.catalogue = catalogue
         self.dns = dns
         self.clock = clock
+
+    @staticmethod
+    def _open_ip_db(path: str | None) -> IpDatabase | None:
+        if not path:
+            return None
+        try:
+            return IpDatabase(path)
+        except (OSError, ValueError) as error:  # a missing or broken file: named, not fatal
+            log.warning("NDRBOT_IP_DB %s cannot be read (%s): sources go without networks",
+                        path, type(error).__name__)  # fmt: skip
+            return None
 
     def is_watched(self, domain: str) -> bool:
         """True when reports for ``domain`` are wanted (NDRBOT_DMARC_DOMAINS, or any)."""
@@ -213,10 +231,11 @@ class Dmarc:
         """:meth:`ingest` as the router's port wants it: ``(status, sentence)`` per report."""
         return [(r.status, r.message) for r in self.ingest(data, source=source)]
 
-    async def _ptr(self, ip: str) -> str:
-        """The forward-confirmed reverse DNS name of ``ip``, or "" (none, or DNS failed)."""
+    async def _ptr(self, ip: str) -> str | None:
+        """The forward-confirmed reverse DNS name of ``ip``; "" when it has none; None when DNS
+        did not answer (nothing learned: asked again later)."""
         if self.dns is None:
-            return ""
+            return None
         address = ipaddress.ip_address(ip)
         try:
             answer = await self.dns.query(address.reverse_pointer, "PTR")
@@ -224,30 +243,60 @@ class Dmarc:
                 forward = await self.dns.query(name, "A" if address.version == 4 else "AAAA")
                 if any(ipaddress.ip_address(a) == address for a in forward.addresses):
                     return name.rstrip(".").lower()
-        except (DnsUnavailable, ValueError):
+        except DnsUnavailable:
+            return None
+        except ValueError:
             return ""
         return ""
 
-    async def _ptrs(self, sources: Sequence[SourceStats]) -> dict[str, str]:
-        biggest = sorted(sources, key=lambda s: -s.messages)[:NAMED_SOURCES]
-        gate = asyncio.Semaphore(PTR_CONCURRENCY)
-
-        async def one(ip: str) -> tuple[str, str]:
-            async with gate:
-                return ip, await self._ptr(ip)
-
-        if self.dns is None or not biggest:
+    async def _lookup(self, ips: Sequence[str], concurrency: int) -> dict[str, str]:
+        """Names for ``ips``, ``concurrency`` at a time, each within the DNS deadline; IPs whose
+        look-up failed are left out."""
+        if self.dns is None or not ips:
             return {}
-        async with self.dns.deadline():
-            pairs = await asyncio.gather(*(one(s.ip) for s in biggest))
-        return {ip: name for ip, name in pairs if name}
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(ip: str) -> tuple[str, str | None]:
+            async with gate:
+                assert self.dns is not None
+                async with self.dns.deadline():
+                    return ip, await self._ptr(ip)
+
+        pairs = await asyncio.gather(*(one(ip) for ip in ips))
+        return {ip: name for ip, name in pairs if name is not None}
+
+    async def enrich(self, *, limit: int = ENRICH_LIMIT) -> int:
+        """Look up (and remember) the names of source IPs never looked up or looked up over a
+        week ago, most mail first; the number looked up. The hourly sweep calls it, so a
+        report's card finds its sources named without waiting on DNS."""
+        now = self.clock()
+        ips = self.store.unnamed(checked_before=now - RENAME_AFTER, limit=limit)
+        found = await self._lookup(ips, self.concurrency)
+        if found:
+            self.store.save_names(found, at=now)
+        return len(found)
+
+    async def _ptrs(self, sources: Sequence[SourceStats]) -> dict[str, str]:
+        """Names for ``sources``: remembered ones, and the biggest unnamed looked up now."""
+        known = self.store.names(s.ip for s in sources)
+        missing = [s.ip for s in sorted(sources, key=lambda s: -s.messages) if s.ip not in known]
+        found: dict[str, str] = {}
+        if self.dns is not None and missing:
+            async with self.dns.deadline():  # one deadline for the card, not one per source
+                found = await self._lookup(missing[:NAMED_SOURCES], PTR_CONCURRENCY)
+        if found:
+            self.store.save_names(found, at=self.clock())
+        return {ip: name for ip, name in {**known, **found}.items() if name}
 
     async def summary(self, domain: str, days: int) -> DomainSummary:
         """``domain`` over the last ``days`` days, its biggest sources named by reverse DNS."""
         since = since_day(self.clock(), days)
         sources = self.store.sources(domain, since)
         ptrs = await self._ptrs(sources)
-        named = name_sources(sources, ptrs, self.catalogue.senders.values(), domain)
+        networks = (
+            {s.ip: self.ip_db.network(s.ip) for s in sources} if self.ip_db is not None else {}
+        )
+        named = name_sources(sources, ptrs, self.catalogue.senders.values(), domain, networks)
         return summarise(
             domain,
             days,

@@ -34,6 +34,10 @@ class DmarcSweeper:
     async def run_due(self) -> int:
         """One sweep over every watched domain; the number of alerts offered (repeats are
         ignored by the outbox's keys). A domain whose sweep fails is logged and skipped."""
+        try:
+            await self.dmarc.enrich()  # sources named ahead of the cards and digests
+        except Exception as error:
+            log_failure(log, "naming DMARC sources", error)
         if self.dmarc.enqueue is None:
             return 0
         now = self.dmarc.clock()

@@ -64,6 +64,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX dmarc_failures_domain_day ON dmarc_failures (domain, day)
         """,
     ),
+    (
+        "dmarc-0003",
+        """
+        CREATE TABLE dmarc_names (
+            ip TEXT PRIMARY KEY, ptr TEXT NOT NULL, checked_at TEXT NOT NULL)
+        """,
+    ),
 )
 
 _BATCH = 2000
@@ -216,6 +223,39 @@ class DmarcStore:
             "SELECT COUNT(*) FROM dmarc_failures WHERE domain = ? AND day >= ?", (domain, since)
         ).fetchone()
         return int(row[0])
+
+    def names(self, ips: Iterable[str]) -> dict[str, str]:
+        """The forward-confirmed reverse DNS names looked up for ``ips`` ("" for none)."""
+        wanted = list(ips)
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for ip, ptr in self.db.conn.execute(
+                f"SELECT ip, ptr FROM dmarc_names WHERE ip IN ({marks})",  # noqa: S608 (marks only)
+                chunk,
+            ):
+                out[str(ip)] = str(ptr)
+        return out
+
+    def unnamed(self, *, checked_before: datetime, limit: int) -> list[str]:
+        """Source IPs never looked up, or looked up before ``checked_before``, most mail first."""
+        rows = self.db.conn.execute(
+            "SELECT c.source_ip FROM dmarc_records c LEFT JOIN dmarc_names n ON n.ip = c.source_ip "
+            "WHERE n.ip IS NULL OR n.checked_at < ? GROUP BY c.source_ip "
+            "ORDER BY SUM(c.messages) DESC LIMIT ?",
+            (checked_before.isoformat(timespec="seconds"), limit),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def save_names(self, names: dict[str, str], *, at: datetime) -> None:
+        """Remember looked-up names (``""``: the IP has no confirmed name)."""
+        stamp = at.isoformat(timespec="seconds")
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO dmarc_names (ip, ptr, checked_at) VALUES (?, ?, ?)",
+                [(ip, ptr, stamp) for ip, ptr in names.items()],
+            )
 
     def raw(self, report: int) -> bytes | None:
         """A stored report's bytes as they arrived (None once the retention dropped them)."""

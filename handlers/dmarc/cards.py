@@ -31,6 +31,8 @@ def _pct(part: int, whole: int) -> str:
 def _line(source: NamedSource) -> str:
     stats = source.stats
     where = source.name if source.name == stats.ip else f"{source.name} ({stats.ip})"
+    if source.network:
+        where += f" [{source.network}]"
     line = f"{where}: {stats.messages:,} messages, {_pct(stats.aligned, stats.messages)} aligned"
     if source.fix:
         line += f". Fix: {source.fix}"

@@ -80,6 +80,7 @@ class NamedSource:
     ptr: str = ""  # forward-confirmed reverse DNS, "" when none or not looked up
     service: SendingService | None = None
     fix: str = ""
+    network: str = ""  # "AS8075 Microsoft Corporation, US", from a local IP database
 
     @property
     def share(self) -> float:
@@ -201,6 +202,7 @@ def name_sources(
     ptrs: Mapping[str, str],
     services: Iterable[SendingService],
     domain: str,
+    networks: Mapping[str, str] | None = None,
 ) -> tuple[NamedSource, ...]:
     """Each source named, bucketed and given its fix; biggest first."""
     known = tuple(services)
@@ -210,9 +212,9 @@ def name_sources(
         service = identify(known, ptr, stats)
         bucket = _bucket(stats, service, domain)
         name = service.name if service is not None else (ptr or stats.ip)
-        out.append(
-            NamedSource(stats, bucket, name, ptr, service, _fix(bucket, service, stats, domain))
-        )
+        fix = _fix(bucket, service, stats, domain)
+        network = (networks or {}).get(stats.ip, "")
+        out.append(NamedSource(stats, bucket, name, ptr, service, fix, network))
     return tuple(out)
 
 
