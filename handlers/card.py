@@ -104,6 +104,7 @@ class Picture:
 
     alt: str
     png_base64: str
+    slack_file: str = ""  # the Slack file id, once uploaded (Slack shows uploaded images only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -348,6 +348,11 @@ def _body(card: Card) -> list[Block]:
     if summary.strip():
         blocks.append(_section(summary))
     blocks += _facts(card)
+    if card.picture is not None and card.picture.slack_file:
+        alt = " ".join(card.picture.alt.split())[:2000]  # alt_text is plain text, never markup
+        blocks.append(
+            {"type": "image", "slack_file": {"id": card.picture.slack_file}, "alt_text": alt}
+        )
     blocks += _quote(card)
     for section in card.sections:
         heading = f"*{_clip(section.title, 200)}*\n"

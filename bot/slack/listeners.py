@@ -37,6 +37,7 @@ from bot.render.blockkit import (
 )
 from bot.render.drafts import DELIST_CALLBACK, delist_modal, delist_modal_origin
 from bot.slack.files import FileFetcher
+from bot.slack.pictures import with_uploaded_picture
 from bot.slack.translate import (
     PASTE_BLOCK,
     PASTE_CALLBACK,
@@ -186,7 +187,9 @@ class Listeners:
             return
         await ack(response_type="ephemeral", text=_CHECKING)
 
-    async def run_command(self, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def run_command(
+        self, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         """The command's work, after the ack: the result replaces "Checking…", privately."""
         name = str(command.get("command", "")).lstrip("/")
         args = from_slack_text(str(command.get("text") or ""))
@@ -195,10 +198,16 @@ class Listeners:
         user = str(command.get("user_id") or "")
         log.info("slack /%s by %s: %d chars", name, user, len(args))
         async with self.slots:
-            await self._run_command(name, args, user, command, respond)
+            await self._run_command(name, args, user, command, respond, client)
 
     async def _run_command(
-        self, name: str, args: str, user: str, command: dict[str, Any], respond: AsyncRespond
+        self,
+        name: str,
+        args: str,
+        user: str,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         try:
             reply = await self.router.on_command(
@@ -211,7 +220,7 @@ class Listeners:
                     is_admin=await self.is_admin(user),
                 )
             )
-            card = reply.card
+            card = await with_uploaded_picture(client, reply.card)
         except Exception as error:
             log_failure(log, f"/{name}", error)
             card = error_card("Something went wrong", "ndrbot could not finish; try again.")
@@ -342,7 +351,7 @@ class Listeners:
             await respond(response_type="ephemeral", replace_original=False, text=_GONE)
             return
         channel = str((body.get("channel") or {}).get("id") or "")
-        message = render_blockkit(reply.card)
+        message = render_blockkit(await with_uploaded_picture(client, reply.card))
         try:
             await client.chat_postMessage(channel=channel, **_MESSAGE_OPTIONS, **message)
         except SlackApiError as error:

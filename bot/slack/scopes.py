@@ -14,5 +14,6 @@ BOT_SCOPES: dict[str, str] = {
     "chat:write": "ndrbot cannot reply, share results or post alerts",
     "commands": "the slash commands do not reach ndrbot",
     "files:read": "uploaded .eml files cannot be read",
+    "files:write": "the /dmarcreport chart cannot be shown (Slack shows only uploaded images)",
     "usergroups:read": "NDRBOT_ADMINS cannot name user groups (S...)",
 }

@@ -23,6 +23,9 @@ What it serves (all on ``127.0.0.1``, a free port):
     (``id``, ``name``, ``size``, ``url_private``, ``url_private_download`` ...). Downloads need the
     bearer token; without it Slack (and this fake) answer 200 with an HTML sign-in page.
     ``files.info`` returns the object.
+Uploads (``files.uploadV2``, as slack_sdk does it): ``files.getUploadURLExternal`` gives an
+    upload URL on this fake, a POST there stores the bytes (``slack.uploads[file_id]``), and
+    ``files.completeUploadExternal`` finishes them (``slack.completed``).
 
 Every request is recorded as a :class:`Call` (``method``, ``params``, ``headers``, ``path``) in
 ``slack.calls``; ``slack.calls_to(method)`` filters them and ``await slack.wait_for(method,
@@ -98,6 +101,9 @@ class FakeSlackApi:
         default_factory=dict
     )  # channel -> newest first
     _contents: dict[str, bytes] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # files the bot uploaded, by id
+    completed: list[dict[str, Any]] = field(default_factory=list)  # completeUploadExternal
+    _pending_uploads: dict[str, str] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -112,6 +118,7 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_get("/files/{file_id}/{name}", self._download)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -402,6 +409,30 @@ class FakeSlackApi:
 
     def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"users": list(self.usergroups.get(params.get("usergroup", ""), []))}
+
+    def _files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F0UP{len(self.uploads) + len(self._pending_uploads):06d}"
+        self._pending_uploads[file_id] = str(params.get("filename", ""))
+        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self._pending_uploads:
+            return web.Response(status=404, text="unknown upload")
+        self.uploads[file_id] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
+    def _files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        listed = json.loads(files) if isinstance(files, str) else files or []
+        done = []
+        for entry in listed:
+            file_id = str(entry.get("id"))
+            if file_id not in self.uploads:
+                return {"ok": False, "error": "file_not_found"}
+            done.append({"id": file_id, "title": entry.get("title", ""), "is_public": False})
+        self.completed.extend(done)
+        return {"files": done}
 
     def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         obj = self.files.get(params.get("file", ""))

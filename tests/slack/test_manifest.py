@@ -58,7 +58,8 @@ def test_each_event_has_its_scope_and_nothing_more_is_asked(manifest: dict[str, 
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {EVENT_SCOPES[e] for e in events} <= scopes
-    used = {*EVENT_SCOPES.values(), "chat:write", "commands", "files:read", "usergroups:read"}
+    used = {*EVENT_SCOPES.values(), "chat:write", "commands", "files:read", "files:write"}
+    used.add("usergroups:read")
     assert scopes == used
 
 

@@ -62,3 +62,31 @@ async def test_dmarcready_reads_the_live_record_and_proposes_the_next_one(
     assert "Safe to move contoso.com to p=none with np=reject" in said
     assert "v=DMARC1; p=none; np=reject; rua=mailto:dmarc@contoso.com" in said
     assert "pct: 100 \\u2192 (removed)" in said
+
+
+async def test_the_dmarcreport_chart_is_uploaded_and_shown_from_slack(
+    slack_bot: SlackBot, catalogue: Catalogue
+) -> None:
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("c"))
+    data.update(command="/dmarcreport", text="contoso.com 7")
+    await slack_bot.command(data)
+    (result,) = await slack_bot.slack.wait_for("response_url")
+    (image,) = [b for b in blocks_of(result.params) if b["type"] == "image"]
+    file_id = image["slack_file"]["id"]
+    assert slack_bot.slack.uploads[file_id][:8] == b"\x89PNG\r\n\x1a\n"
+    assert [f["id"] for f in slack_bot.slack.completed] == [file_id]
+    assert "Messages per day for contoso.com" in image["alt_text"]
+
+
+async def test_a_failed_upload_leaves_the_card_without_its_chart(
+    slack_bot: SlackBot, catalogue: Catalogue
+) -> None:
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    slack_bot.slack.fail("files.getUploadURLExternal", error="missing_scope")
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("n"))
+    data.update(command="/dmarcreport", text="contoso.com 7")
+    await slack_bot.command(data)
+    (result,) = await slack_bot.slack.wait_for("response_url")
+    assert header(result.params).endswith("DMARC reports: contoso.com")
+    assert not [b for b in blocks_of(result.params) if b["type"] == "image"]
