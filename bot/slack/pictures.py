@@ -6,11 +6,9 @@ channel: a file only the bot's messages show) and the card then names it. A fail
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 from dataclasses import replace
 
-from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.card import Card
@@ -32,7 +30,7 @@ async def with_uploaded_picture(client: AsyncWebClient, card: Card) -> Card:
         )
         file = response.get("file") or {}
         file_id = str(file.get("id") or "") if isinstance(file, dict) else ""
-    except (SlackApiError, SlackRequestError, binascii.Error, ValueError) as error:
+    except Exception as error:
         log.warning("chart upload failed (%s): the card goes without it", type(error).__name__)
         return card
     if not file_id:
