@@ -1,7 +1,8 @@
 """Who owns an IP address, from a local IP database file (``NDRBOT_IP_DB``): its network (AS
 number and name) and country. Read with MaxMind's ``maxminddb`` reader, which opens any MMDB
 file: IPinfo Lite, DB-IP Lite, MaxMind GeoLite. Nothing is fetched: the operator downloads the
-file (and refreshes it) under the provider's licence.
+file (and refreshes it) under the provider's licence. The file is opened once, at start:
+replace it by renaming a new file over it (never by writing into it), then restart.
 
 Field names differ between providers; both common layouts are read:
 ``asn``/``as_name``/``country_code`` (IPinfo) and ``autonomous_system_number``/
@@ -29,13 +30,13 @@ class IpDatabase:
         import maxminddb
 
         self.path = path
-        self._reader = maxminddb.open_database(path)
+        self._reader = maxminddb.open_database(path, maxminddb.MODE_FILE)  # not memory-mapped
 
     def network(self, ip: str) -> str:
         """``"AS8075 Microsoft Corporation, US"`` (the parts known), or ""."""
         try:
             record = self._reader.get(ip)
-        except ValueError:  # not an address, or IPv6 in an IPv4-only file
+        except Exception:  # not an address, IPv6 in an IPv4-only file, a corrupt record
             return ""
         if not isinstance(record, dict):
             return ""

@@ -21,7 +21,7 @@ from bot.store.dmarc import DmarcStore, since_day
 from handlers.card import Card
 from handlers.checks.resolver import DnsClient, DnsUnavailable
 from handlers.dmarc.alerts import AlertRules, drop_card, new_source_card, new_sources, share_drop
-from handlers.dmarc.failure import FailureReport, read_failure_report
+from handlers.dmarc.failure import FailureReport, is_feedback_report, read_failure_report
 from handlers.dmarc.readiness import Gates
 from handlers.dmarc.report import ReportError, ReportHead, open_report
 from handlers.dmarc.sources import DomainSummary, SourceStats, name_sources, summarise
@@ -37,6 +37,10 @@ log = logging.getLogger("ndrbot.dmarc")
 NAMED_SOURCES = 40  # a card looks up at most this many unnamed sources itself
 ENRICH_LIMIT = 20_000  # source IPs the hourly sweep names at most
 RENAME_AFTER = timedelta(days=7)
+RETRY_FAILED = timedelta(days=1)  # a look-up DNS did not answer is asked again after this
+ENRICH_DAYS = 35  # sources of the reports of the last five weeks are named
+ENRICH_BATCH = 500  # IPs looked up (then saved) at a time
+ENRICH_BUDGET = 300.0  # seconds the hourly naming may take
 PTR_CONCURRENCY = 20
 KEEP_RAW = timedelta(days=180)  # NDRBOT_DMARC_KEEP_RAW_DAYS
 FUTURE_SLACK = timedelta(days=2)  # a report may start a little ahead of our clock, not more
@@ -96,7 +100,7 @@ class Dmarc:
             return None
         try:
             return IpDatabase(path)
-        except (OSError, ValueError) as error:  # a missing or broken file: named, not fatal
+        except Exception as error:  # a missing or broken file: named, not fatal
             log.warning("NDRBOT_IP_DB %s cannot be read (%s): sources go without networks",
                         path, type(error).__name__)  # fmt: skip
             return None
@@ -129,6 +133,10 @@ class Dmarc:
         failure = read_failure_report(data)
         if failure is not None:
             return [self._failure(failure, now)]
+        if is_feedback_report(data):  # an ARF message that is no failure report: not kept
+            why = "a feedback report that is not a DMARC failure report (not kept: it carries mail)"
+            self.store.refuse(raw=b"", source=source, reason=why, at=now)
+            return [Ingested("refused", why)]
         try:
             found = unpack(data)
         except UnpackError as refusal:
@@ -173,7 +181,9 @@ class Dmarc:
 
     def _failure(self, report: FailureReport, now: datetime) -> Ingested:
         if not report.domain or not self.is_watched(report.domain):
-            reason = f"a failure report about {report.domain or 'no domain'}: not one of ours"
+            reason = (
+                f"a failure report about {report.domain or 'no domain'}: not one of ours (not kept)"
+            )
             return Ingested("refused", reason)
         self.store.add_failure(report, at=now)
         return Ingested(
@@ -265,16 +275,34 @@ class Dmarc:
         pairs = await asyncio.gather(*(one(ip) for ip in ips))
         return {ip: name for ip, name in pairs if name is not None}
 
-    async def enrich(self, *, limit: int = ENRICH_LIMIT) -> int:
-        """Look up (and remember) the names of source IPs never looked up or looked up over a
-        week ago, most mail first; the number looked up. The hourly sweep calls it, so a
-        report's card finds its sources named without waiting on DNS."""
+    async def enrich(self, *, limit: int = ENRICH_LIMIT, budget: float = ENRICH_BUDGET) -> int:
+        """Look up (and remember) the names of recent source IPs never looked up, or looked up
+        over a week ago, most mail first, for at most ``budget`` seconds; the number named. A
+        look-up DNS did not answer is remembered too, as no name, and asked again after a
+        day (a broken reverse zone must not be asked every hour). The hourly sweep calls it,
+        so a report's card finds its sources named without waiting on DNS."""
         now = self.clock()
-        ips = self.store.unnamed(checked_before=now - RENAME_AFTER, limit=limit)
-        found = await self._lookup(ips, self.concurrency)
-        if found:
+        ips = self.store.unnamed(
+            checked_before=now - RENAME_AFTER, since=since_day(now, ENRICH_DAYS), limit=limit
+        )
+        loop = asyncio.get_running_loop()
+        stop_at = loop.time() + budget
+        named = 0
+        for start in range(0, len(ips), ENRICH_BATCH):
+            if loop.time() >= stop_at:
+                break
+            batch = ips[start : start + ENRICH_BATCH]
+            try:
+                async with asyncio.timeout_at(stop_at):
+                    found = await self._lookup(batch, self.concurrency)
+            except TimeoutError:
+                break
             self.store.save_names(found, at=now)
-        return len(found)
+            failed = {ip: "" for ip in batch if ip not in found}
+            if failed:  # re-asked after a day, not an hour
+                self.store.save_names(failed, at=now - RENAME_AFTER + RETRY_FAILED)
+            named += len(found)
+        return named
 
     async def _ptrs(self, sources: Sequence[SourceStats]) -> dict[str, str]:
         """Names for ``sources``: remembered ones, and the biggest unnamed looked up now."""

@@ -34,19 +34,18 @@ class DmarcSweeper:
     async def run_due(self) -> int:
         """One sweep over every watched domain; the number of alerts offered (repeats are
         ignored by the outbox's keys). A domain whose sweep fails is logged and skipped."""
-        try:
-            await self.dmarc.enrich()  # sources named ahead of the cards and digests
+        offered = 0
+        if self.dmarc.enqueue is not None:
+            now = self.dmarc.clock()
+            for domain in self.dmarc.watched(self.dmarc.store.domains()):
+                try:
+                    offered += await self._sweep(domain, now)
+                except Exception as error:  # one broken domain does not stop the others
+                    log_failure(log, f"DMARC sweep of {domain}", error)
+        try:  # after the alerts, and within its own time budget: naming never delays them
+            await self.dmarc.enrich()
         except Exception as error:
             log_failure(log, "naming DMARC sources", error)
-        if self.dmarc.enqueue is None:
-            return 0
-        now = self.dmarc.clock()
-        offered = 0
-        for domain in self.dmarc.watched(self.dmarc.store.domains()):
-            try:
-                offered += await self._sweep(domain, now)
-            except Exception as error:  # one broken domain does not stop the others
-                log_failure(log, f"DMARC sweep of {domain}", error)
         return offered
 
     async def _sweep(self, domain: str, now: datetime) -> int:

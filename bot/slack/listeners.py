@@ -37,7 +37,7 @@ from bot.render.blockkit import (
 )
 from bot.render.drafts import DELIST_CALLBACK, delist_modal, delist_modal_origin
 from bot.slack.files import FileFetcher
-from bot.slack.pictures import with_uploaded_picture
+from bot.slack.pictures import with_uploaded_picture, without_picture
 from bot.slack.translate import (
     PASTE_BLOCK,
     PASTE_CALLBACK,
@@ -351,9 +351,16 @@ class Listeners:
             await respond(response_type="ephemeral", replace_original=False, text=_GONE)
             return
         channel = str((body.get("channel") or {}).get("id") or "")
-        message = render_blockkit(await with_uploaded_picture(client, reply.card))
+        card = await with_uploaded_picture(client, reply.card)
+        message = render_blockkit(card)
         try:
-            await client.chat_postMessage(channel=channel, **_MESSAGE_OPTIONS, **message)
+            try:
+                await client.chat_postMessage(channel=channel, **_MESSAGE_OPTIONS, **message)
+            except SlackApiError as error:
+                if _slack_error(error) != "invalid_blocks" or card.picture is None:
+                    raise
+                message = render_blockkit(without_picture(card))  # the words go, not the chart
+                await client.chat_postMessage(channel=channel, **_MESSAGE_OPTIONS, **message)
         except SlackApiError as error:
             code = _slack_error(error)
             if code not in _NOT_POSTED:
@@ -447,5 +454,14 @@ async def _respond(respond: AsyncRespond, card: Card, *, replace_original: bool)
         **_MESSAGE_OPTIONS,
         **render_blockkit(card),
     )
+    if response.status_code != 200 and card.picture is not None and card.picture.slack_file:
+        # Slack refused the image (a file it has not finished processing, say): the words go.
+        log.warning("response_url refused the card with its chart; sending it without")
+        response = await respond(
+            response_type="ephemeral",
+            replace_original=replace_original,
+            **_MESSAGE_OPTIONS,
+            **render_blockkit(without_picture(card)),
+        )
     if response.status_code != 200:
         log.warning("response_url answered HTTP %s", response.status_code)

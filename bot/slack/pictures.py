@@ -1,7 +1,8 @@
 """A card's picture (a chart) for Slack: Slack shows an image in Block Kit only from a public
 URL or from a file uploaded to Slack, so the PNG is uploaded first (``files.uploadV2`` with no
 channel: a file only the bot's messages show) and the card then names it. A failed upload
-(no ``files:write`` scope, Slack down) leaves the card as it was, without the picture."""
+(no ``files:write`` scope, Slack down) leaves the card as it was, without the picture; so does
+a message Slack refuses because of the image block (the listeners send it again without)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.card import Card
 
-__all__ = ["with_uploaded_picture"]
+__all__ = ["with_uploaded_picture", "without_picture"]
 
 log = logging.getLogger("ndrbot.slack")
 
@@ -36,3 +37,8 @@ async def with_uploaded_picture(client: AsyncWebClient, card: Card) -> Card:
     if not file_id:
         return card
     return replace(card, picture=replace(picture, slack_file=file_id))
+
+
+def without_picture(card: Card) -> Card:
+    """``card`` as it goes when Slack refuses its image block."""
+    return replace(card, picture=None)

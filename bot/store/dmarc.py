@@ -238,13 +238,14 @@ class DmarcStore:
                 out[str(ip)] = str(ptr)
         return out
 
-    def unnamed(self, *, checked_before: datetime, limit: int) -> list[str]:
-        """Source IPs never looked up, or looked up before ``checked_before``, most mail first."""
+    def unnamed(self, *, checked_before: datetime, since: str, limit: int) -> list[str]:
+        """Source IPs of records from day ``since`` on, never looked up or looked up before
+        ``checked_before``, most mail first."""
         rows = self.db.conn.execute(
             "SELECT c.source_ip FROM dmarc_records c LEFT JOIN dmarc_names n ON n.ip = c.source_ip "
-            "WHERE n.ip IS NULL OR n.checked_at < ? GROUP BY c.source_ip "
+            "WHERE c.day >= ? AND (n.ip IS NULL OR n.checked_at < ?) GROUP BY c.source_ip "
             "ORDER BY SUM(c.messages) DESC LIMIT ?",
-            (checked_before.isoformat(timespec="seconds"), limit),
+            (since, checked_before.isoformat(timespec="seconds"), limit),
         ).fetchall()
         return [str(row[0]) for row in rows]
 

@@ -118,7 +118,7 @@ def taken_card(results: list[tuple[str, str]]) -> Card:
     again = sum(1 for status, _ in results if status == "duplicate")
     refused = len(results) - stored - again
     parts = [f"{stored} stored"] + ([f"{again} already stored"] if again else [])
-    parts += [f"{refused} could not be read (kept, with the reason)"] if refused else []
+    parts += [f"{refused} refused (why, below)"] if refused else []
     tone = Tone.SUCCESS if not refused else Tone.WARNING if stored or again else Tone.ERROR
     return Card(
         title="DMARC reports received",

@@ -9,6 +9,8 @@ never count towards anything; the aggregate reports do.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.message
 import email.policy
@@ -16,7 +18,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-__all__ = ["FailureReport", "read_failure_report"]
+__all__ = ["FailureReport", "is_feedback_report", "read_failure_report"]
 
 _DOMAIN = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9])?")
 _FIELDS = ("feedback-type", "auth-failure", "reported-domain", "source-ip", "arrival-date")
@@ -43,6 +45,13 @@ def _fields(text: str) -> dict[str, str]:
     return out
 
 
+def is_feedback_report(data: bytes) -> bool:
+    """True for any ARF message (a failure report, an abuse complaint): mail that carries
+    someone else's message, never to be kept whole."""
+    head = data[:65536].lower()
+    return b"report-type=feedback-report" in head or b'report-type="feedback-report"' in head
+
+
 def read_failure_report(data: bytes) -> FailureReport | None:
     """The report in ``data`` when it is an authentication-failure report, else None."""
     if b"feedback-report" not in data[:65536].lower():
@@ -52,16 +61,21 @@ def read_failure_report(data: bytes) -> FailureReport | None:
         if part.get_content_type() != "message/feedback-report":
             continue
         payload = part.get_payload()
-        if isinstance(payload, list):  # parsed as a message: its "headers" are the fields
-            text = "\n".join(
-                f"{k}: {v}"
-                for sub in payload
-                if isinstance(sub, email.message.Message)
-                for k, v in sub.items()
-            )
+        subs = (
+            [m for m in payload if isinstance(m, email.message.Message)]
+            if isinstance(payload, list)
+            else []
+        )
+        body = "".join(str(m.get_payload()) for m in subs) if subs else str(payload)
+        if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
+            try:  # the parser took the encoded fields for a message body: decode them
+                text = base64.b64decode("".join(body.split())).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                text = ""
+        elif subs:  # parsed as a message: its "headers" are the fields
+            text = "\n".join(f"{k}: {v}" for m in subs for k, v in m.items())
         else:
-            raw = part.get_payload(decode=True)
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+            text = body
         fields = _fields(text)
         if fields.get("feedback-type", "").lower() != "auth-failure":
             return None

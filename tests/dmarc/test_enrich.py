@@ -4,10 +4,11 @@ is not remembered as "no name"."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.dmarc import Dmarc
+from bot.dmarc.service import RENAME_AFTER, RETRY_FAILED
 from bot.store import Database
 from handlers.checks import DnsClient
 from knowledge import Catalogue
@@ -50,10 +51,18 @@ async def test_sources_are_named_once_and_cards_use_the_names(
     assert microsoft.ptr == HOST and microsoft.service is not None
 
 
-async def test_a_failed_look_up_is_asked_again_later(tmp_path: Path, catalogue: Catalogue) -> None:
+async def test_a_failed_look_up_is_asked_again_a_day_later_not_every_hour(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
     with LoopbackDns(ZONE, Faults(servfail={"*.in-addr.arpa"})) as server:
         dmarc = _dmarc(tmp_path, catalogue, server)
         dmarc.ingest(report_xml([Row("40.107.22.51", 900)]), source="t")
         assert await dmarc.enrich() == 0
-    assert dmarc.store.names(["40.107.22.51"]) == {}
-    assert dmarc.store.unnamed(checked_before=NOW, limit=10) == ["40.107.22.51"]
+        assert await dmarc.enrich() == 0
+        asked = len(server.log)
+    assert asked == 1  # the second hourly pass did not ask again
+    since = "2025-01-01"
+    in_an_hour = NOW + timedelta(hours=1) - RENAME_AFTER
+    in_a_day = NOW + RETRY_FAILED + timedelta(minutes=1) - RENAME_AFTER
+    assert dmarc.store.unnamed(checked_before=in_an_hour, since=since, limit=10) == []
+    assert dmarc.store.unnamed(checked_before=in_a_day, since=since, limit=10) == ["40.107.22.51"]

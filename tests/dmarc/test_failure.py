@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import zlib
 from datetime import UTC, datetime
 
 from bot.dmarc import Dmarc
@@ -69,5 +71,29 @@ def test_it_is_kept_redacted_and_shown_but_never_counted(catalogue: Catalogue) -
     assert result.status == "stored" and "kept redacted" in result.message
     dump = "\n".join(db.conn.iterdump())
     assert SECRET_BODY not in dump and "finance@fabrikam.com" not in dump
+    kept_raw = db.conn.execute(
+        "SELECT (SELECT COUNT(*) FROM dmarc_refused) + (SELECT COUNT(*) FROM dmarc_reports)"
+    ).fetchone()[0]
+    assert kept_raw == 0  # no raw copy anywhere, compressed or not
     assert dmarc.store.failure_count("contoso.com", "2026-12-01") == 1
     assert dmarc.store.sources("contoso.com", "2026-12-01") == []  # nothing counted
+
+
+def test_base64_encoded_fields_are_read() -> None:
+    fields = ARF.split(b"Content-Type: message/feedback-report\n\n", 1)[1].split(b"\n--b1", 1)[0]
+    encoded = ARF.replace(
+        b"Content-Type: message/feedback-report\n\n" + fields,
+        b"Content-Type: message/feedback-report\nContent-Transfer-Encoding: base64\n\n"
+        + base64.encodebytes(fields),
+    )
+    report = read_failure_report(encoded)
+    assert report is not None and (report.domain, report.failure) == ("contoso.com", "dmarc")
+
+
+def test_an_abuse_report_is_refused_and_its_mail_not_kept(catalogue: Catalogue) -> None:
+    db = Database(":memory:")
+    dmarc = Dmarc(db, catalogue, None, clock=lambda: datetime(2026, 12, 6, tzinfo=UTC))
+    (result,) = dmarc.ingest(ARF.replace(b"auth-failure", b"abuse"), source="test")
+    assert result.status == "refused" and "not kept" in result.message
+    ((raw,),) = db.conn.execute("SELECT raw FROM dmarc_refused").fetchall()
+    assert zlib.decompress(raw) == b""  # the refusal is kept, the mail it carried is not

@@ -90,3 +90,17 @@ async def test_a_failed_upload_leaves_the_card_without_its_chart(
     (result,) = await slack_bot.slack.wait_for("response_url")
     assert header(result.params).endswith("DMARC reports: contoso.com")
     assert not [b for b in blocks_of(result.params) if b["type"] == "image"]
+
+
+async def test_a_refused_image_block_still_delivers_the_card(
+    slack_bot: SlackBot, catalogue: Catalogue
+) -> None:
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    slack_bot.slack.fail("response_url", status=400)  # Slack refuses the first message
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("r2"))
+    data.update(command="/dmarcreport", text="contoso.com 7")
+    await slack_bot.command(data)
+    first, second = await slack_bot.slack.wait_for("response_url", count=2)
+    assert [b for b in blocks_of(first.params) if b["type"] == "image"]
+    assert not [b for b in blocks_of(second.params) if b["type"] == "image"]
+    assert header(second.params).endswith("DMARC reports: contoso.com")
