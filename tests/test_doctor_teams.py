@@ -149,20 +149,25 @@ def _teams_reference(connector: FakeTeamsConnector) -> dict[str, object]:
     }
 
 
+def _both_destinations(db: str, slack: FakeSlackApi) -> Settings:
+    """Alerts configured for a Slack channel (on the fake) and a Teams channel."""
+    return Settings(
+        db_path=db,
+        slack_bot_token="xoxb-doctor",
+        slack_signing_secret="s3cret",
+        slack_api_url=slack.api_url,
+        alert_slack_channel="C0ALERTS",
+        alert_teams_conversation=CHANNEL,
+    )
+
+
 async def test_send_test_posts_to_slack_and_teams(tmp_path: Path) -> None:
     db = str(tmp_path / "ndrbot.sqlite3")
     async with FakeSlackApi(token="xoxb-doctor") as slack, FakeTeamsConnector() as connector:
         chat = ChatStore(Database(db))
         chat.save_reference("teams", CHANNEL, _teams_reference(connector))
         chat.db.close()
-        settings = Settings(
-            db_path=db,
-            slack_bot_token="xoxb-doctor",
-            slack_signing_secret="s3cret",
-            slack_api_url=slack.api_url,
-            alert_slack_channel="C0ALERTS",
-            alert_teams_conversation=CHANNEL,
-        )
+        settings = _both_destinations(db, slack)
         quiet = await check_alerts(settings, send_test=False)
         assert [f.verdict for f in quiet] == [Verdict.PASS, Verdict.SKIPPED]
         assert slack.calls_to("chat.postMessage") == [] and connector.calls == []
@@ -180,14 +185,7 @@ async def test_send_test_names_what_stops_each_post(tmp_path: Path) -> None:
     ChatStore(Database(db)).db.close()  # served before, but never added to the Teams channel
     async with FakeSlackApi(token="xoxb-doctor") as slack:
         slack.fail("chat.postMessage", error="not_in_channel")
-        settings = Settings(
-            db_path=db,
-            slack_bot_token="xoxb-doctor",
-            slack_signing_secret="s3cret",
-            slack_api_url=slack.api_url,
-            alert_slack_channel="C0ALERTS",
-            alert_teams_conversation=CHANNEL,
-        )
+        settings = _both_destinations(db, slack)
         found = {f.check: f for f in await check_alerts(settings, send_test=True)}
     slack_post, teams_post = found["Slack test post"], found["Teams test post"]
     assert slack_post.verdict is Verdict.FAIL and "not_in_channel" in slack_post.found
