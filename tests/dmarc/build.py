@@ -112,3 +112,43 @@ def dmarc_report_sample(catalogue: Any) -> Any:
             per_day=[("2026-11-06", 1_700, 1_600), ("2026-12-05", 1_720, 1_610)],
         )
     )
+
+
+def dmarc_ready_sample(catalogue: Any) -> Any:
+    """The ``/dmarcready`` card for a domain at p=quarantine that is not ready for reject yet."""
+    from datetime import date
+
+    from handlers.checks.dmarc_record import parse_dmarc
+    from handlers.checks.result import CheckResult, Status
+    from handlers.dmarc.cards import readiness_card
+    from handlers.dmarc.readiness import assess
+    from handlers.dmarc.sources import SourceStats, name_sources, summarise
+
+    sources = [
+        SourceStats(
+            "40.107.22.51", 48_210, 48_100, 48_100, 0, 48_100, 0, 0, first_day="2026-08-01"
+        ),
+        SourceStats(
+            "167.89.100.12",
+            3_120,
+            2_900,
+            2_900,
+            0,
+            3_120,
+            0,
+            0,
+            dkim_domains=("sendgrid.net",),
+            first_day="2026-11-30",
+        ),
+        SourceStats("198.51.100.25", 140, 0, 0, 0, 0, 0, 140),
+    ]
+    ptrs = {"40.107.22.51": "mail-db5eur03on2051.outbound.protection.outlook.com"}
+    named = name_sources(sources, ptrs, catalogue.senders.values(), "contoso.com")
+    days = [(f"2026-11-{d:02d}", 1_700, 1_690) for d in range(1, 31)]
+    summary = summarise(
+        "contoso.com", 90, named, reports=212, receivers=[("google.com", 30_200)], per_day=days
+    )
+    live = "v=DMARC1; p=quarantine; np=reject; rua=mailto:dmarc@contoso.com; pct=100"
+    spf = CheckResult("spf", "contoso.com", Status.PASS, "SPF passes; 6 of 10 DNS lookups.")
+    dmarc = CheckResult("dmarc", "contoso.com", Status.PASS, "DMARC p=quarantine.")
+    return readiness_card(assess(summary, parse_dmarc(live), dmarc, spf, today=date(2026, 12, 6)))

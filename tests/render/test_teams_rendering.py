@@ -31,6 +31,7 @@ KEY_CARDS = (
     "check_card",
     "delisting_draft",
     "dmarc_report",
+    "dmarc_ready",
 )
 CONFIGS = [(h, w) for h in harness.HOSTS for w in harness.WIDTHS]
 MAX_ITEMS_PER_CARD = 3

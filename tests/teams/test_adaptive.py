@@ -43,7 +43,7 @@ from handlers.checks.result import CheckResult, Finding, Severity, Status
 from handlers.commands import help_lines
 from handlers.recheck import rechecked
 from knowledge import Catalogue, load_catalogue
-from tests.dmarc.build import dmarc_report_sample
+from tests.dmarc.build import dmarc_ready_sample, dmarc_report_sample
 from tests.teams.cards import HOSTILE, checklist_card, hostile_card, security_steps, variant_card
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -107,7 +107,7 @@ def test_every_variant_renders_a_valid_card_as_in_its_golden_file(
 def test_no_golden_file_is_left_over_from_a_removed_variant() -> None:
     others = {"help_card", "check_card", "checklist_ticked", "checklist_unblockable", "hostile"}
     others |= {"error_card", "not_a_bounce", "check_card_rechecked", "mailcheck_card"}
-    others |= {"alert_taken", "delisting_marked", "delisting_draft", "dmarc_report"}
+    others |= {"alert_taken", "delisting_marked", "delisting_draft", "dmarc_report", "dmarc_ready"}
     leftover = {p.stem for p in GOLDEN.glob("*.json")} - set(VARIANTS) - others
     assert not leftover
 
@@ -180,6 +180,7 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
         "error_card": error_card("Too large to read", "The paste is over 2 MB."),
         "not_a_bounce": Card("Not a bounce", Tone.INFO, "This is an automatic reply."),
         "dmarc_report": dmarc_report_sample(catalogue),
+        "dmarc_ready": dmarc_ready_sample(catalogue),
     }
 
 
@@ -198,6 +199,7 @@ def _other_cards(catalogue: Catalogue) -> dict[str, Card]:
         "error_card",
         "not_a_bounce",
         "dmarc_report",
+        "dmarc_ready",
     ],
 )
 def test_other_cards_are_valid_and_match_their_golden_files(
