@@ -7,14 +7,13 @@ cards it returns. State (what was already answered, posted cards, ticks) goes th
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from handlers.card import Action, ActionKind, Card, Picture, Recheck
+from handlers.card import Action, ActionKind, Card, Recheck
 from handlers.cards import (
     check_card,
     check_lines,
@@ -27,14 +26,10 @@ from handlers.cards import (
 from handlers.cases import Case, Unfinished, cases_card
 from handlers.checklist import TickRecord, apply_ticks, toggle
 from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, run_plan
-from handlers.checks.dmarc_record import parse_dmarc
-from handlers.checks.plan import Step
 from handlers.commands import UsageError, find_command, help_lines
 from handlers.delisting import DelistRequest, Draft, build_draft, delist_request
 from handlers.diagnosis import Diagnosis, diagnose
-from handlers.dmarc.cards import chart_alt, readiness_card, report_card, taken_card
-from handlers.dmarc.readiness import assess
-from handlers.dmarc.unpack import looks_like_report
+from handlers.dmarc.answers import readiness_answer, report_answer, uploads_answer
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
 from handlers.ndr import Bounce, Kind, ReaderError, read
@@ -48,7 +43,7 @@ __all__ = ["Attachment", "Command", "Message", "Pending", "Reply", "Router", "Vi
 
 
 _SIZE_HINT = "Upload the .eml of the bounce on its own, or paste only its diagnostic part."
-READINESS_DAYS = 90  # /dmarcready reads this many days of reports (the gates ask for 30)
+_DMARC_OFF = error_card("DMARC reports are off", "This ndrbot keeps no DMARC reports.")
 _EML_NAMES = re.compile(r"\.(?:eml|txt|msg|log)$", re.IGNORECASE)
 AlertsHere = Callable[[Command], Awaitable[Card]]
 
@@ -132,15 +127,9 @@ class Router:
             return None
         if self.dmarc is not None and message.direct:
             # Report files sent to the bot itself (a personal chat): taken in, not diagnosed.
-            reports = [
-                a for a in message.attachments if a.data is not None and looks_like_report(a.data)
-            ]
-            if reports:
-                source = f"{message.platform}:upload"
-                results = [
-                    r for a in reports for r in self.dmarc.take(a.data or b"", source=source)
-                ]
-                return Reply(taken_card(results), Visibility.THREAD)
+            taken = uploads_answer(self.dmarc, message.attachments, f"{message.platform}:upload")
+            if taken is not None:
+                return Reply(taken, Visibility.THREAD)
         inputs: list[tuple[str, bytes | str]] = []
         problems: list[str] = []
         for attachment in message.attachments:
@@ -281,51 +270,22 @@ class Router:
         return Reply(card, Visibility.PRIVATE, card_id)
 
     async def dmarc_report(self, domain: str, days: int) -> Reply:
-        """What the DMARC reports received say about ``domain``: sources named and bucketed,
-        with their fixes (a card the caller can share)."""
+        """``/dmarcreport``: who sends as ``domain`` (a card the caller can share)."""
         if self.dmarc is None:
-            card = error_card("DMARC reports are off", "This ndrbot keeps no DMARC reports.")
-            return Reply(card, Visibility.PRIVATE)
-        card_id = self.new_id()
-        summary = await self.dmarc.summary(domain, days)
-        card = report_card(summary)
-        png = await self.dmarc.chart(summary)
-        if png:
-            card = replace(
-                card, picture=Picture(chart_alt(summary), base64.b64encode(png).decode())
-            )
-        card = replace(card, id=card_id, actions=(Action(ActionKind.SHARE, "Share in channel"),))
-        self.cards.save_card(card_id, card)
-        return Reply(card, Visibility.PRIVATE, card_id)
+            return Reply(_DMARC_OFF, Visibility.PRIVATE)
+        return self._shareable(await report_answer(self.dmarc, domain, days))
 
     async def dmarc_ready(self, domain: str) -> Reply:
-        """Whether ``domain`` can take its next step towards DMARC enforcement, with every gate's
-        evidence and the record to publish (the live record and SPF checked now)."""
+        """``/dmarcready``: the next step towards enforcement (a card the caller can share)."""
         if self.dmarc is None:
-            card = error_card("DMARC reports are off", "This ndrbot keeps no DMARC reports.")
-            return Reply(card, Visibility.PRIVATE)
-        summary = await self.dmarc.summary(domain, READINESS_DAYS)
-        results = await self.run_plan(
-            CheckPlan((Step("dmarc", domain), Step("spf", domain)), from_person=True)
-        )
-        by_check = {r.check: r for r in results}
-        dmarc = by_check.get("dmarc")
-        text = dmarc.details.get("record") if dmarc is not None else None
-        record = parse_dmarc(text) if isinstance(text, str) else None
-        verdict = assess(
-            summary,
-            record,
-            dmarc,
-            by_check.get("spf"),
-            today=self.clock().date(),
-            gates=self.dmarc.gates,
-        )
+            return Reply(_DMARC_OFF, Visibility.PRIVATE)
+        today = self.clock().date()
+        return self._shareable(await readiness_answer(self.dmarc, self.run_plan, domain, today))
+
+    def _shareable(self, card: Card) -> Reply:
+        """``card`` stored under a new id, privately, with a button to share it."""
         card_id = self.new_id()
-        card = replace(
-            readiness_card(verdict),
-            id=card_id,
-            actions=(Action(ActionKind.SHARE, "Share in channel"),),
-        )
+        card = replace(card, id=card_id, actions=(Action(ActionKind.SHARE, "Share in channel"),))
         self.cards.save_card(card_id, card)
         return Reply(card, Visibility.PRIVATE, card_id)
 
