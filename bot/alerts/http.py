@@ -29,7 +29,7 @@ from handlers.refusals import Refusal
 
 log = logging.getLogger(__name__)
 
-__all__ = ["authorised", "intake_handler", "json_error", "read_body"]
+__all__ = ["authorised", "intake_handler", "json_error", "read_body", "source_tag"]
 
 _SOURCE = re.compile(r"[^A-Za-z0-9@._:+-]")
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -40,9 +40,10 @@ def json_error(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers or None)
 
 
-def _source(text: str | None) -> str:
+def source_tag(kind: str, text: str | None) -> str:
+    """``kind:name`` for what a caller says it is (``?source=``), cut to a safe label."""
     cleaned = _SOURCE.sub("", text or "")[:64]
-    return f"intake:{cleaned}" if cleaned else "intake"
+    return f"{kind}:{cleaned}" if cleaned else kind
 
 
 def authorised(header: str, token: str) -> bool:
@@ -113,7 +114,7 @@ def intake_handler(
             message, named = _message(body, request.content_type)
             async with slots:
                 reading = await off_loop(intake.read, message)
-            source = _source(named or request.query.get("source"))
+            source = source_tag("intake", named or request.query.get("source"))
             result = intake.take(message, source=source, reading=reading)
         except InputTooLarge:
             return json_error(413, too_large)

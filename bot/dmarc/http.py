@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.alerts.http import authorised, json_error, read_body
+from bot.alerts.http import authorised, json_error, read_body, source_tag
 from bot.dmarc.service import Dmarc
 from bot.reading import off_loop
 from handlers.failures import log_failure
@@ -29,7 +28,6 @@ __all__ = ["DMARC_PATH", "DmarcIntake", "dmarc_handler"]
 log = logging.getLogger("ndrbot.dmarc")
 
 DMARC_PATH = "/api/dmarc"
-_SOURCE = re.compile(r"[^A-Za-z0-9@._:+-]")
 
 
 def dmarc_handler(
@@ -49,8 +47,7 @@ def dmarc_handler(
             return json_error(
                 413, f"The report is over the limit of {max_bytes} bytes (NDRBOT_MAX_PASTE_BYTES)."
             )
-        name = _SOURCE.sub("", request.query.get("source", ""))[:64]
-        source = f"api:{name}" if name else "api"
+        source = source_tag("api", request.query.get("source"))
         try:
             results = await off_loop(dmarc.ingest, body, source=source)
         except Exception as error:
