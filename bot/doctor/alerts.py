@@ -32,11 +32,13 @@ async def _slack_post(settings: Settings, channel: str) -> Finding:
     from slack_sdk.errors import SlackApiError
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.doctor.slack import slack_error_code
+
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     try:
         await client.chat_postMessage(channel=channel, text=TEST_TEXT)
     except SlackApiError as error:
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        code = slack_error_code(error)
         return Finding(
             "alerts",
             "Slack test post",

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from bot.doctor import Finding, Verdict
 from bot.settings import Settings
 from bot.slack.scopes import BOT_SCOPES
 
-__all__ = ["check_slack"]
+__all__ = ["check_slack", "slack_error_code"]
 
 CLOCK_WARN_SECONDS = 60.0
+
+
+def slack_error_code(error: Any) -> str | None:
+    """The ``error`` of a refused Slack call (``invalid_auth``), or None when Slack gave none."""
+    data = getattr(error.response, "data", None)
+    return str(data.get("error")) if isinstance(data, dict) else None
 
 
 async def _socket_mode(settings: Settings) -> Finding:
@@ -25,7 +32,7 @@ async def _socket_mode(settings: Settings) -> Finding:
     try:
         await client.apps_connections_open(app_token=settings.slack_app_token or "")
     except SlackApiError as error:
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        code = slack_error_code(error)
         return Finding(
             "slack",
             "mode",
@@ -52,7 +59,7 @@ async def check_slack(settings: Settings, now: datetime) -> list[Finding]:
     try:
         response = await client.auth_test()
     except SlackApiError as error:
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        code = slack_error_code(error)
         return [
             Finding(
                 "slack",
