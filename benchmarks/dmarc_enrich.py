@@ -26,7 +26,7 @@ from watch_sweep import LATENCY, RemoteServer  # noqa: E402
 
 from bot.dmarc import Dmarc  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.store import Database  # noqa: E402
+from bot.store import open_database  # noqa: E402
 from handlers.checks import DnsClient  # noqa: E402
 from knowledge import load_catalogue  # noqa: E402
 from tests.dmarc.build import Row, report_xml  # noqa: E402
@@ -53,7 +53,7 @@ async def main(args: argparse.Namespace) -> int:
             now = datetime.now(UTC)
             dns = DnsClient([server.nameserver], timeout=2.0, deadline=10.0)
             dmarc = Dmarc(
-                Database(Path(tmp) / "e.sqlite3"),
+                open_database(str(Path(tmp) / "e.sqlite3")),
                 load_catalogue(),
                 dns,
                 clock=lambda: now,

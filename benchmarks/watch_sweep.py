@@ -32,7 +32,7 @@ from _dns_bench import DKIM_KEY  # noqa: E402
 
 from bot.alerts import Alerts  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.store import Database  # noqa: E402
+from bot.store import open_database  # noqa: E402
 from bot.store.chat import ChatStore  # noqa: E402
 from handlers.checks import DnsClient  # noqa: E402
 from handlers.watch import WatchKind  # noqa: E402
@@ -86,7 +86,7 @@ class RemoteServer:
 
 def _alerts(db_path: Path, dns: DnsClient, concurrency: int) -> Alerts:
     settings = Settings(db_path=str(db_path), watch_concurrency=concurrency)
-    db = Database(db_path)
+    db = open_database(db_path)
     return Alerts(settings, db, ChatStore(db), dns, load_catalogue(), {}, rng=random.Random(1))
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import Database, open_database
 from bot.store.chat import ChatStore
 from handlers.ports import CaseBook, Clock, DmarcReports, WatchCommands
 from knowledge import Catalogue, load_catalogue
@@ -68,9 +68,9 @@ class Services:
 
     @property
     def db(self) -> Database:
-        """The SQLite database at ``settings.db_path``, opened and migrated on first use."""
+        """The database ``NDRBOT_DB`` names (SQLite file or PostgreSQL URL), opened on first use."""
         if self._db is None:
-            self._db = Database(self.settings.db_path)
+            self._db = open_database(self.settings.db_path)
         return self._db
 
     @property

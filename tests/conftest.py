@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,16 @@ SHARED = ROOT.parent / "shared"
 def catalogue() -> Catalogue:
     """The real catalogue, validated as at start-up."""
     return load_catalogue()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a store test keeps its state: an SQLite file, then (the same test again) a fresh
+    PostgreSQL schema. Opening the same target twice is a restarted process, or a replica."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "ndrbot.sqlite3")
+        return
+    from tests.postgres import fresh_schema
+
+    with fresh_schema() as url:
+        yield url

@@ -92,10 +92,10 @@ def test_a_local_database_opens_takes_a_write_and_is_migrated(tmp_path: Path) ->
     assert "to apply at the next start: chat-0001" in first["migrations current"].found
     again = _by_check(check_storage(path, mounts=""))  # the doctor changed nothing
     assert "to apply at the next start: chat-0001" in again["migrations current"].found
-    from bot.store import Database
+    from bot.store import open_database
     from bot.store.chat import ChatStore
 
-    ChatStore(Database(path)).db.close()  # as ndrbot serve starts
+    ChatStore(open_database(path)).db.close()  # as ndrbot serve starts
     after = _by_check(check_storage(path, mounts=""))
     assert "chat-0001" not in after["migrations current"].found
 

@@ -15,7 +15,7 @@ from bot.doctor import Finding, Verdict
 from bot.doctor.alerts import TEST_TEXT, check_alerts
 from bot.doctor.teams import BOT_FRAMEWORK_SCOPE, check_teams
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import open_database
 from bot.store.chat import ChatStore
 from tests.fakes.entra import FakeEntra
 from tests.fakes.slack_api import FakeSlackApi
@@ -164,7 +164,7 @@ def _both_destinations(db: str, slack: FakeSlackApi) -> Settings:
 async def test_send_test_posts_to_slack_and_teams(tmp_path: Path) -> None:
     db = str(tmp_path / "ndrbot.sqlite3")
     async with FakeSlackApi(token="xoxb-doctor") as slack, FakeTeamsConnector() as connector:
-        chat = ChatStore(Database(db))
+        chat = ChatStore(open_database(str(db)))
         chat.save_reference("teams", CHANNEL, _teams_reference(connector))
         chat.db.close()
         settings = _both_destinations(db, slack)
@@ -182,7 +182,9 @@ async def test_send_test_posts_to_slack_and_teams(tmp_path: Path) -> None:
 
 async def test_send_test_names_what_stops_each_post(tmp_path: Path) -> None:
     db = str(tmp_path / "ndrbot.sqlite3")
-    ChatStore(Database(db)).db.close()  # served before, but never added to the Teams channel
+    ChatStore(
+        open_database(str(db))
+    ).db.close()  # served before, but never added to the Teams channel
     async with FakeSlackApi(token="xoxb-doctor") as slack:
         slack.fail("chat.postMessage", error="not_in_channel")
         settings = _both_destinations(db, slack)
@@ -205,7 +207,7 @@ async def test_the_alert_checks_change_nothing_in_the_database(tmp_path: Path) -
     assert found["destination"].verdict is Verdict.PASS  # from the settings
     assert found["Teams test post"].verdict is Verdict.FAIL
     assert "never been added" in found["Teams test post"].found
-    opened = Database(str(db))
+    opened = open_database(str(db))
     applied = opened.conn.execute("SELECT name FROM schema_migrations").fetchall()
     assert applied == []  # no migration ran, so nothing could be pruned either
 
@@ -213,7 +215,7 @@ async def test_the_alert_checks_change_nothing_in_the_database(tmp_path: Path) -
 async def test_an_authenticated_test_post_carries_the_bot_token(tmp_path: Path) -> None:
     db = str(tmp_path / "ndrbot.sqlite3")
     async with FakeTeamsConnector() as connector:
-        chat = ChatStore(Database(db))
+        chat = ChatStore(open_database(str(db)))
         chat.save_reference("teams", CHANNEL, _teams_reference(connector))
         chat.db.close()
         settings = Settings(

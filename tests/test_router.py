@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Database
+from bot.store import open_database
 from bot.store.chat import ChatStore
 from handlers.card import ActionKind, Card, Tone
 from handlers.checks import DnsClient
@@ -40,7 +40,7 @@ def clock() -> FakeClock:
 def _router(
     catalogue: Catalogue, clock: FakeClock, dns: DnsClient, *, run_checks: bool, commands: int
 ) -> Router:
-    store = ChatStore(Database(":memory:"))
+    store = ChatStore(open_database(":memory:"))
     ids = iter(f"card{i}" for i in range(1000))
     return Router(
         catalogue=catalogue,

@@ -154,9 +154,27 @@ class Intake:
         check_text(raw)
         now = self.clock()
         digest = hashlib.sha256(raw).hexdigest()
-        seen = self.store.intake_seen(digest, since=now - DUPLICATE_WINDOW)
-        if seen is not None:
+        if not self.store.claim_intake(digest, at=now, since=now - DUPLICATE_WINDOW):
+            seen = self.store.intake_seen(digest, since=now - DUPLICATE_WINDOW)
+            if seen is None:  # the first copy is still being read (here or on another replica)
+                return IntakeResult("duplicate", 0, "Already received; it is being read now.")
             return IntakeResult("duplicate", seen, f"Already received as intake #{seen}.")
+        try:
+            return self._take(raw, digest, source, now, at, alert, reading)
+        except BaseException:
+            self.store.release_intake(digest)  # nothing kept: a retry must not be a duplicate
+            raise
+
+    def _take(
+        self,
+        raw: bytes,
+        digest: str,
+        source: str,
+        now: datetime,
+        at: datetime | None,
+        alert: bool,
+        reading: Reading | None,
+    ) -> IntakeResult:
         reading = reading or self.read(raw)
         bounce, diagnosis = reading.bounce, reading.diagnosis
         if bounce is None or diagnosis is None:

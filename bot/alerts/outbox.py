@@ -1,8 +1,8 @@
 """The outbox worker: posts queued alerts through each platform's Poster, exactly once.
 
-Every alert is in the outbox (SQLite) before anything is sent. A delivery is leased (so a second
-process does not post it too), posted with its idempotency key, and marked sent only when the
-platform accepted it. A retryable failure (5xx, 429, a network error) is tried again with
+Every alert is in the outbox (the store) before anything is sent. A delivery is claimed with a lease
+(so a second process or replica does not post it too), posted with its idempotency key, and marked
+sent only when the platform accepted it. A retryable failure (5xx, 429, a network error) is tried again with
 exponential backoff, or after the platform's ``Retry-After`` when it gave one; a failure that
 retrying cannot fix (unknown channel, revoked token) is given up at once and logged. A restart
 loses nothing: unsent rows are still there, and the next worker picks them up.
@@ -75,16 +75,24 @@ class OutboxWorker:
         sent = 0
         for platform, poster in list(self.posters.items()):
             while not self._held(platform):
-                batch = self.store.due_deliveries(self.clock(), platform, limit=BATCH)
-                for delivery in batch:
-                    if self._held(platform):
+                now = self.clock()
+                batch = self.store.claim_deliveries(now, platform, until=now + LEASE, limit=BATCH)
+                for index, delivery in enumerate(batch):
+                    if self._held(platform, ask_store=False):
+                        self.store.release([d.id for d in batch[index:]])
                         break
                     sent += await self._deliver(delivery, poster)
                 if len(batch) < BATCH:
                     break
         return sent
 
-    def _held(self, platform: str) -> bool:
+    def _held(self, platform: str, *, ask_store: bool = True) -> bool:
+        """Whether a platform asked to wait (a 429's Retry-After, kept in the store so every
+        replica honours it)."""
+        if ask_store:
+            stored = self.store.hold(platform)
+            if stored is not None:
+                self.hold_until[platform] = max(stored, self.hold_until.get(platform, stored))
         hold = self.hold_until.get(platform)
         return hold is not None and hold > self.clock()
 
@@ -109,8 +117,7 @@ class OutboxWorker:
                 delivery.id, at=now, error="the message to edit was never posted"
             )
             return 0
-        if not self.store.lease(delivery.id, now=now, until=now + LEASE):
-            return 0  # another worker holds it, or it was sent meanwhile
+        self.store.count_attempt(delivery.id)  # claimed for this process by claim_deliveries
         attempts = delivery.attempts + 1
         try:
             if delivery.edit_of and parent_id is not None:
@@ -156,6 +163,7 @@ class OutboxWorker:
             # Retry-After applies to the whole platform (Slack rate-limits per method and app).
             delay = max(retry_after, 1.0)
             self.hold_until[delivery.platform] = now + timedelta(seconds=delay)
+            self.store.set_hold(delivery.platform, now + timedelta(seconds=delay))
         else:
             delay = backoff(attempts, self.rng)
         log.warning(

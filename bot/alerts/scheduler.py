@@ -34,6 +34,7 @@ log = logging.getLogger("ndrbot.alerts.scheduler")
 
 JITTER = 0.1  # each next run lands within +-10% of the interval, so watches drift apart
 FIRST_RUN_SPREAD = 60.0  # seconds: a new watch runs within a minute, not all at one instant
+SWEEP_CLAIM = timedelta(minutes=10)  # a claimed batch is this process's to check until then
 IDLE_WAKE = 60.0  # seconds: the longest the loop sleeps (a watch added elsewhere is seen)
 
 
@@ -125,8 +126,22 @@ class Scheduler:
         return started + timedelta(seconds=interval)
 
     async def run_due(self) -> SweepReport:
-        """Run every watch that is due now."""
-        return await self.run(self.store.due_watches(self.clock()))
+        """Run every watch that is due now, claiming them a batch at a time.
+
+        Replicas sharing a database each claim a disjoint batch, so a watch is checked once per
+        interval however many run; a claim lasts long enough for its batch, and lapses if the
+        process dies."""
+        total = SweepReport()
+        batch = max(self.concurrency * 4, 50)
+        while True:
+            now = self.clock()
+            claimed = self.store.claim_due_watches(now, until=now + SWEEP_CLAIM, limit=batch)
+            report = await self.run(claimed)
+            total.watches += report.watches
+            total.alerts += report.alerts
+            total.lost_races += report.lost_races
+            if len(claimed) < batch:
+                return total
 
     async def run(self, watches: Sequence[Watch]) -> SweepReport:
         """Run ``watches``, at most ``concurrency`` at a time (so a thousand do not stampede)."""

@@ -103,9 +103,9 @@ async def check_alerts(
 
     ``teams_authentication`` is botbuilder's authentication to post with (a seam for tests; by
     default it is built from the settings, as ``ndrbot serve`` builds it)."""
-    from bot.store import Database
+    from bot.store import open_database
 
-    chat = ChatStore.read_only(Database(settings.db_path))  # the doctor changes nothing
+    chat = ChatStore.read_only(open_database(settings.db_path))  # the doctor changes nothing
     try:
         slack, teams = _destinations(settings, chat)
         if not slack and not teams:

@@ -47,7 +47,7 @@ def filesystem_of(path: str, mounts: str) -> str:
 def check_storage(db_path: str, *, mounts: str | None = None) -> list[Finding]:
     """Open (and create) the database as ``ndrbot serve`` would and prove it takes a write,
     changing nothing in it: pending migrations are reported, left for ``ndrbot serve``."""
-    from bot.store import Database
+    from bot.store import open_database
     from bot.store.alerts import MIGRATIONS as ALERT_MIGRATIONS
     from bot.store.chat import MIGRATIONS as CHAT_MIGRATIONS
     from bot.store.dmarc import MIGRATIONS as DMARC_MIGRATIONS
@@ -73,7 +73,7 @@ def check_storage(db_path: str, *, mounts: str | None = None) -> list[Finding]:
             ]
         out.append(Finding("storage", "local filesystem", Verdict.PASS, kind or "local"))
     try:
-        db = Database(db_path)
+        db = open_database(db_path)
         pending = [
             name
             for name, _sql in (*CHAT_MIGRATIONS, *ALERT_MIGRATIONS, *DMARC_MIGRATIONS)

@@ -1,76 +1,91 @@
-"""State in one SQLite file: created and migrated on start, its path a setting (``NDRBOT_DB``).
+"""State in one database: an SQLite file (one host, the default) or PostgreSQL (replicas), chosen
+by ``NDRBOT_DB`` (a path, or a ``postgresql://`` URL) and migrated on start.
 
-Each concern keeps its tables and queries in its own module (``chat``, ``alerts``) and lists
-its schema as named migrations; :class:`Database` applies the ones not applied yet, in order.
+Each concern keeps its tables and queries in its own module (``chat``, ``alerts``, ``dmarc``) and
+lists its schema as named migrations; :class:`Database` applies the ones not applied yet, in
+order. The queries are written once, in the SQL both engines speak (``?`` placeholders,
+``ON CONFLICT``, ``RETURNING``); the few places they differ are the dialect hooks here.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from os import PathLike
+from typing import Any, Protocol
 
-__all__ = ["Database"]
+__all__ = ["Connection", "Database", "Result", "is_postgres_url", "open_database"]
+
+
+class Result(Protocol):
+    """What ``execute`` returns: rows by position or by column name."""
+
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of a DB-API connection the stores use."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
 
 
 class Database:
-    """One SQLite connection shared by the stores of one process (WAL, foreign keys on)."""
+    """One process's handle on the state database; see :func:`open_database`.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # The event loop thread is the only writer; a lock covers executor threads too.
-        self._lock = threading.RLock()
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA busy_timeout = 5000")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
+    ``conn`` runs a statement on its own (reads); ``transaction()`` runs several as one.
+    """
+
+    dialect = "base"
+    target = ""
+    conn: Connection
 
     def migrate(self, migrations: Iterable[tuple[str, str]]) -> list[str]:
         """Apply each ``(name, sql)`` not applied before; return the names applied now."""
-        applied: list[str] = []
-        with self._lock:
-            for name, sql in migrations:
-                with self.transaction():
-                    # Read inside the write lock: two processes starting at once (a replica, a
-                    # doctor run) must not both apply the same migration.
-                    done = self.conn.execute(
-                        "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
-                    ).fetchone()
-                    if done:
-                        continue
-                    for statement in (s.strip() for s in sql.split(";")):
-                        if statement:
-                            self.conn.execute(statement)
-                    self.conn.execute(
-                        "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                        (name, datetime.now(UTC).isoformat(timespec="seconds")),
-                    )
-                applied.append(name)
-        return applied
+        raise NotImplementedError
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error)."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """A write transaction, rolled back on error."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self.conn.close()
+        """Close the connection(s)."""
+        raise NotImplementedError
+
+    # -- where the two dialects differ ------------------------------------------------------------
+
+    skip_locked = ""  # appended to a claim's SELECT: PostgreSQL skips rows another replica holds
+
+    def group_concat(self, expression: str) -> str:
+        """SQL joining the distinct values of ``expression`` with commas."""
+        return f"GROUP_CONCAT(DISTINCT {expression})"
+
+    def applied(self) -> set[str]:
+        """The names of the migrations applied so far (empty for a new database)."""
+        raise NotImplementedError
+
+
+def is_postgres_url(target: str) -> bool:
+    """True for ``postgresql://...`` (or ``postgres://``) rather than an SQLite path."""
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def open_database(target: str | PathLike[str], **options: Any) -> Database:
+    """The database ``NDRBOT_DB`` names: a PostgreSQL URL, else an SQLite file (or ``:memory:``).
+
+    The PostgreSQL driver is imported only when one is asked for."""
+    target = str(target)
+    if is_postgres_url(target):
+        from bot.store.postgres import PostgresDatabase
+
+        return PostgresDatabase(target, **options)
+    from bot.store.sqlite import SqliteDatabase
+
+    return SqliteDatabase(target, **options)

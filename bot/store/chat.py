@@ -22,7 +22,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE TABLE cards (card_id TEXT PRIMARY KEY, card TEXT NOT NULL, created_at TEXT NOT NULL);
         CREATE TABLE checklist_ticks (
             card_id TEXT NOT NULL REFERENCES cards(card_id) ON DELETE CASCADE,
-            item_id TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL,
+            item_id TEXT NOT NULL, "user" TEXT NOT NULL, at TEXT NOT NULL,
             PRIMARY KEY (card_id, item_id));
         CREATE TABLE conversation_refs (
             platform TEXT NOT NULL, conversation TEXT NOT NULL, reference TEXT NOT NULL,
@@ -46,11 +46,12 @@ _SEEN_KEEP = timedelta(days=7)
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class ChatStore:
-    """Implements the router's ``SeenMessages`` and ``CardStore`` ports over SQLite."""
+    """Implements the router's ``SeenMessages`` and ``CardStore`` ports (SQLite or PostgreSQL:
+    any replica sharing the database answers any click)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -61,7 +62,7 @@ class ChatStore:
     def read_only(cls, db: Database) -> ChatStore:
         """A store over ``db`` that neither migrates nor prunes, for looking without changing
         anything (``ndrbot doctor``); on a database ``ndrbot serve`` never opened, its reads
-        raise ``sqlite3.OperationalError`` (no such table)."""
+        raise the driver's error for a missing table."""
         store = cls.__new__(cls)
         store.db = db
         return store
@@ -75,7 +76,7 @@ class ChatStore:
         """True the first time a message is seen (an insert that a retry cannot repeat)."""
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO seen_messages VALUES (?, ?, ?, ?)",
+                "INSERT INTO seen_messages VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (platform, conversation, message_id, _now()),
             )
             return cursor.rowcount == 1
@@ -84,14 +85,16 @@ class ChatStore:
         """Keep a posted card so a tick or a share can re-render it."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO cards (card_id, card, created_at, place) VALUES (?, ?, ?, ?)",
+                "INSERT INTO cards (card_id, card, created_at, place) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (card_id) DO UPDATE SET card = excluded.card,"
+                " created_at = excluded.created_at, place = excluded.place",
                 (card_id, json.dumps(card_to_json(card)), _now(), card.meta.get("place")),
             )
 
     def cards_at(self, place: str) -> list[tuple[str, Card]]:
         """The most recent cards posted at ``place`` (``"slack:C123"``), newest first."""
         rows = self.db.conn.execute(
-            "SELECT card_id, card FROM cards WHERE place = ? ORDER BY created_at DESC, rowid DESC"
+            "SELECT card_id, card FROM cards WHERE place = ? ORDER BY created_at DESC, card_id DESC"
             " LIMIT ?",
             (place, _PLACE_CARDS),
         ).fetchall()
@@ -114,14 +117,15 @@ class ChatStore:
                 )
             else:
                 conn.execute(
-                    "INSERT OR REPLACE INTO checklist_ticks VALUES (?, ?, ?, ?)",
+                    "INSERT INTO checklist_ticks VALUES (?, ?, ?, ?) ON CONFLICT (card_id, item_id)"
+                    ' DO UPDATE SET "user" = excluded."user", at = excluded.at',
                     (card_id, item_id, user, at),
                 )
 
     def ticks(self, card_id: str) -> dict[str, tuple[str, str]]:
         """``item_id -> (user, at)`` for a card."""
         rows = self.db.conn.execute(
-            "SELECT item_id, user, at FROM checklist_ticks WHERE card_id = ?", (card_id,)
+            'SELECT item_id, "user", at FROM checklist_ticks WHERE card_id = ?', (card_id,)
         ).fetchall()
         return {row[0]: (row[1], row[2]) for row in rows}
 
@@ -131,7 +135,9 @@ class ChatStore:
         """Remember how to reach a conversation later (a Teams ConversationReference, say)."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO conversation_refs VALUES (?, ?, ?, ?)",
+                "INSERT INTO conversation_refs VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (platform, conversation) DO UPDATE SET reference = excluded.reference,"
+                " updated_at = excluded.updated_at",
                 (platform, conversation, json.dumps(reference), _now()),
             )
 
@@ -147,7 +153,10 @@ class ChatStore:
         """Store a runtime setting (e.g. the alert channel chosen with /ndrbot alerts here)."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO settings VALUES (?, ?, ?, ?)", (key, value, user, _now())
+                "INSERT INTO settings VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+                " value = excluded.value, updated_by = excluded.updated_by,"
+                " updated_at = excluded.updated_at",
+                (key, value, user, _now()),
             )
 
     def setting(self, key: str) -> str | None:

@@ -146,9 +146,10 @@ class DmarcStore:
                 if row[1] or at - started < STALE_PARTIAL:
                     return Added("duplicate", int(row[0]))  # stored, or being stored now
                 conn.execute("DELETE FROM dmarc_reports WHERE id = ?", (row[0],))  # a crash's
-            cursor = conn.execute(
+            inserted = conn.execute(
                 "INSERT INTO dmarc_reports (org, report_id, domain, begin_at, end_at, format, "
-                "policy, received_at, source, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "policy, received_at, source, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING RETURNING id",
                 (
                     org,
                     report_id,
@@ -161,8 +162,10 @@ class DmarcStore:
                     source[:100],
                     zlib.compress(raw, 6),
                 ),
-            )
-            report = int(cursor.lastrowid or 0)
+            ).fetchall()
+            if not inserted:  # another replica stored it since the look above
+                return self._existing(head)
+            report = int(inserted[0][0])
         count = messages = 0
         try:
             batch: list[tuple[object, ...]] = []
@@ -186,6 +189,15 @@ class DmarcStore:
             raise
         return Added("stored", report, count, messages)
 
+    def _existing(self, head: ReportHead) -> Added:
+        org, report_id, domain, begin, end = head.key
+        row = self.db.conn.execute(
+            "SELECT id FROM dmarc_reports WHERE org = ? AND report_id = ? AND domain = ? AND "
+            "begin_at = ? AND end_at = ?",
+            (org, report_id, domain, begin, end),
+        ).fetchone()
+        return Added("duplicate", int(row[0]) if row else 0)
+
     def _insert(self, rows: list[tuple[object, ...]]) -> None:
         with self.db.transaction() as conn:
             conn.executemany(_INSERT_RECORD, rows)
@@ -193,18 +205,19 @@ class DmarcStore:
     def refuse(self, *, raw: bytes, source: str, reason: str, at: datetime) -> int:
         """Keep a report that could not be read, with why; return its id."""
         with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO dmarc_refused (received_at, source, reason, raw) VALUES (?, ?, ?, ?)",
+            (refused,) = conn.execute(
+                "INSERT INTO dmarc_refused (received_at, source, reason, raw) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (at.isoformat(timespec="seconds"), source[:100], reason[:500], zlib.compress(raw)),
-            )
-        return int(cursor.lastrowid or 0)
+            ).fetchall()[0]
+        return int(refused)
 
     def add_failure(self, report: FailureReport, *, at: datetime) -> int:
         """Keep a failure report's redacted essentials (never the message it is about)."""
         with self.db.transaction() as conn:
-            cursor = conn.execute(
+            (failure,) = conn.execute(
                 "INSERT INTO dmarc_failures (received_at, day, reporter, domain, source_ip, "
-                "failure, arrival) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "failure, arrival) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     at.isoformat(timespec="seconds"),
                     at.date().isoformat(),
@@ -214,8 +227,8 @@ class DmarcStore:
                     report.failure,
                     report.arrival,
                 ),
-            )
-        return int(cursor.lastrowid or 0)
+            ).fetchall()[0]
+        return int(failure)
 
     def failure_count(self, domain: str, since: str) -> int:
         """Failure reports received for ``domain`` from day ``since`` on."""
@@ -254,7 +267,8 @@ class DmarcStore:
         stamp = at.isoformat(timespec="seconds")
         with self.db.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO dmarc_names (ip, ptr, checked_at) VALUES (?, ?, ?)",
+                "INSERT INTO dmarc_names (ip, ptr, checked_at) VALUES (?, ?, ?) ON CONFLICT (ip)"
+                " DO UPDATE SET ptr = excluded.ptr, checked_at = excluded.checked_at",
                 [(ip, ptr, stamp) for ip, ptr in names.items()],
             )
 
@@ -283,18 +297,18 @@ class DmarcStore:
 
     def sources(self, domain: str, since: str) -> list[SourceStats]:
         """Per source IP, the sums over records of ``domain`` from day ``since`` on."""
+        concat = self.db.group_concat
         rows = self.db.conn.execute(
-            """
+            f"""
             SELECT c.source_ip, SUM(c.messages), SUM(c.aligned), SUM(c.dkim_aligned),
                    SUM(c.spf_aligned), SUM(c.dkim_auth), SUM(c.spf_auth), SUM(c.forwarded),
-                   SUM(c.rejected), GROUP_CONCAT(DISTINCT c.dkim_domain),
-                   GROUP_CONCAT(DISTINCT c.envelope_from),
+                   SUM(c.rejected), {concat("c.dkim_domain")}, {concat("c.envelope_from")},
                    (SELECT MIN(f.day) FROM dmarc_records f JOIN dmarc_reports g ON g.id = f.report
                     WHERE f.domain = c.domain AND f.source_ip = c.source_ip AND g.complete = 1)
             FROM dmarc_records c JOIN dmarc_reports r ON r.id = c.report
             WHERE c.domain = ? AND c.day >= ? AND r.complete = 1
-            GROUP BY c.source_ip
-            """,
+            GROUP BY c.domain, c.source_ip
+            """,  # noqa: S608 (the dialect's function name only)
             (domain, since),
         ).fetchall()
         orgs: dict[str, set[str]] = {}

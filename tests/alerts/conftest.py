@@ -8,14 +8,13 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.alerts import Alerts
 from bot.platform import DeliveryError, Poster
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import open_database
 from bot.store.chat import ChatStore
 from handlers.card import Card
 from handlers.checks import DnsClient
@@ -97,8 +96,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ndrbot.sqlite3"
+def db_path(database_target: str) -> str:
+    """The store of an alert test: an SQLite file, or a PostgreSQL schema (each test runs on
+    both)."""
+    return database_target
 
 
 def make_settings(**changes: object) -> Settings:
@@ -116,7 +117,7 @@ def make_settings(**changes: object) -> Settings:
 
 
 def make_alerts(
-    db_path: Path,
+    db_path: str,
     catalogue: Catalogue,
     clock: FakeClock,
     *,
@@ -125,7 +126,7 @@ def make_alerts(
     settings: Settings | None = None,
 ) -> Alerts:
     """An Alerts on ``db_path`` (a new one on the same path is a restarted process)."""
-    db = Database(db_path)
+    db = open_database(db_path)
     return Alerts(
         settings or make_settings(),
         db,
@@ -141,7 +142,7 @@ def make_alerts(
 
 @pytest.fixture
 def alerts_factory(
-    db_path: Path, catalogue: Catalogue, clock: FakeClock
+    db_path: str, catalogue: Catalogue, clock: FakeClock
 ) -> Iterator[Callable[..., Alerts]]:
     made: list[Alerts] = []
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot import cli_watch
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import open_database
 from bot.store.alerts import AlertStore
 from tests.alerts import zones
 from tests.dns.server import LoopbackDns
@@ -41,7 +41,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def store(settings: Settings) -> AlertStore:
-    return AlertStore(Database(settings.db_path))
+    return AlertStore(open_database(settings.db_path))
 
 
 def test_add_list_remove_are_recorded_as_the_os_user(

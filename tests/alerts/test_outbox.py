@@ -131,9 +131,9 @@ async def test_a_process_that_died_mid_send_is_retried_only_after_its_lease(
 ) -> None:
     first = alerts_factory(posters={"slack": RecordingPoster()})
     queue(first)
-    (delivery,) = first.store.due_deliveries(clock(), "slack")
-    assert first.store.lease(delivery.id, now=clock(), until=clock() + timedelta(minutes=2))
-    first.store.db.close()  # leased, then killed before the answer came back
+    claimed = first.store.claim_deliveries(clock(), "slack", until=clock() + timedelta(minutes=2))
+    assert [d.idempotency_key for d in claimed] == ["test:1|slack|CALERTS"]
+    first.store.db.close()  # claimed, then killed before the answer came back
 
     poster = RecordingPoster()
     second = alerts_factory(posters={"slack": poster})

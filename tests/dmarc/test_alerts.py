@@ -4,10 +4,9 @@ posted once (the outbox key), across repeated reports and a restart."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from bot.dmarc import Dmarc
-from bot.store import Database
+from bot.store import open_database
 from bot.store.alerts import AlertStore, NewAlert
 from handlers.card import Card
 from handlers.dmarc.alerts import AlertRules, share_drop
@@ -21,8 +20,8 @@ def _day(days_ago: int) -> int:
     return int((NOW - timedelta(days=days_ago)).replace(hour=0, minute=0).timestamp())
 
 
-def _dmarc(path: Path, catalogue: Catalogue) -> tuple[Dmarc, AlertStore]:
-    db = Database(path)
+def _dmarc(path: str, catalogue: Catalogue) -> tuple[Dmarc, AlertStore]:
+    db = open_database(path)
     dmarc = Dmarc(db, catalogue, None, clock=lambda: NOW)
     alerts = AlertStore(db)
 
@@ -34,9 +33,9 @@ def _dmarc(path: Path, catalogue: Catalogue) -> tuple[Dmarc, AlertStore]:
 
 
 def test_a_new_source_alerts_once_and_a_first_import_alerts_never(
-    tmp_path: Path, catalogue: Catalogue
+    database_target: str, catalogue: Catalogue
 ) -> None:
-    dmarc, alerts = _dmarc(tmp_path / "n.sqlite3", catalogue)
+    dmarc, alerts = _dmarc(database_target, catalogue)
     for ago in range(20, 2, -1):  # three weeks of the usual sender: a first import, no storm
         dmarc.ingest(
             report_xml([Row("40.107.22.51", 900)], report_id=f"d{ago}", begin=_day(ago)), source="t"
@@ -47,7 +46,7 @@ def test_a_new_source_alerts_once_and_a_first_import_alerts_never(
         report_xml([Row("40.107.22.51", 900), new], report_id="n1", begin=_day(2)), source="t"
     )
     dmarc.ingest(report_xml([new], report_id="n2", begin=_day(1)), source="t")
-    again, again_alerts = _dmarc(tmp_path / "n.sqlite3", catalogue)  # a restart
+    again, again_alerts = _dmarc(database_target, catalogue)  # a restart
     again.ingest(report_xml([new], report_id="n3", begin=_day(0)), source="t")
     ((_kind, subject, card),) = again_alerts.alerts("dmarc_new_source")
     assert subject == "contoso.com 167.89.100.12"
@@ -55,8 +54,8 @@ def test_a_new_source_alerts_once_and_a_first_import_alerts_never(
     assert "Complete Domain Authentication" in card.notes[0]
 
 
-def test_a_small_new_source_is_not_news(tmp_path: Path, catalogue: Catalogue) -> None:
-    dmarc, alerts = _dmarc(tmp_path / "s.sqlite3", catalogue)
+def test_a_small_new_source_is_not_news(database_target: str, catalogue: Catalogue) -> None:
+    dmarc, alerts = _dmarc(database_target, catalogue)
     for ago in range(20, 2, -1):
         dmarc.ingest(
             report_xml([Row("40.107.22.51", 900)], report_id=f"d{ago}", begin=_day(ago)), source="t"
@@ -69,9 +68,9 @@ def test_a_small_new_source_is_not_news(tmp_path: Path, catalogue: Catalogue) ->
 
 
 def test_a_drop_in_the_aligned_share_alerts_once_a_week(
-    tmp_path: Path, catalogue: Catalogue
+    database_target: str, catalogue: Catalogue
 ) -> None:
-    dmarc, alerts = _dmarc(tmp_path / "d.sqlite3", catalogue)
+    dmarc, alerts = _dmarc(database_target, catalogue)
     for ago in range(30, 7, -1):
         dmarc.ingest(
             report_xml([Row("40.107.22.51", 1000)], report_id=f"ok{ago}", begin=_day(ago)),
@@ -96,11 +95,11 @@ def test_a_small_dip_or_little_mail_is_no_drop() -> None:
 
 
 async def test_the_sweep_alerts_on_silence_a_failing_sender_and_the_digest_once(
-    tmp_path: Path, catalogue: Catalogue
+    database_target: str, catalogue: Catalogue
 ) -> None:
     from bot.dmarc.sweep import DmarcSweeper
 
-    dmarc, alerts = _dmarc(tmp_path / "w.sqlite3", catalogue)
+    dmarc, alerts = _dmarc(database_target, catalogue)
     sendgrid = {"dkim_domain": "sendgrid.net"}
     for ago in range(30, 7, -1):  # SendGrid passed (aligned DKIM) for weeks ...
         rows = [Row("167.89.100.12", 200, **sendgrid), Row("40.107.22.51", 900)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.dmarc import Dmarc
 from bot.dmarc.service import RENAME_AFTER, RETRY_FAILED
-from bot.store import Database
+from bot.store import open_database
 from handlers.checks import DnsClient
 from knowledge import Catalogue
 from tests.dmarc.build import DAY, Row, report_xml
@@ -26,7 +26,7 @@ ZONE = {
 
 def _dmarc(tmp_path: Path, catalogue: Catalogue, server: LoopbackDns) -> Dmarc:
     dns = DnsClient([server.nameserver], timeout=0.5, deadline=3.0)
-    return Dmarc(Database(tmp_path / "e.sqlite3"), catalogue, dns, clock=lambda: NOW)
+    return Dmarc(open_database(str(tmp_path / "e.sqlite3")), catalogue, dns, clock=lambda: NOW)
 
 
 async def test_sources_are_named_once_and_cards_use_the_names(

@@ -7,7 +7,7 @@ import zlib
 from datetime import UTC, datetime
 
 from bot.dmarc import Dmarc
-from bot.store import Database
+from bot.store import open_database
 from handlers.dmarc.failure import read_failure_report
 from knowledge import Catalogue
 
@@ -65,7 +65,7 @@ def test_an_abuse_complaint_is_not_a_failure_report() -> None:
 
 def test_it_is_kept_redacted_and_shown_but_never_counted(catalogue: Catalogue) -> None:
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-    db = Database(":memory:")
+    db = open_database(":memory:")
     dmarc = Dmarc(db, catalogue, None, clock=lambda: now)
     (result,) = dmarc.ingest(ARF, source="test")
     assert result.status == "stored" and "kept redacted" in result.message
@@ -91,7 +91,7 @@ def test_base64_encoded_fields_are_read() -> None:
 
 
 def test_an_abuse_report_is_refused_and_its_mail_not_kept(catalogue: Catalogue) -> None:
-    db = Database(":memory:")
+    db = open_database(":memory:")
     dmarc = Dmarc(db, catalogue, None, clock=lambda: datetime(2026, 12, 6, tzinfo=UTC))
     (result,) = dmarc.ingest(ARF.replace(b"auth-failure", b"abuse"), source="test")
     assert result.status == "refused" and "not kept" in result.message

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.dmarc import Dmarc, DmarcIntake
-from bot.store import Database
+from bot.store import open_database
 from knowledge import Catalogue
 from tests.dmarc.build import SAMPLES, Row, report_xml
 from tests.dmarc.test_unpack import _message
@@ -30,8 +30,9 @@ MICROSOFT = (SAMPLES / "microsoft_rfc9990.xml").read_bytes()
 
 
 @pytest.fixture
-def dmarc(catalogue: Catalogue) -> Dmarc:
-    return Dmarc(Database(":memory:"), catalogue, None, clock=lambda: NOW)
+def dmarc(catalogue: Catalogue, database_target: str) -> Dmarc:
+    """A DMARC store on SQLite, then on PostgreSQL (every test here runs on both)."""
+    return Dmarc(open_database(database_target), catalogue, None, clock=lambda: NOW)
 
 
 def _counts(dmarc: Dmarc) -> tuple[int, int, int]:
@@ -183,7 +184,7 @@ def test_a_forged_count_is_skipped_and_the_domain_stays_usable(dmarc: Dmarc) -> 
 
 def test_reports_for_other_domains_or_from_the_future_are_refused(catalogue: Catalogue) -> None:
     dmarc = Dmarc(
-        Database(":memory:"), catalogue, None, clock=lambda: NOW, domains=("contoso.com",)
+        open_database(":memory:"), catalogue, None, clock=lambda: NOW, domains=("contoso.com",)
     )
     (other,) = dmarc.ingest(report_xml([Row("192.0.2.1", 1)], domain="fabrikam.com"), source="t")
     assert other.status == "refused" and "NDRBOT_DMARC_DOMAINS" in other.message

@@ -12,7 +12,7 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from bot.dmarc import Dmarc
-from bot.store import Database
+from bot.store import open_database
 from handlers.dmarc.cards import report_card
 from knowledge import Catalogue
 from tests.dmarc.build import DAY, Row, report_xml
@@ -42,7 +42,7 @@ async def test_sources_carry_their_network_and_country(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:
     dmarc = Dmarc(
-        Database(":memory:"),
+        open_database(":memory:"),
         catalogue,
         None,
         clock=lambda: NOW,
@@ -70,7 +70,7 @@ def test_a_missing_file_is_named_and_not_fatal(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="ndrbot.dmarc"):
         dmarc = Dmarc(
-            Database(":memory:"),
+            open_database(":memory:"),
             catalogue,
             None,
             clock=lambda: NOW,

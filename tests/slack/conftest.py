@@ -28,7 +28,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.settings import Settings
 from bot.slack import SlackIntegration
-from bot.store import Database
+from bot.store import open_database
 from bot.store.chat import ChatStore
 from handlers.card import Card
 from handlers.cards import error_card
@@ -176,7 +176,7 @@ def slack_bot_parts(
     catalogue: Catalogue, dns_server: LoopbackDns, watches: RecordingWatches
 ) -> tuple[Router, ChatStore]:
     """The router (real catalogue, loopback DNS, in-memory store) and its store."""
-    store = ChatStore(Database(":memory:"))
+    store = ChatStore(open_database(":memory:"))
     clock = FakeClock()
     ids = iter(f"card{n:03d}" for n in range(1000))
     router = Router(

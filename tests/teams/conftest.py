@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application
 
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import open_database
 from bot.store.chat import ChatStore
 from bot.teams import TeamsIntegration
 from handlers.card import Card
@@ -172,7 +172,7 @@ async def bed(
     catalogue: Catalogue, dns_server: LoopbackDns, fake_teams_connector: FakeTeamsConnector
 ) -> AsyncIterator[TeamsBed]:
     """ndrbot's Teams endpoint, unauthenticated (the Emulator case), on an aiohttp test server."""
-    store = ChatStore(Database(":memory:"))
+    store = ChatStore(open_database(":memory:"))
     dns = DnsClient([dns_server.nameserver], timeout=0.5, deadline=3.0)
     alert_commands: list[Command] = []
     router = make_router(catalogue, store, dns, alert_commands)

@@ -30,7 +30,7 @@ from botframework.connector.auth import (
 from msrest.authentication import Authentication, BasicTokenAuthentication
 
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import open_database
 from bot.store.chat import ChatStore
 from bot.teams import TeamsIntegration
 from handlers.checks.resolver import DnsClient
@@ -88,7 +88,7 @@ async def _bed(
     connector: FakeTeamsConnector,
     authentication: BotFrameworkAuthentication | None,
 ) -> AsyncIterator[TeamsBed]:
-    store = ChatStore(Database(":memory:"))
+    store = ChatStore(open_database(":memory:"))
     router = make_router(
         catalogue, store, DnsClient([dns_server.nameserver], timeout=0.5), alert_commands=[]
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
+from typing import Any
 
 from bot.store import Database
 from bot.store.alerts._outbox import NewAlert, enqueue_in
@@ -18,7 +18,7 @@ _COLUMNS = (
 )
 
 
-def _case(row: sqlite3.Row) -> Case:
+def _case(row: Any) -> Case:
     return Case(
         card_id=row["card_id"],
         platform=row["platform"],
@@ -45,9 +45,9 @@ class CaseQueries:
         """Record a new case, first look due at once; False when its card already has one."""
         with self.db.transaction() as conn:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO cases (card_id, platform, conversation, thread, route,"
+                "INSERT INTO cases (card_id, platform, conversation, thread, route,"
                 " title, ip, domain, zone, opened_by, opened_at, next_check_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     case.card_id,
                     case.platform,

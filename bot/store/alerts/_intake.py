@@ -30,12 +30,31 @@ class IntakeQueries:
     ) -> int:
         """Keep a received bounce, raw, with what became of it; return its id."""
         with self.db.transaction() as conn:
-            cursor = conn.execute(
+            (intake_id,) = conn.execute(
                 "INSERT INTO intake (received_at, source, digest, raw, status, family, variant,"
-                " sender_domain, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " sender_domain, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (iso(at), source, digest, raw, status, family, variant, sender_domain, error),
+            ).fetchall()[0]
+            return int(intake_id)
+
+    def claim_intake(self, digest: str, *, at: datetime, since: datetime) -> bool:
+        """Record on receipt that a bounce with ``digest`` is being taken; False when the same
+        bytes were received since ``since`` (here or on another replica sharing the database)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM intake_receipts WHERE received_at < ?", (iso(since),))
+            return bool(
+                conn.execute(
+                    "INSERT INTO intake_receipts (digest, received_at) VALUES (?, ?)"
+                    " ON CONFLICT (digest) DO UPDATE SET received_at = excluded.received_at"
+                    " WHERE intake_receipts.received_at < ? RETURNING digest",
+                    (digest, iso(at), iso(since)),
+                ).fetchall()
             )
-            return int(cursor.lastrowid or 0)
+
+    def release_intake(self, digest: str) -> None:
+        """Forget a receipt whose bounce was not kept after all (so a retry is taken)."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM intake_receipts WHERE digest = ?", (digest,))
 
     def intake_seen(self, digest: str, *, since: datetime) -> int | None:
         """The id of an intake row with the same digest received since ``since``."""
@@ -87,7 +106,8 @@ class IntakeQueries:
         """Remember a trend key's state."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO trends VALUES (?, ?, ?, ?)",
+                "INSERT INTO trends VALUES (?, ?, ?, ?) ON CONFLICT (family, sender_domain)"
+                " DO UPDATE SET last_seen = excluded.last_seen, alerted = excluded.alerted",
                 (family, sender_domain, iso(last_seen), int(alerted)),
             )
 

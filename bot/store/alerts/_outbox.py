@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store import Database
+from bot.store import Connection, Database
 from bot.store.alerts._schema import iso, parse_iso
 from handlers.card import Card, card_from_json, card_to_json
 
@@ -45,11 +44,11 @@ class Delivery:
     thread_id: str | None = None  # a platform message to reply under
 
 
-def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
+def enqueue_in(conn: Connection, alert: NewAlert, at: datetime) -> bool:
     """Record ``alert`` and its outbox rows in the open transaction; False if the key exists."""
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO alerts (key, kind, watch_id, subject, created_at, card)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+    inserted = conn.execute(
+        "INSERT INTO alerts (key, kind, watch_id, subject, created_at, card)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (
             alert.key,
             alert.kind,
@@ -58,15 +57,15 @@ def enqueue_in(conn: sqlite3.Connection, alert: NewAlert, at: datetime) -> bool:
             iso(at),
             json.dumps(card_to_json(alert.card)),
         ),
-    )
-    if cursor.rowcount != 1:
+    ).fetchall()
+    if not inserted:
         return False
-    alert_id = cursor.lastrowid
+    alert_id = inserted[0][0]
     for platform, target in alert.destinations:
         conn.execute(
-            "INSERT OR IGNORE INTO outbox (alert_id, idempotency_key, platform, target,"
+            "INSERT INTO outbox (alert_id, idempotency_key, platform, target,"
             " next_attempt_at, created_at, reply_to, edit_of, thread_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 alert_id,
                 delivery_key(alert.key, platform, target),
@@ -113,17 +112,34 @@ class OutboxQueries:
         ).fetchone()
         return (row[0], parse_iso(row[1])) if row else None
 
-    def due_deliveries(self, now: datetime, platform: str, limit: int = 50) -> list[Delivery]:
-        """One platform's outbox rows to try now (not sent, not given up, not leased), oldest
-        first."""
+    def claim_deliveries(
+        self, now: datetime, platform: str, *, until: datetime, limit: int = 50
+    ) -> list[Delivery]:
+        """Claim one platform's due outbox rows (not sent, not given up, not leased) for this
+        process until ``until``, oldest first.
+
+        The claim is a lease written in one statement: two processes (replicas, or the CLI beside
+        the server) never get the same row, and on PostgreSQL a row another replica is claiming
+        is skipped, not waited for. A process that dies holding a claim loses it when the lease
+        runs out, and the row is tried again elsewhere, with the same idempotency key.
+        """
+        with self.db.transaction() as conn:
+            claimed = conn.execute(
+                "UPDATE outbox SET lease_until = ? WHERE id IN (SELECT id FROM outbox"  # noqa: S608 (the dialect's clause only)
+                " WHERE platform = ? AND sent_at IS NULL AND failed_at IS NULL"
+                " AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+                " ORDER BY id LIMIT ?" + self.db.skip_locked + ") RETURNING id",
+                (iso(until), platform, iso(now), iso(now), limit),
+            ).fetchall()
+        if not claimed:
+            return []
+        ids = [int(r[0]) for r in claimed]
         rows = self.db.conn.execute(
-            "SELECT o.id, o.idempotency_key, o.platform, o.target, o.attempts, o.created_at,"
+            "SELECT o.id, o.idempotency_key, o.platform, o.target, o.attempts, o.created_at,"  # noqa: S608 (marks only)
             " a.card, o.reply_to, o.edit_of, o.thread_id"
             " FROM outbox o JOIN alerts a ON a.id = o.alert_id"
-            " WHERE o.platform = ? AND o.sent_at IS NULL AND o.failed_at IS NULL"
-            " AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
-            " ORDER BY o.id LIMIT ?",
-            (platform, iso(now), iso(now), limit),
+            f" WHERE o.id IN ({','.join('?' * len(ids))}) ORDER BY o.id",
+            ids,
         ).fetchall()
         return [
             Delivery(
@@ -140,6 +156,38 @@ class OutboxQueries:
             )
             for r in rows
         ]
+
+    def release(self, delivery_ids: list[int]) -> None:
+        """Give back claimed rows this process will not try now (its platform asked to wait)."""
+        if delivery_ids:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "UPDATE outbox SET lease_until = NULL WHERE sent_at IS NULL AND id IN"  # noqa: S608 (marks only)
+                    f" ({','.join('?' * len(delivery_ids))})",
+                    delivery_ids,
+                )
+
+    def count_attempt(self, delivery_id: int) -> None:
+        """A claimed row is about to be posted: count the try (the backoff grows with it)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (delivery_id,))
+
+    def hold(self, platform: str) -> datetime | None:
+        """Until when a platform asked every process to wait (its last 429's Retry-After)."""
+        row = self.db.conn.execute(
+            "SELECT until FROM platform_holds WHERE platform = ?", (platform,)
+        ).fetchone()
+        return parse_iso(row[0]) if row else None
+
+    def set_hold(self, platform: str, until: datetime) -> None:
+        """Remember a platform's Retry-After where every replica sees it."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO platform_holds (platform, until) VALUES (?, ?)"
+                " ON CONFLICT (platform) DO UPDATE SET until = excluded.until"
+                " WHERE platform_holds.until < excluded.until",
+                (platform, iso(until)),
+            )
 
     def posted_message(self, delivery_key: str) -> tuple[str, str | None]:
         """Where an earlier delivery stands: ``("sent", message id)``, ``("pending", None)``
@@ -171,26 +219,12 @@ class OutboxQueries:
     def next_delivery_at(self, platform: str) -> datetime | None:
         """When a platform's earliest pending delivery may be tried (None: nothing pending)."""
         row = self.db.conn.execute(
-            "SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, ''))) FROM outbox"
+            "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until"
+            " ELSE next_attempt_at END) FROM outbox"
             " WHERE platform = ? AND sent_at IS NULL AND failed_at IS NULL",
             (platform,),
         ).fetchone()
         return parse_iso(row[0]) if row and row[0] else None
-
-    def lease(self, delivery_id: int, *, now: datetime, until: datetime) -> bool:
-        """Claim a delivery for one attempt (counted); False if someone else holds it or it is done.
-
-        The lease keeps a second process (the CLI beside the server) from posting it too; if
-        this process dies mid-send, the row is tried again once the lease runs out.
-        """
-        with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = ?"
-                " AND sent_at IS NULL AND failed_at IS NULL"
-                " AND (lease_until IS NULL OR lease_until <= ?)",
-                (iso(until), delivery_id, iso(now)),
-            )
-            return cursor.rowcount == 1
 
     def mark_sent(self, delivery_id: int, *, at: datetime, message_id: str) -> None:
         """The platform accepted the post."""

@@ -76,6 +76,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE outbox ADD COLUMN thread_id TEXT
         """,
     ),
+    (
+        # Replicas sharing one database: a watch claimed for a sweep (claimed_until, a lease), a
+        # platform's Retry-After seen by every replica, and bounces recorded on receipt so a
+        # retry landing on another replica is a duplicate.
+        "alerts-0004",
+        """
+        ALTER TABLE watches ADD COLUMN claimed_until TEXT;
+        CREATE TABLE platform_holds (platform TEXT PRIMARY KEY, until TEXT NOT NULL);
+        CREATE TABLE intake_receipts (digest TEXT PRIMARY KEY, received_at TEXT NOT NULL)
+        """,
+    ),
 )
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from bot.store import Database
+from bot.store import Connection, Database
 from bot.store.alerts._outbox import NewAlert, enqueue_in
 from bot.store.alerts._schema import iso, parse_iso
 from handlers.refusals import Refusal
@@ -21,7 +21,7 @@ class AlreadyWatched(Refusal):
     """The domain or IP is watched already (the message names who added it)."""
 
 
-def _watch(row: sqlite3.Row) -> Watch:
+def _watch(row: Any) -> Watch:
     return Watch(
         id=row["id"],
         kind=WatchKind(row["kind"]),
@@ -59,13 +59,12 @@ class WatchQueries:
                     f"{kind} {target} is watched already (#{existing.id}, added by "
                     f"{existing.added_by} on {existing.added_at:%Y-%m-%d})"
                 )
-            cursor = conn.execute(
+            (watch_id,) = conn.execute(
                 "INSERT INTO watches (kind, target, selectors, added_by, added_at, next_run_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (str(kind), target, ",".join(selectors), who, iso(at), iso(first_run_at)),
-            )
+            ).fetchall()[0]
             self._audit(conn, at, who, "watch.add", f"{kind} {target}")
-            watch_id = cursor.lastrowid
         found = self.watch(int(watch_id or 0))
         assert found is not None
         return found
@@ -84,7 +83,7 @@ class WatchQueries:
         return self.watch(existing.id)
 
     @staticmethod
-    def _active(conn: sqlite3.Connection, kind: WatchKind, target: str) -> Watch | None:
+    def _active(conn: Connection, kind: WatchKind, target: str) -> Watch | None:
         row = conn.execute(
             "SELECT * FROM watches WHERE kind = ? AND target = ? AND removed_at IS NULL",
             (str(kind), target),
@@ -104,11 +103,39 @@ class WatchQueries:
         return [_watch(r) for r in rows]
 
     def due_watches(self, now: datetime) -> list[Watch]:
-        """Active watches whose next run is due, most overdue first."""
+        """Active watches whose next run is due, most overdue first (claimed or not)."""
         rows = self.db.conn.execute(
             "SELECT * FROM watches WHERE removed_at IS NULL AND next_run_at <= ?"
             " ORDER BY next_run_at, id",
             (iso(now),),
+        ).fetchall()
+        return [_watch(r) for r in rows]
+
+    def claim_due_watches(
+        self, now: datetime, *, until: datetime, limit: int = 10_000
+    ) -> list[Watch]:
+        """Claim the due watches no other process holds, until ``until``, most overdue first.
+
+        Replicas sharing the database each take a disjoint share of a sweep (PostgreSQL skips
+        rows another replica is claiming); a run's :meth:`record_run` gives the claim back with
+        the next run's time, and a process that dies mid-sweep loses its claims when they run
+        out.
+        """
+        with self.db.transaction() as conn:
+            claimed = conn.execute(
+                "UPDATE watches SET claimed_until = ? WHERE id IN (SELECT id FROM watches"  # noqa: S608 (the dialect's clause only)
+                " WHERE removed_at IS NULL AND next_run_at <= ?"
+                " AND (claimed_until IS NULL OR claimed_until <= ?)"
+                " ORDER BY next_run_at, id LIMIT ?" + self.db.skip_locked + ") RETURNING id",
+                (iso(until), iso(now), iso(now), limit),
+            ).fetchall()
+        if not claimed:
+            return []
+        ids = [int(r[0]) for r in claimed]
+        rows = self.db.conn.execute(
+            f"SELECT * FROM watches WHERE id IN ({','.join('?' * len(ids))})"  # noqa: S608
+            " ORDER BY next_run_at, id",
+            ids,
         ).fetchall()
         return [_watch(r) for r in rows]
 
@@ -125,7 +152,7 @@ class WatchQueries:
             self._audit(conn, at, who, action, subject)
 
     @staticmethod
-    def _audit(conn: sqlite3.Connection, at: datetime, who: str, action: str, subject: str) -> None:
+    def _audit(conn: Connection, at: datetime, who: str, action: str, subject: str) -> None:
         conn.execute(
             "INSERT INTO audit (at, who, action, subject) VALUES (?, ?, ?, ?)",
             (iso(at), who, action, subject),
@@ -170,7 +197,7 @@ class WatchQueries:
         with self.db.transaction() as conn:
             if version == 0:
                 cursor = conn.execute(
-                    "INSERT OR IGNORE INTO watch_state VALUES (?, 1, ?, ?)",
+                    "INSERT INTO watch_state VALUES (?, 1, ?, ?) ON CONFLICT DO NOTHING",
                     (watch.id, json.dumps(state.to_json()), iso(checked_at)),
                 )
             else:
@@ -182,7 +209,8 @@ class WatchQueries:
             if cursor.rowcount != 1:
                 return False
             conn.execute(
-                "UPDATE watches SET next_run_at = ?, last_run_at = ? WHERE id = ?",
+                "UPDATE watches SET next_run_at = ?, last_run_at = ?, claimed_until = NULL"
+                " WHERE id = ?",
                 (iso(next_run_at), iso(checked_at), watch.id),
             )
             for alert in alerts:
