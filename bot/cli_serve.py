@@ -11,6 +11,7 @@ from bot.cli_table import help_for
 from bot.logs import configure_logging
 from bot.server import build_server
 from bot.settings import Settings, SettingsError
+from bot.store import StoreUnavailable
 
 __all__ = ["register"]
 
@@ -44,6 +45,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         server = build_server(settings)
     except SettingsError as error:
         print(f"ndrbot serve: bad setting: {error}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as error:
+        print(f"ndrbot serve: {error}", file=sys.stderr)
         return 2
     web.run_app(server.app, host=settings.host, port=settings.port, print=None)
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from aiohttp import web
@@ -22,8 +23,10 @@ from bot.logs import request_ids
 from bot.metrics import METRICS_PATH, Metrics
 from bot.platform import Poster
 from bot.services import Services, build_alerts, build_dmarc, build_router, build_services
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack import SlackIntegration
+from bot.store import is_postgres_url
+from bot.store.sqlite import ServeLock, network_filesystem
 from bot.teams import TeamsIntegration
 from handlers.router import Router
 
@@ -64,6 +67,30 @@ class Server:
 SERVER_KEY: web.AppKey[Server] = web.AppKey("ndrbot", Server)
 
 
+def single_host_guard(db_path: str) -> ServeLock | None:
+    """An SQLite ``NDRBOT_DB`` is for one host: refuse one on a network filesystem (its locks
+    do not hold there) and warn when another ``ndrbot serve`` has the same file open."""
+    if db_path == ":memory:" or is_postgres_url(db_path):
+        return None
+    kind = network_filesystem(db_path)
+    if kind is not None:
+        raise SettingsError(
+            f"NDRBOT_DB {db_path} is on a network filesystem ({kind}), where SQLite's locks do not"
+            " hold: put it on a local disk (one host), or use PostgreSQL"
+            " (NDRBOT_DB=postgresql://...) for replicas or a shared volume"
+        )
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    lock = ServeLock(db_path)
+    if not lock.acquire():
+        log.warning(
+            "another ndrbot serve (pid %s) has %s open: two servers on one SQLite file each"
+            " sweep every watch and run an outbox; run one, or use PostgreSQL for replicas",
+            lock.other,
+            db_path,
+        )
+    return lock
+
+
 async def _healthz(request: web.Request) -> web.Response:
     server = request.app[SERVER_KEY]
     return web.json_response({"status": "ok", "parts": sorted(server.parts)})
@@ -72,6 +99,7 @@ async def _healthz(request: web.Request) -> web.Response:
 def build_server(settings: Settings, *, services: Services | None = None) -> Server:
     """Wire the router, the platform adapters and the alerts into one aiohttp application."""
     TeamsIntegration.check_binding(settings)  # before anything opens a socket or a file
+    lock = single_host_guard(settings.db_path)
     services = services or build_services(settings)
     metrics = Metrics() if settings.metrics else None
     app = web.Application(
@@ -132,6 +160,8 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         for part in reversed(server.parts.values()):
             await part.stop()
         services.close()
+        if lock is not None:
+            lock.release()
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)

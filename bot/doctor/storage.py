@@ -6,54 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.doctor import Finding, Verdict
+from bot.store.sqlite import NETWORK_FILESYSTEMS, filesystem_of
 
 __all__ = ["NETWORK_FILESYSTEMS", "check_storage", "filesystem_of"]
-
-NETWORK_FILESYSTEMS = frozenset(
-    (
-        "nfs",
-        "nfs4",
-        "cifs",
-        "smb3",
-        "smbfs",
-        "9p",
-        "fuse.sshfs",
-        "afs",
-        "ceph",
-        "glusterfs",
-        "fuse.glusterfs",
-        "lustre",
-        "davfs",
-        "fuse.s3fs",
-        "fuse.rclone",
-    )
-)
-
-
-def filesystem_of(path: str, mounts: str) -> str:
-    """The filesystem type of the longest mount point containing ``path`` (``/proc/mounts``)."""
-    best, kind = "", ""
-    for line in mounts.splitlines():
-        parts = line.split()
-        if len(parts) < 3:
-            continue
-        point = parts[1].replace("\\040", " ")
-        inside = path == point or path.startswith(point.rstrip("/") + "/")
-        if inside and len(point) > len(best):
-            best, kind = point, parts[2]
-    return kind
 
 
 def check_storage(db_path: str, *, mounts: str | None = None) -> list[Finding]:
     """Open (and create) the database as ``ndrbot serve`` would and prove it takes a write,
     changing nothing in it: pending migrations are reported, left for ``ndrbot serve``."""
-    from bot.store import open_database
+    from bot.store import StoreUnavailable, is_postgres_url, open_database, redact_url
     from bot.store.alerts import MIGRATIONS as ALERT_MIGRATIONS
     from bot.store.chat import MIGRATIONS as CHAT_MIGRATIONS
     from bot.store.dmarc import MIGRATIONS as DMARC_MIGRATIONS
 
     out: list[Finding] = []
-    if db_path != ":memory:":
+    postgres = is_postgres_url(db_path)
+    where = redact_url(db_path)  # a URL's password never reaches a finding
+    if db_path != ":memory:" and not postgres:
         folder = str(Path(db_path).resolve().parent)
         if mounts is None:
             try:
@@ -73,33 +42,43 @@ def check_storage(db_path: str, *, mounts: str | None = None) -> list[Finding]:
             ]
         out.append(Finding("storage", "local filesystem", Verdict.PASS, kind or "local"))
     try:
-        db = open_database(db_path)
+        db = open_database(db_path, timeout=5.0) if postgres else open_database(db_path)
+        done = db.applied()
         pending = [
             name
             for name, _sql in (*CHAT_MIGRATIONS, *ALERT_MIGRATIONS, *DMARC_MIGRATIONS)
-            if not db.conn.execute(
-                "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
-            ).fetchone()
+            if name not in done
         ]
-        # A write that is rolled back: proves the file takes writes, changes nothing.
-        db.conn.execute("BEGIN IMMEDIATE")
+        # A write that is rolled back: proves the database takes writes, changes nothing.
         try:
-            db.conn.execute("CREATE TABLE ndrbot_doctor_probe (at TEXT)")
+            with db.transaction() as conn:
+                conn.execute("CREATE TABLE ndrbot_doctor_probe (at TEXT)")
+                raise _RolledBack
+        except _RolledBack:
+            pass
         finally:
-            db.conn.execute("ROLLBACK")
-        db.close()
+            db.close()
     except Exception as error:  # any failure to open or write is the finding
+        fix = (
+            "check NDRBOT_DB: the server must answer, and its user may create tables"
+            if postgres
+            else "check NDRBOT_DB: the folder must exist or be creatable, and be writable"
+        )
         return [
             *out,
             Finding(
                 "storage",
                 "database opens and takes a write",
                 Verdict.FAIL,
-                f"{db_path}: {type(error).__name__}: {error}",
-                "check NDRBOT_DB: the folder must exist or be creatable, and be writable",
+                redact_url(
+                    str(error)
+                    if isinstance(error, StoreUnavailable)
+                    else f"{where}: {type(error).__name__}: {error}"
+                )[:400],
+                fix,
             ),
         ]
-    out.append(Finding("storage", "database opens and takes a write", Verdict.PASS, db_path))
+    out.append(Finding("storage", "database opens and takes a write", Verdict.PASS, where))
     out.append(
         Finding(
             "storage",
@@ -111,3 +90,7 @@ def check_storage(db_path: str, *, mounts: str | None = None) -> list[Finding]:
         )
     )
     return out
+
+
+class _RolledBack(Exception):
+    """Ends the doctor's probe transaction (so nothing it wrote stays)."""

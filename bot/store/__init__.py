@@ -9,12 +9,25 @@ order. The queries are written once, in the SQL both engines speak (``?`` placeh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from os import PathLike
 from typing import Any, Protocol
 
-__all__ = ["Connection", "Database", "Result", "is_postgres_url", "open_database"]
+__all__ = [
+    "Connection",
+    "Database",
+    "Result",
+    "StoreUnavailable",
+    "is_postgres_url",
+    "open_database",
+    "redact_url",
+]
+
+
+class StoreUnavailable(RuntimeError):
+    """The database ``NDRBOT_DB`` names cannot be opened (the message says why, no password)."""
 
 
 class Result(Protocol):
@@ -75,6 +88,12 @@ class Database:
 def is_postgres_url(target: str) -> bool:
     """True for ``postgresql://...`` (or ``postgres://``) rather than an SQLite path."""
     return target.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of any URL in it replaced, fit for a log line or a finding."""
+    text = re.sub(r"(://[^/:@\s]*:)[^@/\s]*@", r"\1***@", text)
+    return re.sub(r"(?i)(\bpassword=)[^&\s]*", r"\1***", text)
 
 
 def open_database(target: str | PathLike[str], **options: Any) -> Database:

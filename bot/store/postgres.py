@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from bot.store import Database
+from bot.store import Database, StoreUnavailable, redact_url
 
-__all__ = ["PostgresDatabase", "postgres_ddl", "redact_url"]
+__all__ = ["PostgresDatabase", "postgres_ddl"]
 
 _MIGRATION_LOCK = 0x6E647262  # "ndrb": the advisory lock two replicas starting at once share
 
@@ -43,11 +43,6 @@ def postgres_ddl(sql: str) -> str:
 def _pg(sql: str) -> str:
     """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled)."""
     return sql.replace("%", "%%").replace("?", "%s")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password replaced, fit for a log line or a doctor finding."""
-    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
 
 
 class Row(tuple[Any, ...]):
@@ -129,9 +124,17 @@ class PostgresDatabase(Database):
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, *, max_size: int = 8, timeout: float = 10.0) -> None:
+        import psycopg
         import psycopg_pool
 
         self.target = redact_url(url)
+        try:  # one plain connection first: the pool would only say it timed out, not why
+            psycopg.connect(url, connect_timeout=max(1, round(timeout))).close()
+        except psycopg.Error as error:
+            why = redact_url(str(error).strip().splitlines()[0] if str(error).strip() else "")
+            raise StoreUnavailable(
+                f"PostgreSQL at {self.target} cannot be used: {why or type(error).__name__}"
+            ) from None
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -11,7 +14,15 @@ from pathlib import Path
 
 from bot.store import Database
 
-__all__ = ["SqliteDatabase"]
+__all__ = [
+    "NETWORK_FILESYSTEMS",
+    "ServeLock",
+    "SqliteDatabase",
+    "filesystem_of",
+    "network_filesystem",
+]
+
+log = logging.getLogger("ndrbot.store")
 
 
 class SqliteDatabase(Database):
@@ -76,3 +87,81 @@ class SqliteDatabase(Database):
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+
+
+NETWORK_FILESYSTEMS = frozenset(
+    (
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "9p",
+        "fuse.sshfs",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "lustre",
+        "davfs",
+        "fuse.s3fs",
+        "fuse.rclone",
+    )
+)
+
+
+def filesystem_of(path: str, mounts: str) -> str:
+    """The filesystem type of the longest mount point containing ``path`` (``/proc/mounts``)."""
+    best, kind = "", ""
+    for line in mounts.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = parts[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(best):
+            best, kind = point, parts[2]
+    return kind
+
+
+def network_filesystem(path: str, mounts: str | None = None) -> str | None:
+    """The network filesystem ``path``'s folder is on (``nfs4``, ``cifs``...), or None."""
+    if path == ":memory:":
+        return None
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text(encoding="utf-8")
+        except OSError:
+            return None
+    kind = filesystem_of(str(Path(path).resolve().parent), mounts)
+    return kind if kind in NETWORK_FILESYSTEMS else None
+
+
+class ServeLock:
+    """``ndrbot serve``'s claim on an SQLite file (``<file>.serve.lock``, an ``flock``): a second
+    server on the same file is told, because two would each sweep every watch and run an outbox.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = f"{path}.serve.lock"
+        self.fd: int | None = None
+        self.other: str | None = None  # the pid of the server holding it, when it was held
+
+    def acquire(self) -> bool:
+        """Take the lock; False (and ``other`` set) when another server holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.other = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None

@@ -148,7 +148,9 @@ def test_replicas_claiming_at_the_same_moment_never_share_a_row(database_target:
         mine, out = [], []
         while batch := store.claim_due_watches(NOW, until=NOW + timedelta(minutes=1), limit=3):
             mine += [w.id for w in batch]
-        while rows := store.claim_deliveries(NOW, "slack", until=NOW + timedelta(minutes=1), limit=3):
+        while rows := store.claim_deliveries(
+            NOW, "slack", until=NOW + timedelta(minutes=1), limit=3
+        ):
             out += [d.id for d in rows]
         claimed.append(mine)
         sent.append(out)
@@ -176,7 +178,7 @@ def test_two_replicas_starting_at_once_apply_each_migration_once(database_target
             ChatStore(db)
             AlertStore(db)
             db.close()
-        except BaseException as error:  # noqa: BLE001 (reported below)
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=boot) for _ in range(3)]

@@ -1,0 +1,76 @@
+"""SQLite is for one host: ``ndrbot serve`` refuses a file on a network filesystem and warns when
+a second server opens the same file; the doctor checks a PostgreSQL store like an SQLite one."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.doctor import Verdict
+from bot.doctor.storage import check_storage
+from bot.server import single_host_guard
+from bot.settings import SettingsError
+from bot.store.sqlite import network_filesystem
+from tests.postgres import fresh_schema
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw,relatime 0 0
+fileserver:/export/ndrbot /srv/shared nfs4 rw,relatime 0 0
+//nas/ndrbot /mnt/nas cifs rw 0 0
+"""
+
+
+def test_a_file_on_nfs_or_smb_is_a_network_file_and_a_local_one_is_not() -> None:
+    assert network_filesystem("/srv/shared/ndrbot.sqlite3", MOUNTS) == "nfs4"
+    assert network_filesystem("/mnt/nas/state/ndrbot.sqlite3", MOUNTS) == "cifs"
+    assert network_filesystem("/var/lib/ndrbot/ndrbot.sqlite3", MOUNTS) is None
+    assert network_filesystem(":memory:", MOUNTS) is None
+
+
+def test_serve_refuses_an_sqlite_file_on_a_network_filesystem(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("bot.server.network_filesystem", lambda path: "nfs4")
+    with pytest.raises(SettingsError) as refused:
+        single_host_guard(str(tmp_path / "ndrbot.sqlite3"))
+    assert "network filesystem (nfs4)" in str(refused.value)
+    assert "postgresql://" in str(refused.value)
+
+
+def test_a_second_server_on_the_same_file_is_warned_with_the_first_ones_pid(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = str(tmp_path / "ndrbot.sqlite3")
+    first = single_host_guard(path)
+    assert first is not None and first.fd is not None
+    with caplog.at_level(logging.WARNING, logger="ndrbot.server"):
+        second = single_host_guard(path)
+    assert second is not None and second.fd is None
+    (warning,) = [r.getMessage() for r in caplog.records if "ndrbot serve" in r.getMessage()]
+    assert f"pid {os.getpid()}" in warning and "PostgreSQL" in warning
+    first.release()
+    caplog.clear()
+    third = single_host_guard(path)  # the first server stopped: no warning
+    assert third is not None and third.fd is not None and not caplog.records
+    third.release()
+
+
+def test_single_host_guard_leaves_postgresql_alone() -> None:
+    assert single_host_guard("postgresql://ndrbot@db.internal/ndrbot") is None
+
+
+def test_the_doctor_checks_a_postgresql_store_and_never_shows_its_password() -> None:
+    with fresh_schema() as url:
+        findings = check_storage(url)
+        assert [(f.check, f.verdict) for f in findings] == [
+            ("database opens and takes a write", Verdict.PASS),
+            ("migrations current", Verdict.PASS),
+        ]
+        assert "to apply at the next start" in findings[1].found  # a new database
+    bad = "postgresql://ndrbot:hunter2-secret@127.0.0.1:9/ndrbot"  # nothing listens on port 9
+    (finding,) = check_storage(bad)
+    assert finding.verdict is Verdict.FAIL and "hunter2" not in finding.found
+    assert "127.0.0.1" in finding.found and "may create tables" in finding.fix
