@@ -30,6 +30,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "bot.cli_dmarc",
         "DMARC aggregate reports: ingest files or mailboxes, report a domain's senders",
     ),
+    "db": (
+        "bot.cli_db",
+        "copy the state into another store (SQLite file to PostgreSQL for replicas)",
+    ),
     "doctor": (
         "bot.cli_doctor",
         "check this setup (resolvers, database, Slack, alerts) and say how to fix it",

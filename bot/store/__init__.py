@@ -84,6 +84,13 @@ class Database:
         """The names of the migrations applied so far (empty for a new database)."""
         raise NotImplementedError
 
+    def columns(self, table: str) -> list[str]:
+        """A table's column names, in order."""
+        raise NotImplementedError
+
+    def after_copy(self, conn: Connection, table: str) -> None:
+        """After rows with their own ids were copied into ``table``: new rows must follow them."""
+
 
 def is_postgres_url(target: str) -> bool:
     """True for ``postgresql://...`` (or ``postgres://``) rather than an SQLite path."""

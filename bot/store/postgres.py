@@ -82,6 +82,10 @@ class _Result:
     def fetchall(self) -> list[Row]:
         return self.rows
 
+    def fetchmany(self, size: int) -> list[Row]:
+        taken, self.rows = self.rows[:size], self.rows[size:]
+        return taken
+
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows)
 
@@ -181,6 +185,20 @@ class PostgresDatabase(Database):
         """``BEGIN`` ... ``COMMIT`` on one pooled connection (READ COMMITTED)."""
         with self.pool.connection() as connection, connection.transaction():
             yield _Bound(connection)
+
+    def columns(self, table: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+            " current_schema() AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+        return [str(r[0]) for r in rows]
+
+    def after_copy(self, conn: Any, table: str) -> None:
+        conn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608 (our tables)
+            f' COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
+        )
 
     def group_concat(self, expression: str) -> str:
         return f"STRING_AGG(DISTINCT {expression}, ',')"

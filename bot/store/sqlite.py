@@ -72,6 +72,9 @@ class SqliteDatabase(Database):
     def applied(self) -> set[str]:
         return {str(r[0]) for r in self.conn.execute("SELECT name FROM schema_migrations")}
 
+    def columns(self, table: str) -> list[str]:
+        return [str(r[1]) for r in self.conn.execute(f'PRAGMA table_info("{table}")')]
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: the whole file is this writer's until then."""
