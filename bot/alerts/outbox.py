@@ -32,7 +32,7 @@ log = logging.getLogger("ndrbot.alerts.outbox")
 BASE_DELAY = 10.0  # seconds before the first retry
 MAX_DELAY = 15 * 60.0  # the longest wait between two tries
 GIVE_UP_AFTER = timedelta(days=3)  # an alert older than this is history, not news
-LEASE = timedelta(minutes=2)  # longer than any one post takes
+LEASE = timedelta(minutes=2)  # longer than any one post takes (NDRBOT_OUTBOX_LEASE)
 POLL = 30.0  # seconds: the longest the loop sleeps (rows written by another process)
 BATCH = 50  # rows read at a time
 WAIT_FOR_PARENT = 15.0  # seconds before looking again for the message a reply belongs to
@@ -55,8 +55,10 @@ class OutboxWorker:
         clock: Clock,
         sleep: Sleep,
         rng: random.Random | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.store = store
+        self.lease = lease
         self.posters = posters
         self.clock = clock
         self.sleep = sleep
@@ -76,7 +78,9 @@ class OutboxWorker:
         for platform, poster in list(self.posters.items()):
             while not self._held(platform):
                 now = self.clock()
-                batch = self.store.claim_deliveries(now, platform, until=now + LEASE, limit=BATCH)
+                batch = self.store.claim_deliveries(
+                    now, platform, until=now + self.lease, limit=BATCH
+                )
                 for index, delivery in enumerate(batch):
                     if self._held(platform, ask_store=False):
                         self.store.release([d.id for d in batch[index:]])

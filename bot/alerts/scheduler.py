@@ -34,7 +34,7 @@ log = logging.getLogger("ndrbot.alerts.scheduler")
 
 JITTER = 0.1  # each next run lands within +-10% of the interval, so watches drift apart
 FIRST_RUN_SPREAD = 60.0  # seconds: a new watch runs within a minute, not all at one instant
-SWEEP_CLAIM = timedelta(minutes=10)  # a claimed batch is this process's to check until then
+SWEEP_CLAIM = timedelta(minutes=10)  # a claimed watch is this process's to check until then
 IDLE_WAKE = 60.0  # seconds: the longest the loop sleeps (a watch added elsewhere is seen)
 
 
@@ -126,22 +126,30 @@ class Scheduler:
         return started + timedelta(seconds=interval)
 
     async def run_due(self) -> SweepReport:
-        """Run every watch that is due now, claiming them a batch at a time.
+        """Run every watch that is due now: ``concurrency`` workers, each claiming the most
+        overdue watch no one holds, running it, and claiming the next.
 
-        Replicas sharing a database each claim a disjoint batch, so a watch is checked once per
-        interval however many run; a claim lasts long enough for its batch, and lapses if the
-        process dies."""
-        total = SweepReport()
-        batch = max(self.concurrency * 4, 50)
-        while True:
-            now = self.clock()
-            claimed = self.store.claim_due_watches(now, until=now + SWEEP_CLAIM, limit=batch)
-            report = await self.run(claimed)
-            total.watches += report.watches
-            total.alerts += report.alerts
-            total.lost_races += report.lost_races
-            if len(claimed) < batch:
-                return total
+        Replicas sharing a database claim disjoint watches, so a watch is checked once per
+        interval however many run; a claim lapses if its process dies (``SWEEP_CLAIM``)."""
+        report = SweepReport()
+        started = time.monotonic()
+
+        async def worker() -> None:
+            while True:
+                now = self.clock()
+                claimed = self.store.claim_due_watches(now, until=now + SWEEP_CLAIM, limit=1)
+                if not claimed:
+                    return
+                await self._run_one(claimed[0], report)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self.concurrency):
+                group.create_task(worker())
+        if report.alerts:
+            self.on_alert()
+        if report.watches:
+            self.on_sweep(time.monotonic() - started)
+        return report
 
     async def run(self, watches: Sequence[Watch]) -> SweepReport:
         """Run ``watches``, at most ``concurrency`` at a time (so a thousand do not stampede)."""

@@ -79,7 +79,14 @@ class Alerts:
             WatchKind.DOMAIN: float(settings.domain_watch_interval),
         }
         window = timedelta(seconds=settings.burst_window)
-        self.outbox = OutboxWorker(self.store, posters, clock=clock, sleep=sleep, rng=rng)
+        self.outbox = OutboxWorker(
+            self.store,
+            posters,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+            lease=timedelta(seconds=settings.outbox_lease),
+        )
         self.scheduler = Scheduler(
             self.store,
             dns=lambda: self.dns,

@@ -5,8 +5,8 @@ transaction, and only an empty target is written at all."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from bot.store import Database
 
@@ -87,9 +87,7 @@ def copy_store(
         for table in TABLES:
             columns = source.columns(table)
             quoted = ", ".join(f'"{c}"' for c in columns)
-            insert = (
-                f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(columns))})'  # noqa: S608
-            )
+            insert = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(columns))})'  # noqa: S608
             count = 0
             rows: Any = source.conn.execute(f'SELECT {quoted} FROM "{table}"')  # noqa: S608
             while batch := rows.fetchmany(_BATCH):
@@ -108,7 +106,6 @@ def _tables(db: Database) -> set[str]:
         rows = db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     else:
         rows = db.conn.execute(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_schema = current_schema()"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         ).fetchall()
     return {str(r[0]) for r in rows} - {"schema_migrations", "sqlite_sequence"}

@@ -83,6 +83,7 @@ class _Failure:
     error: str | None
     retry_after: int | None
     times: int
+    channel: str | None = None  # only calls to this channel fail (None: every call)
 
 
 @dataclass
@@ -189,11 +190,19 @@ class FakeSlackApi:
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        channel: str | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail (HTTP ``status``, or ``ok: false``)."""
+        """Make the next ``times`` calls of ``method`` (to ``channel`` only, when given) fail
+        (HTTP ``status``, or ``ok: false``)."""
         if status == 200 and error is None:
             raise ValueError("fail() needs an HTTP status other than 200, or an error code")
-        self._failures.setdefault(method, []).append(_Failure(status, error, retry_after, times))
+        self._failures.setdefault(method, []).append(
+            _Failure(status, error, retry_after, times, channel)
+        )
+
+    def recover(self, method: str) -> None:
+        """Forget the failures still queued for ``method``."""
+        self._failures.pop(method, None)
 
     async def socket_send(
         self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False
@@ -250,14 +259,15 @@ class FakeSlackApi:
             self._arrived.notify_all()
         return call
 
-    def _failure(self, method: str) -> web.Response | None:
+    def _failure(self, method: str, params: dict[str, Any] | None = None) -> web.Response | None:
         queue = self._failures.get(method)
-        if not queue:
+        channel = (params or {}).get("channel")
+        failure = next((f for f in queue or () if f.channel in (None, channel)), None)
+        if queue is None or failure is None:
             return None
-        failure = queue[0]
         failure.times -= 1
         if failure.times <= 0:
-            queue.pop(0)
+            queue.remove(failure)
         if failure.error is not None:
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status)
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
@@ -281,7 +291,7 @@ class FakeSlackApi:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         call = await self._record(request, method)
-        failed = self._failure(method)
+        failed = self._failure(method, call.params)
         if failed is not None:
             return failed
         socket = method == "apps.connections.open"
