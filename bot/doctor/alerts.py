@@ -4,7 +4,6 @@ proactive message through the Bot Framework to the Teams conversation."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from bot.doctor import Finding, Verdict
@@ -20,10 +19,10 @@ def _destinations(settings: Settings, chat: ChatStore) -> tuple[str | None, str 
     """The channels chosen in chat (``/ndrbot alerts``) over those in the settings."""
     from bot.alerts.commands import ALERT_CHANNEL_SETTING
 
-    try:
+    if chat.db.has_table("settings"):
         slack = chat.setting(ALERT_CHANNEL_SETTING.format(platform="slack"))
         teams = chat.setting(ALERT_CHANNEL_SETTING.format(platform="teams"))
-    except sqlite3.OperationalError:  # ndrbot serve never opened this database: none chosen
+    else:  # ndrbot serve never opened this database: none chosen
         slack = teams = None
     return slack or settings.alert_slack_channel, teams or settings.alert_teams_conversation
 
@@ -66,9 +65,7 @@ async def _teams_post(
     from handlers.card import Card, Tone
 
     shown = conversation[:60]
-    try:
-        chat.reference("teams", conversation)
-    except sqlite3.OperationalError:  # a database ndrbot serve never opened
+    if not chat.db.has_table("conversation_refs"):  # a database ndrbot serve never opened
         return Finding(
             "alerts",
             "Teams test post",

@@ -88,6 +88,10 @@ class Database:
         """A table's column names, in order."""
         raise NotImplementedError
 
+    def has_table(self, table: str) -> bool:
+        """Whether ``table`` exists (a database ``ndrbot serve`` never opened has none)."""
+        return bool(self.columns(table))
+
     def after_copy(self, conn: Connection, table: str) -> None:
         """After rows with their own ids were copied into ``table``: new rows must follow them."""
 

@@ -31,9 +31,10 @@ def ndrbot(settings: Settings, *argv: str) -> int:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(database_target: str) -> Settings:
+    """The CLI on SQLite, then on PostgreSQL (``NDRBOT_DB`` a URL)."""
     return Settings(
-        db_path=str(tmp_path / "ndrbot.sqlite3"),
+        db_path=database_target,
         alert_slack_channel="CALERTS",
         nameservers=(("127.0.0.1", 9),),
         dns_timeout=0.3,

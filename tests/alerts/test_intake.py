@@ -70,6 +70,27 @@ async def test_a_bounce_is_diagnosed_kept_and_counted(intake: tuple[TestClient, 
     assert alerts.store.alerts() == []
 
 
+def test_a_submission_and_its_retry_on_two_replicas_at_once_are_kept_once(
+    alerts_factory: Callable[..., Alerts],
+) -> None:
+    replicas = [alerts_factory(), alerts_factory()]  # two processes, one store
+    start = threading.Barrier(2)
+    results: list[str] = []
+
+    def submit(alerts: Alerts) -> None:
+        start.wait()
+        results.append(alerts.intake.take(BOUNCE, source="intake:test").status)
+
+    threads = [threading.Thread(target=submit, args=(alerts,)) for alerts in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["diagnosed", "duplicate"]
+    rows = replicas[0].store.db.conn.execute("SELECT COUNT(*) FROM intake").fetchone()
+    assert int(rows[0]) == 1
+
+
 async def test_a_burst_through_intake_posts_one_trend_alert(
     intake: tuple[TestClient, Alerts],
 ) -> None:

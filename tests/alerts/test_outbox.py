@@ -82,6 +82,24 @@ async def test_retry_after_is_honoured_for_the_whole_platform(
     assert [p.card.title for p in poster.posts] == ["alert test:1", "alert test:2"]
 
 
+async def test_a_retry_after_one_replica_got_holds_the_other_replica_too(
+    alerts_factory: Callable[..., Alerts], clock: FakeClock
+) -> None:
+    limited = RecordingPoster()
+    limited.fail(down(retry_after=30))
+    first = alerts_factory(posters={"slack": limited})
+    queue(first, "test:1")
+    queue(first, "test:2")
+    assert await first.deliver_once() == 0  # Slack said: wait 30 s
+    other = RecordingPoster()
+    second = alerts_factory(posters={"slack": other})  # another replica, same store
+    clock.advance(10)
+    assert await second.deliver_once() == 0 and other.attempts == 0
+    assert second.outbox.seconds_to_next() == 20
+    clock.advance(20)
+    assert await second.deliver_once() == 2
+
+
 async def test_a_refusal_that_retrying_cannot_fix_is_given_up_and_kept(
     alerts_factory: Callable[..., Alerts], clock: FakeClock
 ) -> None:

@@ -5,7 +5,6 @@ is not remembered as "no name"."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.dmarc import Dmarc
 from bot.dmarc.service import RENAME_AFTER, RETRY_FAILED
@@ -24,16 +23,16 @@ ZONE = {
 }
 
 
-def _dmarc(tmp_path: Path, catalogue: Catalogue, server: LoopbackDns) -> Dmarc:
+def _dmarc(target: str, catalogue: Catalogue, server: LoopbackDns) -> Dmarc:
     dns = DnsClient([server.nameserver], timeout=0.5, deadline=3.0)
-    return Dmarc(open_database(str(tmp_path / "e.sqlite3")), catalogue, dns, clock=lambda: NOW)
+    return Dmarc(open_database(target), catalogue, dns, clock=lambda: NOW)
 
 
 async def test_sources_are_named_once_and_cards_use_the_names(
-    tmp_path: Path, catalogue: Catalogue
+    database_target: str, catalogue: Catalogue
 ) -> None:
     with LoopbackDns(ZONE) as server:
-        dmarc = _dmarc(tmp_path, catalogue, server)
+        dmarc = _dmarc(database_target, catalogue, server)
         rows = [Row("40.107.22.51", 900), Row("203.0.113.66", 40), Row("192.0.2.9", 3)]
         dmarc.ingest(report_xml(rows), source="t")
         assert await dmarc.enrich() == 3
@@ -52,10 +51,10 @@ async def test_sources_are_named_once_and_cards_use_the_names(
 
 
 async def test_a_failed_look_up_is_asked_again_a_day_later_not_every_hour(
-    tmp_path: Path, catalogue: Catalogue
+    database_target: str, catalogue: Catalogue
 ) -> None:
     with LoopbackDns(ZONE, Faults(servfail={"*.in-addr.arpa"})) as server:
-        dmarc = _dmarc(tmp_path, catalogue, server)
+        dmarc = _dmarc(database_target, catalogue, server)
         dmarc.ingest(report_xml([Row("40.107.22.51", 900)]), source="t")
         assert await dmarc.enrich() == 0
         assert await dmarc.enrich() == 0
