@@ -84,6 +84,19 @@ def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float)
     return value
 
 
+def _database(value: str) -> str:
+    """``NDRBOT_DB``: an SQLite file path, or a ``postgresql://`` URL (nothing else with a
+    scheme: a typo there would otherwise become a folder name)."""
+    scheme, sep, _rest = value.partition("://")
+    if sep and scheme not in ("postgresql", "postgres"):
+        shown = value.split("@")[-1] if "@" in value else value  # never a password
+        raise SettingsError(
+            f"NDRBOT_DB: {scheme}://...{shown[-40:]!r} is neither a file path nor a"
+            " postgresql:// URL"
+        )
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -213,7 +226,7 @@ class Settings:
             ),
             host=merged.get("NDRBOT_HOST", "").strip() or "127.0.0.1",
             port=_int(merged, "NDRBOT_PORT", 3978, minimum=1),
-            db_path=merged.get("NDRBOT_DB", "").strip() or "ndrbot.sqlite3",
+            db_path=_database(merged.get("NDRBOT_DB", "").strip() or "ndrbot.sqlite3"),
             slack_bot_token=_secret(merged, "SLACK_BOT_TOKEN"),
             slack_signing_secret=_secret(merged, "SLACK_SIGNING_SECRET"),
             slack_app_token=_secret(merged, "SLACK_APP_TOKEN"),

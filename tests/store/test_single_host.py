@@ -74,3 +74,14 @@ def test_the_doctor_checks_a_postgresql_store_and_never_shows_its_password() -> 
     (finding,) = check_storage(bad)
     assert finding.verdict is Verdict.FAIL and "hunter2" not in finding.found
     assert "127.0.0.1" in finding.found and "may create tables" in finding.fix
+
+
+def test_ndrbot_db_is_a_path_or_a_postgresql_url_and_a_typo_says_so() -> None:
+    from bot.settings import Settings
+
+    url = "postgresql://ndrbot:pw@db.internal/ndrbot"
+    assert Settings.from_env({"NDRBOT_DB": url}).db_path == url
+    assert Settings.from_env({"NDRBOT_DB": "/var/lib/ndrbot/x.sqlite3"}).db_path.endswith("x.sqlite3")
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"NDRBOT_DB": "mysql://ndrbot:secret-pw@db.internal/ndrbot"})
+    assert "postgresql://" in str(refused.value) and "secret-pw" not in str(refused.value)
