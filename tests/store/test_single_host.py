@@ -81,7 +81,9 @@ def test_ndrbot_db_is_a_path_or_a_postgresql_url_and_a_typo_says_so() -> None:
 
     url = "postgresql://ndrbot:pw@db.internal/ndrbot"
     assert Settings.from_env({"NDRBOT_DB": url}).db_path == url
-    assert Settings.from_env({"NDRBOT_DB": "/var/lib/ndrbot/x.sqlite3"}).db_path.endswith("x.sqlite3")
+    assert Settings.from_env({"NDRBOT_DB": "/var/lib/ndrbot/x.sqlite3"}).db_path.endswith(
+        "x.sqlite3"
+    )
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"NDRBOT_DB": "mysql://ndrbot:secret-pw@db.internal/ndrbot"})
     assert "postgresql://" in str(refused.value) and "secret-pw" not in str(refused.value)
