@@ -51,7 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"ndrbot: bad setting: {error}", file=sys.stderr)
         return 2
-    status: int = args.func(args, settings)
+    from bot.store import StoreUnavailable  # light: no database driver is imported by it
+
+    try:
+        status: int = args.func(args, settings)
+    except StoreUnavailable as error:  # NDRBOT_DB cannot be opened: say why, no traceback
+        print(f"ndrbot: {error}", file=sys.stderr)
+        return 2
     return status
 
 

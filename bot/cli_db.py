@@ -36,10 +36,24 @@ def _copy(args: argparse.Namespace, settings: Settings) -> int:
     if redact_url(args.source) == redact_url(args.target):
         print("ndrbot db copy: --from and --to name the same database", file=sys.stderr)
         return 2
+    lock = None
+    if not is_postgres_url(args.source):
+        from bot.store.sqlite import ServeLock
+
+        lock = ServeLock(args.source)
+        if not lock.acquire():  # a running server would write rows the copy never sees
+            print(
+                f"ndrbot db copy: ndrbot serve (pid {lock.other}) is using {args.source}:"
+                " stop it first, then copy",
+                file=sys.stderr,
+            )
+            return 2
     try:
         source, target = open_database(args.source), open_database(args.target)
     except StoreUnavailable as error:
         print(f"ndrbot db copy: {error}", file=sys.stderr)
+        if lock is not None:
+            lock.release()
         return 2
     try:
 
@@ -55,6 +69,8 @@ def _copy(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         source.close()
         target.close()
+        if lock is not None:
+            lock.release()
     print(f"done: {copied.total} rows in {sum(1 for n in copied.rows.values() if n)} tables")
     print("point NDRBOT_DB of every replica at the target, then start them")
     return 0

@@ -162,7 +162,7 @@ class Settings:
     # Server
     host: str = "127.0.0.1"
     port: int = 3978
-    db_path: str = "ndrbot.sqlite3"
+    db_path: str = field(default="ndrbot.sqlite3", repr=False)  # a URL may carry a password
     # Slack
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
@@ -181,7 +181,8 @@ class Settings:
     ip_watch_interval: int = 30 * 60
     domain_watch_interval: int = 6 * 60 * 60
     watch_concurrency: int = 20
-    # seconds a replica's claim on an alert delivery lasts; after a crash, another takes over
+    # seconds a replica's claim on one alert delivery lasts (longer than a post can take: Slack's
+    # client gives up after 30 s per call); after a crash, another replica takes over
     outbox_lease: int = 120
     workers: int = 8  # chat answers worked on at once (the rest wait, acknowledged)
     unknown_alert_after: int = 3  # consecutive unknown runs before "cannot check" alerts
@@ -249,7 +250,7 @@ class Settings:
                 merged, "NDRBOT_DOMAIN_WATCH_INTERVAL", 6 * 60 * 60, minimum=60
             ),
             watch_concurrency=_int(merged, "NDRBOT_WATCH_CONCURRENCY", 20, minimum=1),
-            outbox_lease=_int(merged, "NDRBOT_OUTBOX_LEASE", 120, minimum=5),
+            outbox_lease=_int(merged, "NDRBOT_OUTBOX_LEASE", 120, minimum=60),
             workers=_int(merged, "NDRBOT_WORKERS", 8, minimum=1),
             unknown_alert_after=_int(merged, "NDRBOT_UNKNOWN_ALERT_AFTER", 3, minimum=1),
             burst_threshold=_int(merged, "NDRBOT_BURST_THRESHOLD", 5, minimum=2),

@@ -137,7 +137,7 @@ def _serve(
         "NDRBOT_HOST": "127.0.0.1",
         "NDRBOT_PORT": str(port),
         "NDRBOT_ALERT_SLACK_CHANNEL": "CALERTS",
-        "NDRBOT_OUTBOX_LEASE": "5",
+        "NDRBOT_OUTBOX_LEASE": "60",  # the shortest: a kill mid-post lapses in a minute
     }
     for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD", "SLACK_APP_TOKEN"):
         env.pop(name, None)
@@ -266,7 +266,7 @@ async def test_two_replicas_check_each_watch_once_and_post_each_alert_and_card_o
                 def delivered() -> bool:
                     return len(slack.history.get("CALERTS", [])) >= len(queued)
 
-                await _until(delivered, 120, "the surviving replica to post every alert")
+                await _until(delivered, 180, "the surviving replica to post every alert")
                 await asyncio.sleep(2.0)  # anything posted twice arrives now
 
                 def pasted() -> int:

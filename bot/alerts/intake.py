@@ -154,15 +154,18 @@ class Intake:
         check_text(raw)
         now = self.clock()
         digest = hashlib.sha256(raw).hexdigest()
-        if not self.store.claim_intake(digest, at=now, since=now - DUPLICATE_WINDOW):
-            seen = self.store.intake_seen(digest, since=now - DUPLICATE_WINDOW)
-            if seen is None:  # the first copy is still being read (here or on another replica)
-                return IntakeResult("duplicate", 0, "Already received; it is being read now.")
+        since = now - DUPLICATE_WINDOW
+        claimed = self.store.claim_intake(digest, at=now, since=since)
+        seen = self.store.intake_seen(digest, since=since)  # kept before receipts existed, too
+        if seen is not None:
             return IntakeResult("duplicate", seen, f"Already received as intake #{seen}.")
+        if not claimed:  # the first copy is still being read (here or on another replica)
+            return IntakeResult("duplicate", 0, "Already received; it is being read now.")
         try:
             return self._take(raw, digest, source, now, at, alert, reading)
         except BaseException:
-            self.store.release_intake(digest)  # nothing kept: a retry must not be a duplicate
+            # Nothing kept: a retry must be taken, not called a duplicate (a kept one stays).
+            self.store.release_intake(digest, since=since)
             raise
 
     def _take(

@@ -34,7 +34,6 @@ MAX_DELAY = 15 * 60.0  # the longest wait between two tries
 GIVE_UP_AFTER = timedelta(days=3)  # an alert older than this is history, not news
 LEASE = timedelta(minutes=2)  # longer than any one post takes (NDRBOT_OUTBOX_LEASE)
 POLL = 30.0  # seconds: the longest the loop sleeps (rows written by another process)
-BATCH = 50  # rows read at a time
 WAIT_FOR_PARENT = 15.0  # seconds before looking again for the message a reply belongs to
 
 
@@ -76,27 +75,22 @@ class OutboxWorker:
         """
         sent = 0
         for platform, poster in list(self.posters.items()):
+            # One row claimed at a time, just before it is posted: a claim never waits behind
+            # other posts, so it cannot lapse while it waits (and be taken over and posted twice).
             while not self._held(platform):
                 now = self.clock()
-                batch = self.store.claim_deliveries(
-                    now, platform, until=now + self.lease, limit=BATCH
-                )
-                for index, delivery in enumerate(batch):
-                    if self._held(platform, ask_store=False):
-                        self.store.release([d.id for d in batch[index:]])
-                        break
-                    sent += await self._deliver(delivery, poster)
-                if len(batch) < BATCH:
+                claimed = self.store.claim_deliveries(now, platform, until=now + self.lease)
+                if not claimed:
                     break
+                sent += await self._deliver(claimed[0], poster)
         return sent
 
-    def _held(self, platform: str, *, ask_store: bool = True) -> bool:
+    def _held(self, platform: str) -> bool:
         """Whether a platform asked to wait (a 429's Retry-After, kept in the store so every
         replica honours it)."""
-        if ask_store:
-            stored = self.store.hold(platform)
-            if stored is not None:
-                self.hold_until[platform] = max(stored, self.hold_until.get(platform, stored))
+        stored = self.store.hold(platform)
+        if stored is not None:
+            self.hold_until[platform] = max(stored, self.hold_until.get(platform, stored))
         hold = self.hold_until.get(platform)
         return hold is not None and hold > self.clock()
 
@@ -121,7 +115,8 @@ class OutboxWorker:
                 delivery.id, at=now, error="the message to edit was never posted"
             )
             return 0
-        self.store.count_attempt(delivery.id)  # claimed for this process by claim_deliveries
+        if not self.store.count_attempt(delivery.id):
+            return 0  # the claim lapsed and another process took the row over
         attempts = delivery.attempts + 1
         try:
             if delivery.edit_of and parent_id is not None:

@@ -142,9 +142,12 @@ class Scheduler:
                     return
                 await self._run_one(claimed[0], report)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(self.concurrency):
-                group.create_task(worker())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.concurrency):
+                    group.create_task(worker())
+        finally:  # a sweep cut short (shutdown) or a run saved elsewhere: due again at once
+            self.store.release_watch_claims()
         if report.alerts:
             self.on_alert()
         if report.watches:

@@ -68,21 +68,28 @@ class TrendWatcher:
             return False
         now = self.clock()
         at = min(at or now, now)
-        count, sources = self.store.count_bounce(
-            key.family, key.sender_domain, at=at, source=source, since=at - self.window
-        )
-        last_seen, alerted = self.store.trend(key.family, key.sender_domain)
-        state, fire = decide(
-            TrendState(last_seen, alerted),
+
+        def step(
+            last_seen: datetime | None, alerted: bool, count: int
+        ) -> tuple[datetime, bool, bool]:
+            state, fire = decide(
+                TrendState(last_seen, alerted),
+                at=at,
+                count_in_window=count,
+                now=now,
+                window=self.window,
+                threshold=self.threshold,
+            )
+            assert state.last_seen is not None
+            return state.last_seen, state.alerted, fire
+
+        count, sources, fire = self.store.count_and_decide(
+            key.family,
+            key.sender_domain,
             at=at,
-            count_in_window=count,
-            now=now,
-            window=self.window,
-            threshold=self.threshold,
-        )
-        assert state.last_seen is not None
-        self.store.save_trend(
-            key.family, key.sender_domain, last_seen=state.last_seen, alerted=state.alerted
+            source=source,
+            since=at - self.window,
+            decide=step,
         )
         if not fire:
             return False

@@ -100,9 +100,20 @@ async def check_alerts(
 
     ``teams_authentication`` is botbuilder's authentication to post with (a seam for tests; by
     default it is built from the settings, as ``ndrbot serve`` builds it)."""
-    from bot.store import open_database
+    from bot.store import StoreUnavailable, open_database
 
-    chat = ChatStore.read_only(open_database(settings.db_path))  # the doctor changes nothing
+    try:
+        chat = ChatStore.read_only(open_database(settings.db_path))  # the doctor changes nothing
+    except StoreUnavailable as error:  # the storage check says why; here: nothing to read
+        return [
+            Finding(
+                "alerts",
+                "destination",
+                Verdict.FAIL,
+                f"the alert channel chosen in chat cannot be read: {error}",
+                "fix NDRBOT_DB first (see the storage checks above)",
+            )
+        ]
     try:
         slack, teams = _destinations(settings, chat)
         if not slack and not teams:

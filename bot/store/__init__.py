@@ -72,9 +72,17 @@ class Database:
         """Close the connection(s)."""
         raise NotImplementedError
 
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """A read-only transaction: every read in it sees the database as it was at its start."""
+        raise NotImplementedError
+
     # -- where the two dialects differ ------------------------------------------------------------
 
     skip_locked = ""  # appended to a claim's SELECT: PostgreSQL skips rows another replica holds
+
+    def serialize(self, conn: Connection, key: str) -> None:
+        """Make transactions naming the same ``key`` take turns until this one ends (SQLite's
+        write transactions take turns already)."""
 
     def group_concat(self, expression: str) -> str:
         """SQL joining the distinct values of ``expression`` with commas."""
@@ -103,7 +111,7 @@ def is_postgres_url(target: str) -> bool:
 
 def redact_url(text: str) -> str:
     """``text`` with the password of any URL in it replaced, fit for a log line or a finding."""
-    text = re.sub(r"(://[^/:@\s]*:)[^@/\s]*@", r"\1***@", text)
+    text = re.sub(r"(://[^/:@\s]*:)[^/\s]*@", r"\1***@", text)  # to the last @: one may be in it
     return re.sub(r"(?i)(\bpassword=)[^&\s]*", r"\1***", text)
 
 

@@ -1,6 +1,6 @@
 """``ndrbot db copy``: every row of one store into another, e.g. from the SQLite file of a single
-host into the PostgreSQL that replicas will share. All or nothing: the target is written in one
-transaction, and only an empty target is written at all."""
+host into the PostgreSQL that replicas will share. All or nothing: the source is read in one
+snapshot, the target written in one transaction, and only an empty target is written at all."""
 
 from __future__ import annotations
 
@@ -83,13 +83,13 @@ def copy_store(
         listing = ", ".join(f"{t} ({n})" for t, n in held.items())
         raise CopyRefused(f"the target already holds rows: {listing}; copy into an empty database")
     copied: dict[str, int] = {}
-    with target.transaction() as conn:
+    with source.snapshot() as reader, target.transaction() as conn:
         for table in TABLES:
             columns = source.columns(table)
             quoted = ", ".join(f'"{c}"' for c in columns)
             insert = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(columns))})'  # noqa: S608
             count = 0
-            rows: Any = source.conn.execute(f'SELECT {quoted} FROM "{table}"')  # noqa: S608
+            rows: Any = reader.execute(f'SELECT {quoted} FROM "{table}"')  # noqa: S608
             while batch := rows.fetchmany(_BATCH):
                 conn.executemany(insert, [tuple(r) for r in batch])
                 count += len(batch)

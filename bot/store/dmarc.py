@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from bot.store import Database
+from bot.store import Connection, Database
 from handlers.dmarc.failure import FailureReport
 from handlers.dmarc.report import Record, ReportHead
 from handlers.dmarc.sources import FORWARD_OVERRIDES, SourceStats
@@ -164,7 +164,7 @@ class DmarcStore:
                 ),
             ).fetchall()
             if not inserted:  # another replica stored it since the look above
-                return self._existing(head)
+                return self._existing(conn, head)
             report = int(inserted[0][0])
         count = messages = 0
         try:
@@ -189,9 +189,10 @@ class DmarcStore:
             raise
         return Added("stored", report, count, messages)
 
-    def _existing(self, head: ReportHead) -> Added:
+    @staticmethod
+    def _existing(conn: Connection, head: ReportHead) -> Added:
         org, report_id, domain, begin, end = head.key
-        row = self.db.conn.execute(
+        row = conn.execute(
             "SELECT id FROM dmarc_reports WHERE org = ? AND report_id = ? AND domain = ? AND "
             "begin_at = ? AND end_at = ?",
             (org, report_id, domain, begin, end),

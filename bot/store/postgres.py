@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
 
 from bot.store import Database, StoreUnavailable, redact_url
 
@@ -69,6 +70,7 @@ class _Result:
     """A statement's rows, fetched whole before its connection goes back to the pool."""
 
     def __init__(self, cursor: Any) -> None:
+        self._at = 0  # how far fetchmany has read
         self.rowcount = int(cursor.rowcount)
         if cursor.description is None:
             self.rows: list[Row] = []
@@ -83,7 +85,8 @@ class _Result:
         return self.rows
 
     def fetchmany(self, size: int) -> list[Row]:
-        taken, self.rows = self.rows[:size], self.rows[size:]
+        taken = self.rows[self._at : self._at + size]
+        self._at += len(taken)
         return taken
 
     def __iter__(self) -> Iterator[Row]:
@@ -132,13 +135,19 @@ class PostgresDatabase(Database):
         import psycopg_pool
 
         self.target = redact_url(url)
+        secret = urlsplit(url).password or ""
+
+        def unavailable(error: BaseException) -> StoreUnavailable:
+            text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            for shown in {secret, unquote(secret)} - {""}:  # libpq may echo a part of the URL
+                text = text.replace(shown, "***")
+            why = redact_url(text) or type(error).__name__
+            return StoreUnavailable(f"PostgreSQL at {self.target} cannot be used: {why}")
+
         try:  # one plain connection first: the pool would only say it timed out, not why
             psycopg.connect(url, connect_timeout=max(1, round(timeout))).close()
         except psycopg.Error as error:
-            why = redact_url(str(error).strip().splitlines()[0] if str(error).strip() else "")
-            raise StoreUnavailable(
-                f"PostgreSQL at {self.target} cannot be used: {why or type(error).__name__}"
-            ) from None
+            raise unavailable(error) from None
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -148,14 +157,18 @@ class PostgresDatabase(Database):
             open=False,
             name="ndrbot",
         )
-        self.pool.open(wait=True, timeout=timeout)
-        self.conn = _Pooled(self.pool)
-        with self.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations"
-                " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
+        try:
+            self.pool.open(wait=True, timeout=timeout)
+            self.conn = _Pooled(self.pool)
+            with self.transaction() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations"
+                    " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+        except Exception as error:  # no table rights, the server went away: close, say why
+            self.pool.close()
+            raise unavailable(error) from None
 
     def migrate(self, migrations: Iterable[tuple[str, str]]) -> list[str]:
         applied: list[str] = []
@@ -199,6 +212,16 @@ class PostgresDatabase(Database):
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608 (our tables)
             f' COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
         )
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Bound]:
+        """A REPEATABLE READ transaction: one consistent view for reading."""
+        with self.transaction() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield conn
+
+    def serialize(self, conn: Any, key: str) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))
 
     def group_concat(self, expression: str) -> str:
         return f"STRING_AGG(DISTINCT {expression}, ',')"

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.store import Database
+from bot.store import Database, StoreUnavailable
 
 __all__ = [
     "NETWORK_FILESYSTEMS",
@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("ndrbot.store")
+MIN_SQLITE = (3, 35)  # RETURNING (3.35) and ON CONFLICT upserts (3.24)
 
 
 class SqliteDatabase(Database):
@@ -32,6 +33,12 @@ class SqliteDatabase(Database):
     conn: sqlite3.Connection
 
     def __init__(self, path: str | Path) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StoreUnavailable(
+                f"SQLite {'.'.join(map(str, MIN_SQLITE))} or newer is needed (upserts and"
+                f" RETURNING); this Python has {sqlite3.sqlite_version}: use a Python built with a"
+                " newer SQLite, the container image, or PostgreSQL (NDRBOT_DB=postgresql://...)"
+            )
         self.path = self.target = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +93,16 @@ class SqliteDatabase(Database):
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN`` (deferred) ... ``COMMIT``: in WAL mode, one consistent view for reading."""
+        with self._lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -106,17 +106,33 @@ def test_outbox_rows_are_claimed_once_and_a_platform_hold_is_shared(
     assert not b.enqueue(_alert("k0"), at=NOW)  # the same alert from the other replica
     lease = NOW + timedelta(minutes=2)
     mine = a.claim_deliveries(NOW, "slack", until=lease, limit=3)
-    theirs = b.claim_deliveries(NOW, "slack", until=lease)
+    theirs = b.claim_deliveries(NOW, "slack", until=lease, limit=5)
     assert [d.idempotency_key for d in mine] == ["k0|slack|C1", "k1|slack|C1", "k2|slack|C1"]
     assert [d.idempotency_key for d in theirs] == ["k3|slack|C1", "k4|slack|C1"]
-    b.release([theirs[1].id])
-    assert [d.idempotency_key for d in a.claim_deliveries(NOW, "slack", until=lease)] == [
-        "k4|slack|C1"
-    ]
+    assert a.claim_deliveries(NOW, "slack", until=lease, limit=5) == []  # all held
+    later = lease  # both died mid-send: once the leases run out, every row can be claimed again
+    assert len(a.claim_deliveries(later, "slack", until=later + timedelta(minutes=2), limit=9)) == 5
     a.set_hold("slack", NOW + timedelta(seconds=30))
     a.set_hold("slack", NOW + timedelta(seconds=5))  # a shorter wait never shortens the hold
     assert b.hold("slack") == NOW + timedelta(seconds=30)
     assert b.hold("teams") is None
+
+
+def test_a_claim_that_lapsed_and_was_taken_over_is_no_longer_the_first_processs(
+    two: tuple[Database, Database],
+) -> None:
+    a, b = AlertStore(two[0]), AlertStore(two[1])
+    a.enqueue(_alert("k1"), at=NOW)
+    (slow,) = a.claim_deliveries(NOW, "slack", until=NOW + timedelta(seconds=60))
+    later = NOW + timedelta(seconds=61)  # a's post hangs past its lease; b takes the row over
+    (taken,) = b.claim_deliveries(later, "slack", until=later + timedelta(seconds=60))
+    assert taken.id == slow.id
+    assert not a.count_attempt(slow.id)  # a must not post it now
+    a.mark_retry(slow.id, next_attempt_at=later, error="late")  # nor undo b's claim
+    assert b.count_attempt(taken.id)
+    b.mark_sent(taken.id, at=later, message_id="1.0")
+    (row,) = a.outbox()
+    assert row["sent_at"] and row["attempts"] == 1 and row["last_error"] is None
 
 
 def test_the_same_bounce_posted_to_two_replicas_is_taken_once(
@@ -126,7 +142,7 @@ def test_the_same_bounce_posted_to_two_replicas_is_taken_once(
     day = timedelta(days=1)
     assert a.claim_intake("d1", at=NOW, since=NOW - day)
     assert not b.claim_intake("d1", at=NOW + timedelta(seconds=1), since=NOW - day)
-    b.release_intake("d1")  # the first copy could not be kept: the next one is taken
+    b.release_intake("d1", since=NOW - day)  # the first copy was not kept: the next is taken
     assert b.claim_intake("d1", at=NOW + timedelta(seconds=2), since=NOW - day)
     later = NOW + 2 * day  # a day on, the same bytes are a new bounce
     assert a.claim_intake("d1", at=later, since=later - day)

@@ -8,6 +8,8 @@ transaction: a crash leaves either all of it or none, and a re-run redoes the sa
 
 from __future__ import annotations
 
+import secrets
+
 from bot.store import Database
 from bot.store.alerts._cases import CaseQueries
 from bot.store.alerts._intake import IntakeQueries
@@ -32,4 +34,7 @@ class AlertStore(WatchQueries, OutboxQueries, IntakeQueries, CaseQueries):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Whose claims are whose: each process's store claims watches and outbox rows under its
+        # own token, so it never releases, or marks, a row another process has taken over.
+        self.owner = secrets.token_hex(8)
         db.migrate(MIGRATIONS)

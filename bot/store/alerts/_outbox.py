@@ -90,6 +90,7 @@ class OutboxQueries:
     """Alert history and outbox queries."""
 
     db: Database
+    owner: str
 
     def enqueue(self, alert: NewAlert, *, at: datetime) -> bool:
         """Record an alert and queue one delivery per destination; False if the key exists."""
@@ -113,7 +114,7 @@ class OutboxQueries:
         return (row[0], parse_iso(row[1])) if row else None
 
     def claim_deliveries(
-        self, now: datetime, platform: str, *, until: datetime, limit: int = 50
+        self, now: datetime, platform: str, *, until: datetime, limit: int = 1
     ) -> list[Delivery]:
         """Claim one platform's due outbox rows (not sent, not given up, not leased) for this
         process until ``until``, oldest first.
@@ -125,11 +126,11 @@ class OutboxQueries:
         """
         with self.db.transaction() as conn:
             claimed = conn.execute(
-                "UPDATE outbox SET lease_until = ? WHERE id IN (SELECT id FROM outbox"  # noqa: S608 (the dialect's clause only)
+                "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id IN (SELECT id FROM outbox"  # noqa: S608 (the dialect's clause only)
                 " WHERE platform = ? AND sent_at IS NULL AND failed_at IS NULL"
                 " AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
                 " ORDER BY id LIMIT ?" + self.db.skip_locked + ") RETURNING id",
-                (iso(until), platform, iso(now), iso(now), limit),
+                (iso(until), self.owner, platform, iso(now), iso(now), limit),
             ).fetchall()
         if not claimed:
             return []
@@ -157,20 +158,18 @@ class OutboxQueries:
             for r in rows
         ]
 
-    def release(self, delivery_ids: list[int]) -> None:
-        """Give back claimed rows this process will not try now (its platform asked to wait)."""
-        if delivery_ids:
-            with self.db.transaction() as conn:
-                conn.execute(
-                    "UPDATE outbox SET lease_until = NULL WHERE sent_at IS NULL AND id IN"  # noqa: S608 (marks only)
-                    f" ({','.join('?' * len(delivery_ids))})",
-                    delivery_ids,
-                )
-
-    def count_attempt(self, delivery_id: int) -> None:
-        """A claimed row is about to be posted: count the try (the backoff grows with it)."""
+    def count_attempt(self, delivery_id: int) -> bool:
+        """A claimed row is about to be posted: count the try (the backoff grows with it); False
+        when the claim is no longer this process's (it lapsed and another took the row over)."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (delivery_id,))
+            return (
+                conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1 WHERE id = ? AND lease_owner = ?"
+                    " AND sent_at IS NULL AND failed_at IS NULL",
+                    (delivery_id, self.owner),
+                ).rowcount
+                == 1
+            )
 
     def hold(self, platform: str) -> datetime | None:
         """Until when a platform asked every process to wait (its last 429's Retry-After)."""
@@ -230,25 +229,28 @@ class OutboxQueries:
         """The platform accepted the post."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE outbox SET sent_at = ?, message_id = ?, lease_until = NULL WHERE id = ?",
+                "UPDATE outbox SET sent_at = ?, message_id = ?, lease_until = NULL,"
+                " lease_owner = NULL WHERE id = ? AND sent_at IS NULL",
                 (iso(at), message_id, delivery_id),
             )
 
     def mark_retry(self, delivery_id: int, *, next_attempt_at: datetime, error: str) -> None:
-        """The post failed in a way worth retrying; try again at ``next_attempt_at``."""
+        """The post failed in a way worth retrying; try again at ``next_attempt_at`` (only while
+        the claim is this process's)."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = NULL"
-                " WHERE id = ?",
-                (iso(next_attempt_at), error[:500], delivery_id),
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_until = NULL,"
+                " lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+                (iso(next_attempt_at), error[:500], delivery_id, self.owner),
             )
 
     def mark_failed(self, delivery_id: int, *, at: datetime, error: str) -> None:
         """Give up on a delivery (the alert stays in the history)."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE outbox SET failed_at = ?, last_error = ?, lease_until = NULL WHERE id = ?",
-                (iso(at), error[:500], delivery_id),
+                "UPDATE outbox SET failed_at = ?, last_error = ?, lease_until = NULL,"
+                " lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+                (iso(at), error[:500], delivery_id, self.owner),
             )
 
     def outbox(self) -> list[dict[str, object]]:

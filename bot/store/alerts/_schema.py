@@ -77,12 +77,15 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
-        # Replicas sharing one database: a watch claimed for a sweep (claimed_until, a lease), a
+        # Replicas sharing one database: a watch claimed for a sweep and an outbox row claimed for
+        # a post (until when, by which process's store), a
         # platform's Retry-After seen by every replica, and bounces recorded on receipt so a
         # retry landing on another replica is a duplicate.
         "alerts-0004",
         """
         ALTER TABLE watches ADD COLUMN claimed_until TEXT;
+        ALTER TABLE watches ADD COLUMN claimed_by TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
         CREATE TABLE platform_holds (platform TEXT PRIMARY KEY, until TEXT NOT NULL);
         CREATE TABLE intake_receipts (digest TEXT PRIMARY KEY, received_at TEXT NOT NULL)
         """,

@@ -40,6 +40,7 @@ class WatchQueries:
     """Watch, audit and watch-state queries."""
 
     db: Database
+    owner: str
 
     def add_watch(
         self,
@@ -55,16 +56,17 @@ class WatchQueries:
         with self.db.transaction() as conn:
             existing = self._active(conn, kind, target)
             if existing is not None:
-                raise AlreadyWatched(
-                    f"{kind} {target} is watched already (#{existing.id}, added by "
-                    f"{existing.added_by} on {existing.added_at:%Y-%m-%d})"
-                )
-            (watch_id,) = conn.execute(
+                raise self._already(existing, kind, target)
+            inserted = conn.execute(
                 "INSERT INTO watches (kind, target, selectors, added_by, added_at, next_run_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                 (str(kind), target, ",".join(selectors), who, iso(at), iso(first_run_at)),
-            ).fetchall()[0]
-            self._audit(conn, at, who, "watch.add", f"{kind} {target}")
+            ).fetchall()
+            if inserted:
+                self._audit(conn, at, who, "watch.add", f"{kind} {target}")
+        if not inserted:  # another process added it since the look above
+            raise self._already(self._active_now(kind, target), kind, target)
+        watch_id = inserted[0][0]
         found = self.watch(int(watch_id or 0))
         assert found is not None
         return found
@@ -81,6 +83,18 @@ class WatchQueries:
             )
             self._audit(conn, at, who, "watch.remove", f"{kind} {target}")
         return self.watch(existing.id)
+
+    @staticmethod
+    def _already(existing: Watch | None, kind: WatchKind, target: str) -> AlreadyWatched:
+        if existing is None:
+            return AlreadyWatched(f"{kind} {target} is watched already")
+        return AlreadyWatched(
+            f"{kind} {target} is watched already (#{existing.id}, added by "
+            f"{existing.added_by} on {existing.added_at:%Y-%m-%d})"
+        )
+
+    def _active_now(self, kind: WatchKind, target: str) -> Watch | None:
+        return self._active(self.db.conn, kind, target)
 
     @staticmethod
     def _active(conn: Connection, kind: WatchKind, target: str) -> Watch | None:
@@ -123,11 +137,11 @@ class WatchQueries:
         """
         with self.db.transaction() as conn:
             claimed = conn.execute(
-                "UPDATE watches SET claimed_until = ? WHERE id IN (SELECT id FROM watches"  # noqa: S608 (the dialect's clause only)
+                "UPDATE watches SET claimed_until = ?, claimed_by = ? WHERE id IN (SELECT id FROM watches"  # noqa: S608 (the dialect's clause only)
                 " WHERE removed_at IS NULL AND next_run_at <= ?"
                 " AND (claimed_until IS NULL OR claimed_until <= ?)"
                 " ORDER BY next_run_at, id LIMIT ?" + self.db.skip_locked + ") RETURNING id",
-                (iso(until), iso(now), iso(now), limit),
+                (iso(until), self.owner, iso(now), iso(now), limit),
             ).fetchall()
         if not claimed:
             return []
@@ -139,10 +153,21 @@ class WatchQueries:
         ).fetchall()
         return [_watch(r) for r in rows]
 
+    def release_watch_claims(self) -> None:
+        """Give back the watches this process claimed and did not run (a sweep cancelled at
+        shutdown, a run another process saved first): they are due again at once."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE watches SET claimed_until = NULL, claimed_by = NULL WHERE claimed_by = ?",
+                (self.owner,),
+            )
+
     def next_run_at(self) -> datetime | None:
-        """When the next watch is due (None when nothing is watched)."""
+        """When the next watch may be run here (None when nothing is watched): its next run, or
+        when another process's claim on it lapses, whichever is later."""
         row = self.db.conn.execute(
-            "SELECT MIN(next_run_at) FROM watches WHERE removed_at IS NULL"
+            "SELECT MIN(CASE WHEN claimed_until > next_run_at THEN claimed_until"
+            " ELSE next_run_at END) FROM watches WHERE removed_at IS NULL"
         ).fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
@@ -209,8 +234,8 @@ class WatchQueries:
             if cursor.rowcount != 1:
                 return False
             conn.execute(
-                "UPDATE watches SET next_run_at = ?, last_run_at = ?, claimed_until = NULL"
-                " WHERE id = ?",
+                "UPDATE watches SET next_run_at = ?, last_run_at = ?, claimed_until = NULL,"
+                " claimed_by = NULL WHERE id = ?",
                 (iso(next_run_at), iso(checked_at), watch.id),
             )
             for alert in alerts:
