@@ -71,3 +71,19 @@ def test_copy_refuses_a_missing_file_and_the_same_database(tmp_path: Path) -> No
     here = str(tmp_path / "a.sqlite3")
     open_database(here).close()
     assert main(["db", "copy", "--from", here, "--to", here]) == 2
+
+
+def test_the_copy_knows_every_table_the_stores_create(database_target: str) -> None:
+    from bot.store.copy import TABLES, migrate_all
+
+    db = open_database(database_target)
+    migrate_all(db)
+    made = {t for t in TABLES if db.has_table(t)}
+    assert made == set(TABLES)  # a table added without telling the copy fails here
+    every = db.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+        if db.dialect == "sqlite"
+        else "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    ).fetchall()
+    assert {str(r[0]) for r in every} - {"schema_migrations", "sqlite_sequence"} == set(TABLES)
+    db.close()
