@@ -1,18 +1,29 @@
 """The DMARC sweep: once an hour, for each domain with reports, the alerts that need no new
-report to trigger them: silence, a known sender that started failing, and the weekly digest.
-Each alert's key makes it once (per silence, per sender and week, per week)."""
+report to trigger them: silence, a known sender that started failing, legitimate mail failing
+more since a policy change, and the weekly digest. Each alert's key makes it once (per silence,
+per sender and week, per change, per week)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from bot.alerts._timing import Sleep, repeat
 from bot.dmarc.service import Dmarc
 from bot.store.dmarc import since_day
-from handlers.dmarc.alerts import digest_due, failing_card, failing_services, silent, silent_card
+from handlers.dmarc.alerts import (
+    after_change_card,
+    digest_due,
+    failing_after_change,
+    failing_card,
+    failing_services,
+    policy_change,
+    policy_label,
+    silent,
+    silent_card,
+)
 from handlers.dmarc.cards import report_card
 from handlers.dmarc.sources import minus, name_sources
 from handlers.failures import log_failure
@@ -73,12 +84,43 @@ class DmarcSweeper:
                 failing_card(domain, name, n, before, share),
             )
             offered += 1
+        offered += self._after_change(domain, now)
         if recent and digest_due(now.weekday(), now.hour, rules):
             summary = await self.dmarc.summary(domain, 7)
             card = replace(report_card(summary), title=f"Weekly DMARC digest: {domain}")
             enqueue(f"dmarc-digest:{domain}:{year}-W{week:02d}", "dmarc_digest", domain, card)
             offered += 1
         return offered
+
+    def _after_change(self, domain: str, now: datetime) -> int:
+        """Alert once per policy change when legitimate mail fails more since it."""
+        enqueue = self.dmarc.enqueue
+        store, rules, services = self.dmarc.store, self.dmarc.rules, self.dmarc.catalogue.senders
+        if enqueue is None:
+            return 0
+        reports = store.policies(domain, since_day(now, rules.watch_days + rules.before_days))
+        change = policy_change([(day, policy_label(policy)) for day, policy in reports])
+        if change is None:
+            return 0
+        start = date.fromisoformat(change.day) - timedelta(days=rules.before_days)
+        since = store.sources(domain, change.day)
+        before = minus(store.sources(domain, start.isoformat()), since)
+        found = failing_after_change(
+            name_sources(before, {}, services.values(), domain),
+            name_sources(since, {}, services.values(), domain),
+            change,
+            today=now.date(),
+            rules=rules,
+        )
+        if found is None:
+            return 0
+        enqueue(
+            f"dmarc-after-change:{domain}:{change.day}:{change.after}",
+            "dmarc_after_change",
+            domain,
+            after_change_card(domain, found),
+        )
+        return 1
 
     async def run_forever(self) -> None:
         """Sweep, then sleep an hour (or until woken), forever."""

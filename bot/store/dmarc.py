@@ -343,6 +343,15 @@ class DmarcStore:
             for row in rows
         ]
 
+    def policies(self, domain: str, since: str) -> list[tuple[str, dict[str, object]]]:
+        """``(day, policy published)`` of each report about ``domain`` beginning from ``since``."""
+        rows = self.db.conn.execute(
+            "SELECT begin_at, policy FROM dmarc_reports WHERE domain = ? AND begin_at >= ? "
+            "AND complete = 1 ORDER BY begin_at",
+            (domain, since),
+        ).fetchall()
+        return [(str(row[0])[:10], dict(json.loads(row[1]))) for row in rows]
+
     def receivers(self, domain: str, since: str) -> list[tuple[str, int]]:
         """``(reporting org, messages)`` for ``domain``, biggest first."""
         rows = self.db.conn.execute(

@@ -10,13 +10,18 @@
 - **Silence**: no report covered the domain for ``silent_days`` days (the rua mailbox or its
   feed to ndrbot broke).
 - **The weekly digest**: due once per ISO week, from Monday ``digest_hour`` UTC.
+- **After a policy change**: for ``watch_days`` after the reports first show a new published
+  policy (``p=none`` to ``p=quarantine; t=y``, say), the share of legitimate mail (aligned and
+  fixable sources) failing DMARC is compared with the ``before_days`` before the change; a rise
+  of more than ``points`` on real volume is an alert, once per change, before receivers act on
+  the new policy for long.
 
 Each alert has a key that makes it happen once (a source once ever, a drop once per week).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,14 +29,20 @@ from handlers.card import Card, Fact, Tone
 from handlers.dmarc.sources import BUCKET_TITLES, Bucket, NamedSource
 
 __all__ = [
+    "AfterChange",
     "AlertRules",
     "Drop",
+    "PolicyChange",
+    "after_change_card",
     "digest_due",
     "drop_card",
+    "failing_after_change",
     "failing_card",
     "failing_services",
     "new_source_card",
     "new_sources",
+    "policy_change",
+    "policy_label",
     "share_drop",
     "silent",
     "silent_card",
@@ -53,6 +64,8 @@ class AlertRules:
     source_volume: int = 50  # its messages in the recent window
     silent_days: int = 3
     digest_hour: int = 8
+    watch_days: int = 30  # how long after a policy change its effect is watched
+    change_volume: int = 200  # legitimate messages since the change before judging it
 
 
 @dataclass(frozen=True)
@@ -205,3 +218,102 @@ def silent_card(domain: str, last_day: str, rules: AlertRules) -> Card:
 def digest_due(now_weekday: int, now_hour: int, rules: AlertRules) -> bool:
     """True from Monday ``digest_hour`` UTC on (the week's key makes it once)."""
     return now_weekday > 0 or now_hour >= rules.digest_hour
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """The latest day the reports show a different published policy than the day before."""
+
+    day: str
+    before: str  # "p=none"
+    after: str  # "p=quarantine; t=y"
+
+
+@dataclass(frozen=True)
+class AfterChange:
+    """Legitimate mail failing DMARC before a policy change and since."""
+
+    change: PolicyChange
+    before: float  # share failing
+    after: float
+    messages: int  # legitimate messages since the change
+    failing: tuple[NamedSource, ...]  # the legitimate sources failing since, most mail first
+
+
+def policy_label(policy: Mapping[str, object]) -> str:
+    """A published policy as the record says it: ``p=quarantine; t=y``."""
+    label = f"p={policy.get('p') or 'none'}"
+    if str(policy.get("testing") or "") == "y":
+        label += "; t=y"
+    pct = str(policy.get("pct") or "")
+    if pct and pct != "100":
+        label += f"; pct={pct}"
+    return label
+
+
+def policy_change(per_day: Sequence[tuple[str, str]]) -> PolicyChange | None:
+    """The last change in ``(day, policy label)`` (several reports a day: the label most of them
+    state that day), or None when the reports show one policy throughout."""
+    days: dict[str, dict[str, int]] = {}
+    for day, label in per_day:
+        counts = days.setdefault(day, {})
+        counts[label] = counts.get(label, 0) + 1
+    labels = [(day, max(c, key=lambda k: (c[k], k))) for day, c in sorted(days.items())]
+    for (_, before), (day, after) in zip(reversed(labels[:-1]), reversed(labels[1:]), strict=True):
+        if before != after:
+            return PolicyChange(day, before, after)
+    return None
+
+
+def failing_after_change(
+    before: Sequence[NamedSource],
+    since: Sequence[NamedSource],
+    change: PolicyChange,
+    *,
+    today: date,
+    rules: AlertRules,
+) -> AfterChange | None:
+    """The rise in legitimate mail failing DMARC since ``change`` (sources legitimate before it
+    or since), when it is more than ``points`` on ``change_volume`` messages or more, within
+    ``watch_days`` of the change; None otherwise."""
+    if change.day < _day(rules.watch_days, today):
+        return None
+    legit = {s.stats.ip for s in (*before, *since) if s.bucket in (Bucket.ALIGNED, Bucket.FIXABLE)}
+    then = [s for s in before if s.stats.ip in legit]
+    now = [s for s in since if s.stats.ip in legit]
+    then_n, now_n = sum(s.stats.messages for s in then), sum(s.stats.messages for s in now)
+    if now_n < rules.change_volume or not then_n:
+        return None
+    then_fail = 1 - sum(s.stats.aligned for s in then) / then_n
+    now_fail = 1 - sum(s.stats.aligned for s in now) / now_n
+    if (now_fail - then_fail) * 100 <= rules.points:
+        return None
+    failing = sorted(
+        (s for s in now if s.stats.aligned < s.stats.messages),
+        key=lambda s: s.stats.aligned - s.stats.messages,
+    )
+    return AfterChange(change, then_fail, now_fail, now_n, tuple(failing[:5]))
+
+
+def after_change_card(domain: str, found: AfterChange) -> Card:
+    """The alert for legitimate mail failing more since a policy change."""
+    change = found.change
+    acts = "quarantine or reject" if "t=y" not in change.after else "start acting on"
+    return Card(
+        title=f"More legitimate mail fails DMARC since {domain} moved to {change.after}",
+        tone=Tone.ERROR,
+        summary=(
+            f"Reports show {change.after} from {change.day} on (it was {change.before}). Since "
+            f"then {100 * found.after:.1f}% of {found.messages:,} messages from {domain}'s "
+            f"legitimate senders failed DMARC, up from {100 * found.before:.1f}% before: "
+            f"receivers {acts} that mail. Fix the senders below, or step back to "
+            f"{change.before} until they pass."
+        ),
+        facts=tuple(
+            Fact(s.name, f"{100 * s.share:.1f}% passed of {s.stats.messages:,}")
+            for s in found.failing
+        ),
+        notes=tuple(s.fix for s in found.failing if s.fix)[:3],
+        footer=f"/dmarcready {domain} shows the gates; /dmarcreport {domain} 7 every source.",
+        meta={"card": "dmarc_after_change", "domain": domain},
+    )

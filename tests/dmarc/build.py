@@ -37,6 +37,8 @@ def report_xml(
     domain: str = "contoso.com",
     begin: int = DAY,
     rfc9990: bool = False,
+    p: str = "none",
+    testing: str = "",
 ) -> bytes:
     ns = ' xmlns="urn:ietf:params:xml:ns:dmarc-2.0"' if rfc9990 else ""
     parts = [
@@ -44,7 +46,9 @@ def report_xml(
         f"<report_metadata><org_name>{escape(org)}</org_name><email>r@{escape(org)}</email>"
         f"<report_id>{escape(report_id)}</report_id><date_range><begin>{begin}</begin>"
         f"<end>{begin + 86399}</end></date_range></report_metadata>",
-        f"<policy_published><domain>{domain}</domain><p>none</p><sp>none</sp></policy_published>",
+        f"<policy_published><domain>{domain}</domain><p>{p}</p><sp>{p}</sp>"
+        + (f"<testing>{testing}</testing>" if testing else "")
+        + "</policy_published>",
     ]
     for row in rows:
         reason = f"<reason><type>{row.reason}</type></reason>" if row.reason else ""

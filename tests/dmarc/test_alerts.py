@@ -122,3 +122,69 @@ async def test_the_sweep_alerts_on_silence_a_failing_sender_and_the_digest_once(
     assert failing[2].title == "SendGrid (Twilio) started failing DMARC for contoso.com"
     (digest,) = alerts.alerts("dmarc_digest")
     assert digest[2].title == "Weekly DMARC digest: contoso.com"
+
+
+async def test_legitimate_mail_failing_more_after_a_policy_change_alerts_once(
+    database_target: str, catalogue: Catalogue
+) -> None:
+    from bot.dmarc.sweep import DmarcSweeper
+
+    dmarc, alerts = _dmarc(database_target, catalogue)
+    sendgrid = {"dkim_domain": "sendgrid.net"}
+    for ago in range(30, 5, -1):  # p=none for weeks, everything legitimate aligned ...
+        rows = [Row("167.89.100.12", 300, **sendgrid), Row("40.107.22.51", 900)]
+        dmarc.ingest(report_xml(rows, report_id=f"a{ago}", begin=_day(ago)), source="t")
+    for ago in range(5, 0, -1):  # ... then p=quarantine; t=y, and SendGrid's DKIM went too
+        rows = [
+            Row("167.89.100.12", 300, dkim="fail", spf="fail", **sendgrid),
+            Row("40.107.22.51", 900),
+        ]
+        report = report_xml(rows, report_id=f"b{ago}", begin=_day(ago), p="quarantine", testing="y")
+        dmarc.ingest(report, source="t")
+    sweeper = DmarcSweeper(dmarc)
+    await sweeper.run_due()
+    await sweeper.run_due()  # an hour later: once per change
+    (after,) = alerts.alerts("dmarc_after_change")
+    card = after[2]
+    assert card.title == (
+        "More legitimate mail fails DMARC since contoso.com moved to p=quarantine; t=y"
+    )
+    assert "(it was p=none)" in card.summary and "25.0% of 6,000 messages" in card.summary
+    assert [f.label for f in card.facts] == ["SendGrid (Twilio)"]
+
+
+async def test_a_policy_change_that_breaks_nothing_is_no_alert(
+    database_target: str, catalogue: Catalogue
+) -> None:
+    from bot.dmarc.sweep import DmarcSweeper
+
+    dmarc, alerts = _dmarc(database_target, catalogue)
+    for ago in range(30, 0, -1):
+        p = "quarantine" if ago <= 5 else "none"
+        rows = [Row("40.107.22.51", 900), Row("203.0.113.9", 40, dkim="fail", spf="fail")]
+        dmarc.ingest(report_xml(rows, report_id=f"a{ago}", begin=_day(ago), p=p), source="t")
+    await DmarcSweeper(dmarc).run_due()
+    assert alerts.alerts("dmarc_after_change") == []  # the spoofer failing is not news
+
+
+def test_the_policy_change_is_the_last_day_most_reports_show_a_new_policy() -> None:
+    from handlers.dmarc.alerts import policy_change, policy_label
+
+    assert policy_label({"p": "quarantine", "testing": "y", "pct": "100"}) == "p=quarantine; t=y"
+    assert policy_label({"p": "reject", "pct": "50"}) == "p=reject; pct=50"
+    days = [
+        ("2026-11-01", "p=none"),
+        ("2026-11-02", "p=none"),
+        ("2026-11-03", "p=quarantine; t=y"),
+        ("2026-11-03", "p=none"),  # one receiver still had the old record cached
+        ("2026-11-03", "p=quarantine; t=y"),
+        ("2026-11-04", "p=quarantine; t=y"),
+    ]
+    change = policy_change(days)
+    assert change is not None
+    assert (change.day, change.before, change.after) == (
+        "2026-11-03",
+        "p=none",
+        "p=quarantine; t=y",
+    )
+    assert policy_change(days[:2]) is None
