@@ -129,6 +129,12 @@ def new_source_card(domain: str, source: NamedSource) -> Card:
         ),
         facts=(
             Fact("Source", f"{source.name} ({stats.ip})" if source.name != stats.ip else stats.ip),
+            *(
+                [Fact("Reverse DNS", f"{source.ptr} (run from {source.base})")]
+                if source.base
+                else []
+            ),
+            *([Fact("Network", source.network)] if source.network else []),
             Fact("Passed DMARC", f"{100 * source.share:.1f}%"),
             Fact("Reported by", ", ".join(stats.receivers[:5]) or "-"),
         ),

@@ -8,6 +8,7 @@ facts and quoted text, never as links or mentions (the renderers escape them).
 from __future__ import annotations
 
 from handlers.card import Card, CodeBlock, Fact, Section, Tone
+from handlers.dmarc.names import top_bases
 from handlers.dmarc.readiness import Readiness
 from handlers.dmarc.sources import BUCKET_TITLES, Bucket, DomainSummary, NamedSource
 
@@ -96,9 +97,13 @@ def report_card(summary: DomainSummary) -> Card:
         lines = [f"- {_line(s)}" for s in members[:MAX_SOURCES_PER_BUCKET]]
         if len(members) > MAX_SOURCES_PER_BUCKET:
             rest = members[MAX_SOURCES_PER_BUCKET:]
-            lines.append(
+            more = (
                 f"- and {len(rest)} more sources, {sum(s.stats.messages for s in rest):,} messages"
             )
+            bases = top_bases(s.base for s in rest)
+            if bases:  # who runs them, by their reverse DNS names' domains
+                more += " (" + ", ".join(f"{base}: {n}" for base, n in bases) + ")"
+            lines.append(more)
         title = f"{BUCKET_TITLES[bucket]}: {volume:,} messages ({_pct(volume, summary.messages)})"
         sections.append(Section(title, "\n".join(lines)))
     return Card(

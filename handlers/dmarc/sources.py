@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from handlers.dmarc.names import base_domain
 from knowledge import SendingService
 
 __all__ = [
@@ -81,6 +82,7 @@ class NamedSource:
     service: SendingService | None = None
     fix: str = ""
     network: str = ""  # "AS8075 Microsoft Corporation, US", from a local IP database
+    base: str = ""  # the reverse DNS name's registered domain ("hostco.net"), "" without one
 
     @property
     def share(self) -> float:
@@ -214,7 +216,7 @@ def name_sources(
         name = service.name if service is not None else (ptr or stats.ip)
         fix = _fix(bucket, service, stats, domain)
         network = (networks or {}).get(stats.ip, "")
-        out.append(NamedSource(stats, bucket, name, ptr, service, fix, network))
+        out.append(NamedSource(stats, bucket, name, ptr, service, fix, network, base_domain(ptr)))
     return tuple(out)
 
 

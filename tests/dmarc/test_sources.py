@@ -120,3 +120,39 @@ def test_a_mailing_list_is_known_by_its_domain_even_from_its_host_s_servers(
     named = _one(catalogue, stats, "mail-sor-f69.google.com")
     assert named.service is not None and named.service.key == "google_groups"
     assert named.bucket is Bucket.FORWARDER
+
+
+def test_the_base_domain_says_who_runs_a_source_host() -> None:
+    from handlers.dmarc.names import base_domain, top_bases
+
+    assert base_domain("mail-ed1-f49.google.com.") == "google.com"
+    assert base_domain("Host-5.Static.HostCo.co.uk") == "hostco.co.uk"
+    assert base_domain("x.s3.amazonaws.com") == "amazonaws.com"  # run by Amazon, whoever rents it
+    assert base_domain("192.0.2.1") == base_domain("com") == base_domain("") == ""
+    assert top_bases(["a.net", "", "b.net", "a.net"]) == [("a.net", 2), ("b.net", 1)]
+
+
+def test_unknown_sources_beyond_the_card_are_summed_by_who_runs_them(
+    catalogue: Catalogue,
+) -> None:
+    sources = [_stats(f"203.0.113.{n}", 100 - n) for n in range(1, 10)]
+    ptrs = {f"203.0.113.{n}": f"host-{n}.dyn.hostco.net" for n in range(1, 8)}
+    ptrs["203.0.113.8"] = "pool-8.isp.example.co.uk"
+    named = name_sources(sources, ptrs, catalogue.senders.values(), DOMAIN)
+    assert {s.base for s in named} == {"hostco.net", "example.co.uk", ""}
+    card = report_card(summarise(DOMAIN, 30, named, reports=1, receivers=[("google.com", 1)]))
+    (unknown,) = [s for s in card.sections if s.title.startswith("Unknown")]
+    assert unknown.text.splitlines()[-1] == (
+        "- and 4 more sources, 370 messages (hostco.net: 2, example.co.uk: 1)"
+    )
+
+
+def test_a_new_source_alert_says_whose_host_it_is(catalogue: Catalogue) -> None:
+    from handlers.dmarc.alerts import new_source_card
+
+    stats = replace(_stats("203.0.113.7", 400), first_day="2025-12-04")
+    (named,) = name_sources(
+        [stats], {"203.0.113.7": "vps-7.cloud.hostco.net"}, catalogue.senders.values(), DOMAIN
+    )
+    facts = {f.label: f.value for f in new_source_card(DOMAIN, named).facts}
+    assert facts["Reverse DNS"] == "vps-7.cloud.hostco.net (run from hostco.net)"
