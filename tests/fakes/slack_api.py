@@ -104,6 +104,9 @@ class FakeSlackApi:
     _contents: dict[str, bytes] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)  # files the bot uploaded, by id
     completed: list[dict[str, Any]] = field(default_factory=list)  # completeUploadExternal
+    # How many files.info calls an upload stays "processing" (no mimetype yet), as Slack's
+    # asynchronous scan makes it; None: it never finishes.
+    processing_polls: int | None = 0
     _pending_uploads: dict[str, str] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
@@ -441,11 +444,16 @@ class FakeSlackApi:
             if file_id not in self.uploads:
                 return {"ok": False, "error": "file_not_found"}
             done.append({"id": file_id, "title": entry.get("title", ""), "is_public": False})
+            self.files[file_id] = {"id": file_id, "mimetype": "", "polls": 0, **done[-1]}
         self.completed.extend(done)
-        return {"files": done}
+        return {"files": [{**d, "mimetype": ""} for d in done]}
 
     def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         obj = self.files.get(params.get("file", ""))
+        if obj is not None and "polls" in obj:  # one the bot uploaded: processed after a while
+            obj["polls"] += 1
+            ready = self.processing_polls is not None and obj["polls"] > self.processing_polls
+            obj["mimetype"] = "image/png" if ready else ""
         return {"file": obj, "comments": [], "response_metadata": {"next_cursor": ""}}
 
     async def _response_url(self, request: web.Request) -> web.StreamResponse:

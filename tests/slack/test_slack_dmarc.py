@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
 from knowledge import Catalogue
 from tests.dmarc.build import Row, report_xml, with_reports
 from tests.slack.conftest import SlackBot, blocks_of, header, payload
@@ -104,3 +106,30 @@ async def test_a_refused_image_block_still_delivers_the_card(
     assert [b for b in blocks_of(first.params) if b["type"] == "image"]
     assert not [b for b in blocks_of(second.params) if b["type"] == "image"]
     assert header(second.params).endswith("DMARC reports: contoso.com")
+
+
+async def test_the_chart_waits_for_slack_to_finish_the_upload_before_naming_it(
+    slack_bot: SlackBot, catalogue: Catalogue
+) -> None:
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    slack_bot.slack.processing_polls = 2  # Slack is still scanning the file for two looks
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("w"))
+    data.update(command="/dmarcreport", text="contoso.com 7")
+    await slack_bot.command(data)
+    (result,) = await slack_bot.slack.wait_for("response_url", timeout=10)
+    assert [b for b in blocks_of(result.params) if b["type"] == "image"]
+    assert len(slack_bot.slack.calls_to("files.info")) == 3
+
+
+async def test_an_upload_slack_never_finishes_leaves_the_card_without_its_chart(
+    slack_bot: SlackBot, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.slack.pictures.PAUSE", 0.01)
+    with_reports(slack_bot.router, slack_bot.store.db, catalogue)
+    slack_bot.slack.processing_polls = None
+    data = payload("command_spfcheck.json", RESPONSE_URL=slack_bot.slack.response_url("u"))
+    data.update(command="/dmarcreport", text="contoso.com 7")
+    await slack_bot.command(data)
+    (result,) = await slack_bot.slack.wait_for("response_url", timeout=10)
+    assert header(result.params).endswith("DMARC reports: contoso.com")
+    assert not [b for b in blocks_of(result.params) if b["type"] == "image"]
