@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.cli_options import add_dns_options, apply_dns_options
 from bot.cli_table import help_for
@@ -60,7 +61,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"ndrbot diagnose: {error}", file=sys.stderr)
         return 2
     services = build_services(settings)
+    if args.no_checks:  # nothing is awaited: no event loop, and asyncio is never imported
+        return _drive(_run(args, services))
+    import asyncio
+
     return asyncio.run(_run(args, services))
+
+
+def _drive(coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run a coroutine that never suspends (``--no-checks``: it awaits nothing) to its end."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return int(done.value)
+    coroutine.close()
+    raise RuntimeError("ndrbot diagnose --no-checks waited for something")
 
 
 async def _run(args: argparse.Namespace, services: Services) -> int:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 from . import _fields as f
 from ._catalogue import Catalogue, ChecklistTemplate, CommandTemplate, ItemTemplate
@@ -41,6 +40,7 @@ from ._model import (
     SendingService,
     Variant,
 )
+from ._parsed import cached_parse, user_cache_dir
 from ._render import context_for, make_environment, render_step, step_problem
 from ._safety import live_text
 from ._senders import sending_service
@@ -51,7 +51,6 @@ DATA_DIR = Path(__file__).parent / "data"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SHELLS = ("powershell", "sh")
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster
 
 _VARIANT_REQUIRED = (
     "key", "family", "severity", "who", "reason", "title", "summary", "meaning", "steps",
@@ -81,7 +80,7 @@ HOSTILE_FACTS = Facts(**{name: _HOSTILE for name in Facts.__dataclass_fields__})
 
 @functools.lru_cache(maxsize=1)
 def _default_catalogue() -> Catalogue:
-    return _load(DATA_DIR, TEMPLATES_DIR)
+    return _load(DATA_DIR, TEMPLATES_DIR, cache=user_cache_dir())
 
 
 def load_catalogue(data_dir: Path | None = None, templates_dir: Path | None = None) -> Catalogue:
@@ -94,8 +93,8 @@ def load_catalogue(data_dir: Path | None = None, templates_dir: Path | None = No
     return _load(Path(data_dir or DATA_DIR), Path(templates_dir or TEMPLATES_DIR))
 
 
-def _load(data_dir: Path, templates_dir: Path) -> Catalogue:
-    files = _read(data_dir)
+def _load(data_dir: Path, templates_dir: Path, cache: Path | None = None) -> Catalogue:
+    files = _read(data_dir, cache)
     env = make_environment(templates_dir)
     sources: dict[str, str] = {}
     portals: dict[str, Link] = {}
@@ -158,15 +157,15 @@ def _load(data_dir: Path, templates_dir: Path) -> Catalogue:
     return Catalogue(tuple(variants.values()), checklists, commands, portals, routes, senders)
 
 
-def _read(data_dir: Path) -> list[tuple[str, Mapping[str, Any]]]:
+def _read(data_dir: Path, cache: Path | None = None) -> list[tuple[str, Mapping[str, Any]]]:
     if not data_dir.is_dir():
         raise CatalogueError(str(data_dir), None, "catalogue data directory not found")
     out: list[tuple[str, Mapping[str, Any]]] = []
     for path in sorted(data_dir.rglob("*.yaml")):
         name = path.relative_to(data_dir).as_posix()
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe loader)
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            doc = cached_parse(path.read_bytes(), _parse_yaml, cache)
+        except (_YamlError, UnicodeDecodeError) as exc:
             raise CatalogueError(name, None, f"not valid YAML: {exc}") from None
         if not isinstance(doc, dict):
             raise CatalogueError(name, None, "top level must be a mapping")
@@ -178,6 +177,20 @@ def _read(data_dir: Path) -> list[tuple[str, Mapping[str, Any]]]:
             raise CatalogueError(name, None, f"unknown section(s): {', '.join(sorted(unknown))}")
         out.append((name, doc))
     return out
+
+
+class _YamlError(ValueError):
+    """A YAML file that does not parse (PyYAML is imported only to parse one)."""
+
+
+def _parse_yaml(text: bytes) -> Any:
+    import yaml  # not needed at all when every file's parse is cached
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster
+    try:
+        return yaml.load(text.decode("utf-8"), Loader=loader)  # noqa: S506 (safe loader)
+    except yaml.YAMLError as exc:
+        raise _YamlError(str(exc)) from None
 
 
 def _section(file: str, doc: Mapping[str, Any], name: str, kind: type) -> Any:

@@ -17,6 +17,7 @@ escapes for its own platform.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import re
@@ -93,10 +94,27 @@ def _finalize(value: object) -> object:
     return "" if value is None else value
 
 
+class _QuietCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's own per-user bytecode cache (a 0700 folder it checks before use), so a start-up
+    does not compile the command templates again; a cache that cannot be written is skipped."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:
+        return _QuietCache()
+    except (OSError, RuntimeError):  # no safe folder of our own: compile every time
+        return None
+
+
 def make_environment(templates_dir: Path) -> jinja2.Environment:
     """The one Jinja2 environment: strict undefined, no autoescape, the escaping filters."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701 (plain text and shell commands; renderers escape per platform)
         finalize=_finalize,

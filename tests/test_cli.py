@@ -132,17 +132,24 @@ def test_chat_keeps_a_pasted_sessions_end_of_data_inside_the_paste() -> None:
     assert re.search(r"Status +550 5\.7\.1", done.stdout)
 
 
-_HEAVY = ("slack_bolt", "slack_sdk", "botbuilder", "aiohttp", "dns")
+_HEAVY = ("slack_bolt", "slack_sdk", "botbuilder", "aiohttp", "dns", "asyncio")
 
 
-def _loaded_after(code: str) -> list[str]:
+def _loaded_after(
+    code: str, heavy: tuple[str, ...] = _HEAVY, env: dict[str, str] | None = None
+) -> list[str]:
     """The heavy top-level packages a fresh interpreter has loaded after running ``code``."""
     probe = (
         f"{code}\nimport sys\n"
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({_HEAVY!r})))"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
     ).stdout
     return ast.literal_eval(out.strip().splitlines()[-1])
 
@@ -155,6 +162,16 @@ def test_diagnose_without_checks_loads_no_chat_sdk_server_or_resolver() -> None:
     sample = SAMPLES / "eop_spamhaus_postfix.txt"
     code = f"from bot.cli import main; main(['diagnose', '--json', '--no-checks', {str(sample)!r}])"
     assert _loaded_after(code) == []
+
+
+def test_a_second_start_reads_the_catalogue_without_parsing_yaml(tmp_path: Path) -> None:
+    sample = SAMPLES / "eop_spamhaus_postfix.txt"
+    code = f"from bot.cli import main; main(['diagnose', '--json', '--no-checks', {str(sample)!r}])"
+    cache = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert _loaded_after(code, ("yaml",), cache) == ["yaml"]  # the first start parses it
+    assert list((tmp_path / "ndrbot").glob("catalogue-*.json"))
+    assert _loaded_after(code, ("yaml",), cache) == []  # later ones read the parse kept
+    assert _loaded_after(code, ("yaml",), {"XDG_CACHE_HOME": "/proc/no-cache"}) == ["yaml"]
 
 
 def test_chat_recheck_runs_the_last_cards_checks_again() -> None:

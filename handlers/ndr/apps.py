@@ -26,61 +26,58 @@ import re
 
 from handlers.ndr.codes import ADDRESS_BODY, STATUS_RE, is_masked_address, normalise_address
 from handlers.ndr.extract import Candidate, find_command
+from handlers.ndr.lazyre import lazy
 
 __all__ = ["find_replies", "recipient_in_reply"]
 
 _MAX_SCAN = 200_000
 _MAX_REPLIES = 200
 
-_SWIFT = re.compile(
+_SWIFT = lazy(
     r"Expected response code \"?[\d/ ]{3,20}\"?(?: but|,) got (?:code )?\"?([2-5]\d\d)\"?"
     r"(?:, with message \"([^\"\n]{0,2000}))?"
 )
 # A quoted string, as Python's repr writes one: it picks the quote the text does not contain, so
 # the text runs to the next such quote (linear: no lazy scan that could go on past it).
 _PY_STRING = r"b?(?:'([^']{0,2000})'|\"([^\"]{0,2000})\")"
-_PY_DICT = re.compile(
+_PY_DICT = lazy(
     r"(['\"])([^'\"\n{}]{1,320})\1\s*:\s*\(\s*([2-5]\d\d)\s*,\s*" + _PY_STRING + r"\s*\)"
 )
 # (550, b'...') and SMTPSenderRefused's (553, b'...', 'sender'); not ('fail', 550, '...') from an
 # SPF library, where the code is not first.
-_PY_TUPLE = re.compile(
+_PY_TUPLE = lazy(
     r"\(\s*([45]\d\d)\s*,\s*" + _PY_STRING + r"\s*(?:,\s*b?['\"]([^'\"\n]{1,320})['\"]\s*)?\)"
 )
-_PY_SET = re.compile(
-    r"SMTPRecipientsRefused:?\s*\{\s*((?:u?['\"][^'\"\n]{1,320}['\"],?\s*){1,100})\}"
-)
-_QUOTED_FIELD = re.compile(
+_PY_SET = lazy(r"SMTPRecipientsRefused:?\s*\{\s*((?:u?['\"][^'\"\n]{1,320}['\"],?\s*){1,100})\}")
+_QUOTED_FIELD = lazy(
     r"(response|data|message|reason|details|error|smtp_msg|diagnosticCode|description)['\"]?\s*[:=]\s*"
     r"(?:'((?:[45]\d\d[ -]|[45]\.\d{1,3}\.\d{1,3}\s)[^']{0,2000})'"
     r"|\"((?:[45]\d\d[ -]|[45]\.\d{1,3}\.\d{1,3}\s)[^\"]{0,2000})\")"
 )
-_DOTNET = re.compile(r"The server response (?:was|is):\s*([^\n]{1,2000})")
-_PHPMAILER = re.compile(
+_DOTNET = lazy(r"The server response (?:was|is):\s*([^\n]{1,2000})")
+_PHPMAILER = lazy(
     r"SMTP ERROR: ([A-Z][A-Z ]{1,20}) command failed:\s*([^\n]{1,2000})"
     r"|SMTP server error: ([A-Z][A-Z ]{1,20}) command failed\s*Detail:\s*((?:(?!SMTP code:)[^\n]){1,2000})"
     r"(?:\s*SMTP code:\s*([2-5]\d\d))?",
 )
-_PEAR = re.compile(r"\(code:\s*([2-5]\d\d),\s*response:\s*([^\n]{1,2000}?)\)\s*\]")
-_BRACKET_CODE = re.compile(r"\[([45]\d\d)\]\.?\s*([^\n]{0,2000})")
-_BRACKET_LEAD_IN = re.compile(r"(?:SMTP|error code)[^\[\n]{0,20}$", re.IGNORECASE)
+_PEAR = lazy(r"\(code:\s*([2-5]\d\d),\s*response:\s*([^\n]{1,2000}?)\)\s*\]")
+_BRACKET_CODE = lazy(r"\[([45]\d\d)\]\.?\s*([^\n]{0,2000})")
+_BRACKET_LEAD_IN = lazy(r"(?:SMTP|error code)[^\[\n]{0,20}$", re.IGNORECASE)
 # A 4xx/5xx reply code (or an enhanced code alone, "5.7.3 Authentication unsuccessful") counts
 # where it starts a line or follows a colon, a quote, "smtp;", " - " or "with"/"as"/"got", and
 # text follows it (on the same line or, wrapped, on the next). Found by the code first, then the
 # words before it are checked: cheap on long pastes, where codes are rare.
-_CODE = re.compile(
+_CODE = lazy(
     r"[45](?<![\w.#/-][45])(?:\d\d(?=[ -]\S|[ \t]*(?:\n|$))|\.\d{1,3}\.\d{1,3}(?=[ \t]+\S))"
 )
-_LEAD_IN = re.compile(r"(?:[:;=]\s*|\s-\s|\b(?:with|as|got)\s+)(['\"(]?)$", re.IGNORECASE)
-_NEW_REPLY = re.compile(r"(?:^|[:;]\s*)[45]\d\d[ -]")
-_PAIRED = re.compile(r"[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\s")
-_STATUS_LEAD_IN = re.compile(r"[:;]\s*(['\"]?)$")
-_CONTINUATION = re.compile(r"^[ \t]*(?:[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}[ \t])")
+_LEAD_IN = lazy(r"(?:[:;=]\s*|\s-\s|\b(?:with|as|got)\s+)(['\"(]?)$", re.IGNORECASE)
+_NEW_REPLY = lazy(r"(?:^|[:;]\s*)[45]\d\d[ -]")
+_PAIRED = lazy(r"[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\s")
+_STATUS_LEAD_IN = lazy(r"[:;]\s*(['\"]?)$")
+_CONTINUATION = lazy(r"^[ \t]*(?:[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}[ \t])")
 
 # Event records (JSON, Python reprs, key = value logs): field names, lower case, without _ and -.
-_FIELD = re.compile(
-    r"(['\"]?)([A-Za-z][\w-]{1,30})\1\s*[:=]\s*(?:(['\"])([^'\"\n]{0,2000})\3|(\d{3})\b)"
-)
+_FIELD = lazy(r"(['\"]?)([A-Za-z][\w-]{1,30})\1\s*[:=]\s*(?:(['\"])([^'\"\n]{0,2000})\3|(\d{3})\b)")
 _ADDRESS_KEYS = frozenset(("email", "emailaddress", "recipient", "rcpt", "to", "address"))
 _CODE_KEYS = frozenset(("code", "smtpcode", "responsecode", "replycode", "statuscode"))
 _STATUS_KEYS = frozenset(("status", "smtpenchcode", "enhancedcode", "enhancedstatus", "dsn"))
@@ -313,7 +310,7 @@ def _record_candidate(fields: dict[str, str], at: int) -> Candidate | None:
     return candidate
 
 
-_RECIPIENT_IN_REPLY = re.compile(
+_RECIPIENT_IN_REPLY = lazy(
     r"^(?:[245]\d\d[ -])?(?:[245]\.\d{1,3}\.\d{1,3}[ -])?\s*<("
     + ADDRESS_BODY
     + r")>(?::|\.\.\.)(?!\s*Sender)"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from handlers.ndr.lazyre import lazy
+
 __all__ = [
     "ADDRESS_BODY",
     "ADDRESS_RE",
@@ -29,25 +31,23 @@ __all__ = [
 
 # An enhanced status code not glued to other digits or dots (so not "15.1.112.19" or an IPv4).
 # RFC 3463 section 3.2: subjects run from 0 to 7.
-STATUS_RE = re.compile(r"(?<![\d.])([245])\.([0-7]|0[0-7])\.(\d{1,3})(?!\.?\d)")
+STATUS_RE = lazy(r"(?<![\d.])([245])\.([0-7]|0[0-7])\.(\d{1,3})(?!\.?\d)")
 # A reply code directly followed by an enhanced code: the rejecting server speaking.
-_PAIR_RE = re.compile(
-    r"(?<![\d.])[245][0-5]\d[ -]['\"]?([245]\.(?:[0-7]|0[0-7])\.\d{1,3})(?!\.?\d)"
-)
+_PAIR_RE = lazy(r"(?<![\d.])[245][0-5]\d[ -]['\"]?([245]\.(?:[0-7]|0[0-7])\.\d{1,3})(?!\.?\d)")
 # A reply code at the start of the text or after a wrapper, followed by space, dash or end.
-_LEADING_REPLY = re.compile(r"^[\s'\"(<#]{0,4}([245][0-5]\d)(?:[ \-:]|$)")
-_SMTP_WRAPPER = re.compile(r"smtp\s*;\s*", re.IGNORECASE)
+_LEADING_REPLY = lazy(r"^[\s'\"(<#]{0,4}([245][0-5]\d)(?:[ \-:]|$)")
+_SMTP_WRAPPER = lazy(r"smtp\s*;\s*", re.IGNORECASE)
 # Local part kept permissive (real bounces carry odd ones); domain needs a dot or brackets.
 ADDRESS_BODY = (
     r"(?:\"[^\"\r\n@<>]{1,64}\"|[\w.!#$%&'*+/=?^`{|}~-]{1,64})@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.)+"
     r"[A-Za-z]{2,24}|[\w.+=-]{1,64}@\[[0-9A-Fa-f:.]{3,45}\]"
 )
-ADDRESS_RE = re.compile(r"(?<![\w.+=-])(" + ADDRESS_BODY + r")(?![\w-])")
-_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)")
-_IPV6 = re.compile(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
+ADDRESS_RE = lazy(r"(?<![\w.+=-])(" + ADDRESS_BODY + r")(?![\w-])")
+_IPV4 = lazy(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)")
+_IPV6 = lazy(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
 
 
-_REPLY_IN_TEXT = re.compile(r"(?:^|\s)[245]\d\d[ -]")
+_REPLY_IN_TEXT = lazy(r"(?:^|\s)[245]\d\d[ -]")
 
 
 def has_code(text: str) -> bool:
@@ -114,7 +114,7 @@ def leading_reply_code(text: str) -> str | None:
     return None
 
 
-_ANY_REPLY = re.compile(
+_ANY_REPLY = lazy(
     r"(?<![\w.#-])([245][0-5]\d)(?:[ -][245]\.\d{1,3}\.\d{1,3}|[ -](?=[A-Za-z<'\"])|:\s)"
 )
 
@@ -177,15 +177,15 @@ _MASK_WORDS = frozenset(
     )
 )
 # Something in an address that masking could explain; without it the address is not masked.
-_MASK_HINT = re.compile(
+_MASK_HINT = lazy(
     r"[*?#\[\]]|xxx|^[._-]|^@|@[._-]|@[^.]*$|\.[._-]|[._-]@|[._-]\.|[._-]$|"
     r"redacted|censored|removed|hidden|masked|anonymi|obfuscated|snip",
     re.IGNORECASE,
 )
-_MASK_RUN = re.compile(r"^[*?#_.\-]+$|^x{3,}$|[*?#]{2,}", re.IGNORECASE)
+_MASK_RUN = lazy(r"^[*?#_.\-]+$|^x{3,}$|[*?#]{2,}", re.IGNORECASE)
 # An address as a paste may show it masked: the address characters plus "*?#[]" in both parts.
 MASKED_BODY = r"[\w.*?#!$%&'+/=^`{|}~\[\]-]{0,64}@[\w.*?#\[\]-]{1,255}"
-_MASKED_TOKEN = re.compile(r"(?<![\w.+=-])(" + MASKED_BODY + r")(?![\w-])")
+_MASKED_TOKEN = lazy(r"(?<![\w.+=-])(" + MASKED_BODY + r")(?![\w-])")
 
 
 def is_masked_address(address: str) -> bool:

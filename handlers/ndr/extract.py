@@ -22,6 +22,7 @@ from handlers.ndr.codes import (
     is_masked_address,
     normalise_address,
 )
+from handlers.ndr.lazyre import lazy
 
 __all__ = [
     "FAILURE_WORDS",
@@ -55,7 +56,7 @@ class Candidate:
 
 
 # A line that starts with an address: "<a@b>: ...", "  a@b", "a@b on <date>", "a@b [User unknown]".
-_ANCHOR = re.compile(
+_ANCHOR = lazy(
     r"^[ \t]{0,12}(?:\*[ \t]{1,4})?(?:[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}[ -])?)?"
     r"(?:[\w .'\"-]{0,60}<mailto:)?(?:\{\s*u?')?[<\"]?("
     + ADDRESS_BODY
@@ -63,17 +64,17 @@ _ANCHOR = re.compile(
 )
 # A line that is only a display name and an address: "Pat Doe (pat@contoso.com)", as Outlook lists
 # the recipients of a report once its links are gone.
-_NAMED = re.compile(r"^[ \t]{0,12}[\w .'\"-]{1,60}\((" + ADDRESS_BODY + r")\)[ \t]*:?[ \t]*$")
+_NAMED = lazy(r"^[ \t]{0,12}[\w .'\"-]{1,60}\((" + ADDRESS_BODY + r")\)[ \t]*:?[ \t]*$")
 # Lines that start with an address but are not about a failed recipient.
-_NOT_ANCHOR_TAIL = re.compile(r"^\s*(?:wrote:|schrieb:|a écrit)", re.IGNORECASE)
-_HEADERISH = re.compile(r"^[ \t]*[A-Za-z][A-Za-z -]{0,30}:[ \t]")
-_TAIL_NOISE = re.compile(r"^\s*(?:\(expanded from[^)]{0,400}\)\s*)?:?\s*")
+_NOT_ANCHOR_TAIL = lazy(r"^\s*(?:wrote:|schrieb:|a écrit)", re.IGNORECASE)
+_HEADERISH = lazy(r"^[ \t]*[A-Za-z][A-Za-z -]{0,30}:[ \t]")
+_TAIL_NOISE = lazy(r"^\s*(?:\(expanded from[^)]{0,400}\)\s*)?:?\s*")
 
 
-_RECIPIENT_LABEL = re.compile(
+_RECIPIENT_LABEL = lazy(
     r"^\s*(?:Recipient address|Recipient|Failed recipient|Address)\s*:\s*", re.IGNORECASE
 )
-_SEPARATOR = re.compile(r"^\s*(?:[-=*_#~]{3,}.*|.*[-=*_#~]{5,}\s*)$")
+_SEPARATOR = lazy(r"^\s*(?:[-=*_#~]{3,}.*|.*[-=*_#~]{5,}\s*)$")
 
 
 def _anchor(line: str) -> tuple[str | None, str, str | None] | None:
@@ -89,14 +90,15 @@ def _anchor(line: str) -> tuple[str | None, str, str | None] | None:
         line = line[label.end() :]
     elif _HEADERISH.match(line):
         return None
-    match = _ANCHOR.match(line) or _NAMED.match(line)
+    anchored = _ANCHOR.match(line)
+    match = anchored or _NAMED.match(line)
     if not match:
         masked = _MASKED_ANCHOR.match(line)
         rest = (masked.group(2) or "") if masked else ""
         if masked and is_masked_address(masked.group(1)) and not _NOT_ANCHOR_TAIL.match(rest):
             return None, _TAIL_NOISE.sub("", rest, count=1), masked.group(1)
         return None
-    tail = match.group(2) if match.re is _ANCHOR else ""
+    tail = match.group(2) if anchored else ""
     if _NOT_ANCHOR_TAIL.match(tail):
         return None
     address = normalise_address(match.group(1))
@@ -113,15 +115,15 @@ def _anchor(line: str) -> tuple[str | None, str, str | None] | None:
     return address, _TAIL_NOISE.sub("", tail, count=1), hidden
 
 
-_MASKED_ANCHOR = re.compile(r"^[ \t]{0,12}[<\"]?(" + MASKED_BODY + r"?)[>\"]?((?:[:\s)(]).*)?$")
-_BRACKETED = re.compile(r"\s{1,4}<([^<>\s]{3,320})>")
+_MASKED_ANCHOR = lazy(r"^[ \t]{0,12}[<\"]?(" + MASKED_BODY + r"?)[>\"]?((?:[:\s)(]).*)?$")
+_BRACKETED = lazy(r"\s{1,4}<([^<>\s]{3,320})>")
 
 
 # "host X[ip] said: 550 5.2.1" wrapped before the server's own "<a@b>... User unknown": the next
 # line names the address again but goes on with the same reply.
-_CUT_AFTER_CODE = re.compile(r"\b[245]\d\d(?:[ -][245]\.\d{1,3}\.\d{1,3})?\s*$")
-_BOILERPLATE_ADDRESS = re.compile(r"^(?:mailer-daemon|noreply|no-reply)@", re.IGNORECASE)
-_ON_DATE = re.compile(r"^on\s+\S.{0,80}$", re.IGNORECASE)
+_CUT_AFTER_CODE = lazy(r"\b[245]\d\d(?:[ -][245]\.\d{1,3}\.\d{1,3})?\s*$")
+_BOILERPLATE_ADDRESS = lazy(r"^(?:mailer-daemon|noreply|no-reply)@", re.IGNORECASE)
+_ON_DATE = lazy(r"^on\s+\S.{0,80}$", re.IGNORECASE)
 
 
 def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidate]:
@@ -205,11 +207,9 @@ def _best_per_address(found: list[Candidate]) -> list[Candidate]:
 # ---------------------------------------------------------------------------------------------
 # The rejecting server's reply inside a paragraph or a whole report.
 
-_REPLY_START = re.compile(
-    r"(?:^|[\s:'\"(;])([245]\d\d)[ -](?:[245]\.\d{1,3}\.\d{1,3}|[A-Za-z<#\[])"
-)
+_REPLY_START = lazy(r"(?:^|[\s:'\"(;])([245]\d\d)[ -](?:[245]\.\d{1,3}\.\d{1,3}|[A-Za-z<#\[])")
 # Phrases after which the remote server's own words follow, most specific first.
-_REPLY_MARKERS = re.compile(
+_REPLY_MARKERS = lazy(
     r"(?:Remote Server (?:at [^\s]{1,255}(?: \([^)]{0,60}\))? )?returned '"
     r"|The error that the other server returned was:"
     r"|The response (?:from the remote server )?was:"
@@ -246,7 +246,7 @@ def reply_text(paragraph: str) -> str:
     return rest.strip()
 
 
-_HOST_SAID = re.compile(
+_HOST_SAID = lazy(
     r"\bhost\s+([A-Za-z0-9][\w.-]{0,253})\s?\[([0-9A-Fa-f:.]{3,45})\]"
     r"|\bremote host ([0-9A-Fa-f:.]{3,45}) said"
     r"|\bby ([A-Za-z0-9][\w.-]{0,253}?)\.? \[([0-9A-Fa-f:.]{3,45})\]"
@@ -273,7 +273,7 @@ def find_remote(text: str) -> tuple[str | None, str | None]:
 
 
 # Lower case, run on lower-cased text: several times faster than re.IGNORECASE here.
-_COMMAND = re.compile(
+_COMMAND = lazy(
     r"in reply to (?:the )?(rcpt to|mail from|data|end of data|helo|ehlo|starttls|auth|quit|rset)"
     r"|after (rcpt to|mail from|end of data|data|helo|ehlo|starttls|initial connection|auth)"
     r"|>>> (rcpt to|mail from|data|helo|ehlo|starttls)"
@@ -321,7 +321,7 @@ def find_command(text: str) -> str | None:
 # Addresses named in prose ("Unable to deliver message to <a@b>", "Unknown user: a@b").
 
 _ADDR = ADDRESS_RE.pattern
-_PROSE = re.compile(
+_PROSE = lazy(
     r"(?:deliver(?:ed|ing|y)?|sent|send(?:ing)?|reach|forward(?:ed)?|message)\b[^\n<@]{0,50}?\bto\b:?\s*\"?<?("
     + _ADDR
     + ")"
@@ -359,7 +359,7 @@ def extract_prose_candidates(text: str) -> list[Candidate]:
 
 
 # Fixed sentences of report templates: never the reason for a particular failure.
-_BOILERPLATE = re.compile(
+_BOILERPLATE = lazy(
     r"created automatically by mail delivery|a message that you sent could not be delivered"
     r"|this is a permanent error|the following address\(es\) failed|this is the mail system at"
     r"|i'm sorry to have to inform you|be delivered to one or more recipients|please send mail to"
@@ -406,7 +406,7 @@ def reason_paragraph(text: str, *, plain_ok: bool = False) -> str | None:
 
 
 # Words that make a sentence read like a delivery failure (English; admin text is English).
-FAILURE_WORDS = re.compile(
+FAILURE_WORDS = lazy(
     r"unknown|not found|no such|does(?: not|n't) exist|(?:does(?: not|n't)|not) have an? (?:\S+ )?account"
     r"|reject|denied|refused|fail|full|quota|block|invalid|disabled|expired|timed? ?out|unreachable"
     r"|too (?:large|big|many)|exceed|suspend|inactive|unavailable|not allowed|not permitted|policy"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from handlers.ndr.codes import find_ips, normalise_address
+from handlers.ndr.lazyre import lazy
 
 __all__ = [
     "clean_diagnostic",
@@ -60,14 +61,14 @@ _SENDING_IP_RULES = (
         + _SLOT,
     ),
 )
-_DIGIT = re.compile(r"\d")
-_SENDING_IP = [re.compile(pattern, re.IGNORECASE) for _, pattern in _SENDING_IP_RULES]
+_DIGIT = lazy(r"\d")
+_SENDING_IP = [lazy(pattern, re.IGNORECASE) for _, pattern in _SENDING_IP_RULES]
 _SENDING_IP_WORDS = tuple(word for word, _ in _SENDING_IP_RULES)
-_BLOCK_WORDS = re.compile(
+_BLOCK_WORDS = lazy(
     r"block|listed|spam|reputation|banned|ptr|reverse|rdns|dnsbl|rbl|policy|spf|not allowed|denied|refused",
     re.IGNORECASE,
 )
-_MASKED_QUAD = re.compile(r"(?:[0-9xX*#?]{1,3}\.){3}[0-9xX*#?]{1,3}|[a-z](?:\.[a-z]){3}")
+_MASKED_QUAD = lazy(r"(?:[0-9xX*#?]{1,3}\.){3}[0-9xX*#?]{1,3}|[a-z](?:\.[a-z]){3}")
 
 
 def masked_ip(token: str) -> bool:
@@ -126,7 +127,7 @@ def find_sending_ip(diagnostic: str, remote_ip: str | None = None) -> str | None
 # Yahoo): the domain SPF or DMARC was checked for, for a paste that shows no sender address.
 _DOMAIN = r"\[?\(?([A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+)\)?\]?"
 _VERDICT_DOMAIN = [
-    re.compile(p, re.IGNORECASE)
+    lazy(p, re.IGNORECASE)
     for p in (
         r"\bSPF " + _DOMAIN + r" with ip",
         r"\bSPF check for " + _DOMAIN,
@@ -155,7 +156,7 @@ def find_verdict_domain(diagnostic: str) -> str | None:
     return None
 
 
-_REPORTING = re.compile(
+_REPORTING = lazy(
     r"Generating server:\s*([A-Za-z0-9][\w.-]{0,253})"
     r"|This is the mail system at host ([A-Za-z0-9][\w.-]{0,253}?)\.?\s*$"
     r"|This is the qmail-send program at ([A-Za-z0-9][\w.-]{0,253}?)\.?\s*$"
@@ -174,7 +175,7 @@ def find_reporting_mta(text: str) -> str | None:
     return host.rstrip(".").lower()
 
 
-_SENDER_TEXT = re.compile(
+_SENDER_TEXT = lazy(
     r"^[ \t]*(?:Sender Address|Sender|From|Envelope[- ]From|Return-Path|X-Postfix-Sender)[ \t]*:[ \t]*(.{3,400})$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -189,8 +190,8 @@ def find_sender_in_text(text: str) -> str | None:
     return None
 
 
-_GMAIL_CONTINUATION = re.compile(r"\s[245]\d\d-[245]\.\d{1,3}\.\d{1,3}\s")
-_WS = re.compile(r"\s+")
+_GMAIL_CONTINUATION = lazy(r"\s[245]\d\d-[245]\.\d{1,3}\.\d{1,3}\s")
+_WS = lazy(r"\s+")
 
 
 # An application's stack trace glued after the server's reply: two frames in a row of Node
@@ -198,16 +199,14 @@ _WS = re.compile(r"\s+")
 # SMTPTransport.rcptTo(SMTPTransport.java:1873)") or .NET ("at System.Net.Mail.SmtpClient.Send(
 # MailMessage message)"), or a Python traceback. The reply ends where the first frame starts.
 _FRAME = r"at (?:[\w$<>\[\]`]{1,100}\.){0,12}[\w$<>\[\]`]{1,100} ?\([^()\n]{0,300}\)(?: in \S.{0,200}?:line \d+)?"
-_STACK = re.compile(
+_STACK = lazy(
     rf"\s+{_FRAME}\s+{_FRAME}"
     r"|\s+Traceback \(most recent call last\)"
     r'|\s+File "[^"\n]{1,300}", line \d+, in '
 )
 
 
-_PY_REPLY = re.compile(
-    r"['\"]?[:\s]*\(\s*([2-5]\d\d)\s*,\s*b?(['\"])([^'\"]{0,2000})\2\s*\)\s*\}?\s*$"
-)
+_PY_REPLY = lazy(r"['\"]?[:\s]*\(\s*([2-5]\d\d)\s*,\s*b?(['\"])([^'\"]{0,2000})\2\s*\)\s*\}?\s*$")
 
 
 def clean_diagnostic(text: str) -> str:

@@ -10,12 +10,13 @@ import re
 from collections.abc import Iterable, Sequence
 
 from handlers.ndr.codes import find_ips, normalise_address
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.model import AuthResult, Hop, OriginalMessage
 from handlers.ndr.text import decode_header
 
 __all__ = ["parse_auth_results", "parse_header_block", "parse_original", "parse_received"]
 
-_HEADER = re.compile(r"^([!-9;-~]{1,76}):[ \t]?(.*)$")
+_HEADER = lazy(r"^([!-9;-~]{1,76}):[ \t]?(.*)$")
 _MAX_HEADERS = 500
 
 
@@ -42,11 +43,11 @@ def parse_header_block(text: str) -> list[tuple[str, str]]:
     return headers
 
 
-_METHOD = re.compile(r"^\s*([A-Za-z][\w.-]{0,30})\s*=\s*([A-Za-z][\w-]{0,30})")
-_PROPERTY = re.compile(
+_METHOD = lazy(r"^\s*([A-Za-z][\w.-]{0,30})\s*=\s*([A-Za-z][\w-]{0,30})")
+_PROPERTY = lazy(
     r"([A-Za-z][\w-]{0,30}(?:\.[A-Za-z][\w-]{0,30})?)\s*=\s*(\"[^\"]{0,300}\"|[^\s;()]{1,300})"
 )
-_COMMENT = re.compile(r"\(([^()]{0,500})\)")
+_COMMENT = lazy(r"\(([^()]{0,500})\)")
 
 
 def _split_clauses(value: str) -> list[str]:
@@ -101,8 +102,8 @@ def parse_auth_results(value: str) -> list[AuthResult]:
     return results
 
 
-_RECEIVED_FROM = re.compile(r"\bfrom\s+([^\s;()]{1,255})", re.IGNORECASE)
-_RECEIVED_BY = re.compile(r"\bby\s+([^\s;()]{1,255})", re.IGNORECASE)
+_RECEIVED_FROM = lazy(r"\bfrom\s+([^\s;()]{1,255})", re.IGNORECASE)
+_RECEIVED_BY = lazy(r"\bby\s+([^\s;()]{1,255})", re.IGNORECASE)
 
 
 def parse_received(value: str) -> Hop:
@@ -123,8 +124,8 @@ def parse_received(value: str) -> Hop:
     )
 
 
-_UNFOLD = re.compile(r"\r?\n[ \t]*")
-_DKIM_TAG = re.compile(r"(?:^|;)\s*([ds])\s*=\s*([^;\s]{1,255})")
+_UNFOLD = lazy(r"\r?\n[ \t]*")
+_DKIM_TAG = lazy(r"(?:^|;)\s*([ds])\s*=\s*([^;\s]{1,255})")
 
 
 def parse_original(headers: Sequence[tuple[str, str]]) -> OriginalMessage | None:

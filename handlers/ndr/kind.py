@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from handlers.ndr.codes import has_code
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.mime import Document
 from handlers.ndr.model import Kind
 from handlers.ndr.phrases import AUTO_REPLY_PHRASES, REPORT_PHRASES
@@ -23,7 +24,7 @@ __all__ = ["BOUNCE_PHRASES", "non_bounce_kind"]
 # Headlines and fixed sentences of delivery-failure notices, in the languages people paste.
 BOUNCE_PHRASES = REPORT_PHRASES
 _AUTO_REPLY_SUBJECT = AUTO_REPLY_PHRASES
-_AUTO_REPLY_TEXT = re.compile(
+_AUTO_REPLY_TEXT = lazy(
     r"\b(?:I am|I'm|I will be) (?:currently )?(?:out of (?:the )?office|away|on (?:annual )?leave|on vacation)"
     r"|\bout of office\b|\bautomatic reply\b|\bautomated response\b"
     r"|\bich bin (?:bis .{1,40} )?(?:nicht im b.ro|abwesend|im urlaub)"
@@ -34,7 +35,7 @@ _AUTO_REPLY_TEXT = re.compile(
 )
 # "Please confirm you are a human" / "add me to your whitelist" requests (Boxbe, SpamArrest,
 # Mailwasher-style challenge-response filters).
-_CHALLENGE = re.compile(
+_CHALLENGE = lazy(
     r"\bboxbe\b|spamarrest|challenge[- ]response|(?:confirm|verify|prove) (?:that )?you(?: are|'re) (?:a )?(?:human|real|not a (?:robot|spammer))"
     r"|\b(?:add|put) (?:me|this address|my address) (?:to|on) your (?:white ?list|allow ?list|address book|approved senders)"
     r"|(?:whitelist|white-list|allowlist) request|request to be (?:added to|whitelisted)"
@@ -65,7 +66,7 @@ _CHALLENGE_WORDS = (
 )
 _DELIST_WORDS = ("delist", "de-list", "removed from", "unblocked", "removal", "listed")
 # A list holding a post for its moderator (Mailman, Google Groups, Sympa, LISTSERV).
-_LIST_NOTICE = re.compile(
+_LIST_NOTICE = lazy(
     r"is being held until the list moderator|awaits? (?:the )?moderator(?:'s)? approval"
     r"|(?:pending|awaiting|held for) (?:moderator |moderation|approval by the moderator)"
     r"|post(?:ing)? to (?:a )?moderated list|message has been held for moderation"
@@ -73,7 +74,7 @@ _LIST_NOTICE = re.compile(
     re.IGNORECASE,
 )
 # A blocklist or provider confirming a removal.
-_DELIST = re.compile(
+_DELIST = lazy(
     r"(?:has|have) been (?:de-?listed|removed from (?:our|the) (?:block|black|deny) ?list|unblocked)"
     r"|de-?listing (?:request )?(?:has been |was )?(?:completed|approved|processed|successful)"
     r"|removal (?:request )?(?:has been |was )?(?:completed|approved|processed|successful)"
@@ -81,26 +82,26 @@ _DELIST = re.compile(
     re.IGNORECASE,
 )
 # A paste that says a message was delivered, queued or read (with no failure in it).
-_DELIVERED_TEXT = re.compile(
+_DELIVERED_TEXT = lazy(
     r"successfully delivered|delivered to (?:the )?(?:mailbox|destination)|\bwas read by\b"
     r"|\b(?:read|return) receipt\b|Message sent:\s*250|\b250 (?:2\.\d\.\d )?(?:Ok:? )?queued\b"
     r"|\bstatus=sent\b|^[^\n]{0,80} => \S+@\S+",
     re.IGNORECASE | re.MULTILINE,
 )
 # Header lines of a delivered message: a paste that is mostly these, with no failure, is headers.
-_HEADER_LINE = re.compile(
+_HEADER_LINE = lazy(
     r"^[ \t>]*(?:Received|Authentication-Results|ARC-[\w-]+|DKIM-Signature|Received-SPF|Return-Path"
     r"|X-[\w-]+|Message-ID|Delivered-To|Date|From|To|Subject|MIME-Version|Content-[\w-]+):",
     re.IGNORECASE | re.MULTILINE,
 )
 
-_DMARC_SUBJECT = re.compile(
+_DMARC_SUBJECT = lazy(
     r"report[ -]domain:.{1,300}submitter:|dmarc (?:aggregate )?report", re.IGNORECASE
 )
-_DMARC_XML = re.compile(
+_DMARC_XML = lazy(
     r"<feedback>\s*(?:<version>[^<]{0,20}</version>\s*)?<report_metadata>", re.IGNORECASE
 )
-_FEEDBACK_TYPE = re.compile(r"^Feedback-Type:\s*([\w-]{1,40})", re.IGNORECASE | re.MULTILINE)
+_FEEDBACK_TYPE = lazy(r"^Feedback-Type:\s*([\w-]{1,40})", re.IGNORECASE | re.MULTILINE)
 
 
 def non_bounce_kind(doc: Document, report_text: str, has_failure: bool) -> Kind | None:

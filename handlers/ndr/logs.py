@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 from handlers.ndr.codes import find_ips, normalise_address
 from handlers.ndr.extract import Candidate, find_command, find_remote
+from handlers.ndr.lazyre import lazy
 
 __all__ = ["read_log_lines"]
 
@@ -36,46 +37,40 @@ _RECORD_CHARS = 4000
 _MAX_RECORDS = 200  # a paste of thousands of log lines is read up to this many records per shape
 
 # Where a new syslog-style record starts (so a wrapped record is joined up to there only).
-_RECORD_START = re.compile(
+_RECORD_START = lazy(
     r"\n(?=[ \t]*(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|[\w.-]+ postfix/|\S+ \| )"
     r"|[A-Z][A-Za-z-]{1,40}:\s|[ \t]*\n)"
 )
 
-_POSTFIX_TO = re.compile(
+_POSTFIX_TO = lazy(
     r"\bto=<([^<>\s]{0,320})>,(?:\s{1,40}orig_to=<([^<>\s]{0,320})>,)?\s{1,40}relay=([^\s,\[\]]{1,255})"
     r"(?:\[([^\]\s]{0,64})\])?(?::\d{1,5})?,"
 )
-_POSTFIX_STATUS = re.compile(
-    r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), status=(\w{2,20})\b(?: \((.*))?", re.DOTALL
-)
-_NOQUEUE = re.compile(
+_POSTFIX_STATUS = lazy(r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), status=(\w{2,20})\b(?: \((.*))?", re.DOTALL)
+_NOQUEUE = lazy(
     r"\b(?:NOQUEUE|[0-9A-F]{6,20}|[0-9A-Za-z]{10,20}): (?:milter-)?reject: "
     r"(RCPT|MAIL|DATA|END-OF-MESSAGE|CONNECT|HELO|EHLO|BDAT) from ([^\s\[\]]{1,255})\[([^\]\s]{0,64})\]"
     r"(?::\d{1,5})?: (.{3,2000}?)(?:; (from=<[^>\n]{0,320}>.*)|$)",
     re.MULTILINE,
 )
-_ENVELOPE = re.compile(r"\b(from|to)=<([^<>\s]{0,320})>")
-_POSTFIX_HOST = re.compile(
+_ENVELOPE = lazy(r"\b(from|to)=<([^<>\s]{0,320})>")
+_POSTFIX_HOST = lazy(
     r"\bhost ([A-Za-z0-9][\w.-]{0,253})\[([^\]\s]{0,64})\] (?:said|refused to talk to me):"
 )
-_EXIM = re.compile(
+_EXIM = lazy(
     r"(?:^|\s)(\*\*|==)[ \t]+(\S{1,320}?)(?:[ \t]+<[^>\s]{1,320}>)?[ \t]+(?:R=\S+[ \t]+)?(?:T=\S+[ \t]*)?([^\n]{0,3000})",
 )
-_EXIM_AFTER = re.compile(
+_EXIM_AFTER = lazy(
     r"SMTP error from remote (?:mail server|mailer) after (RCPT TO|MAIL FROM):\s?<([^<>\s]{0,320})>"
 )
-_EXIM_HOST = re.compile(r"\bH=([A-Za-z0-9][\w.-]{0,253})(?: \[([0-9A-Fa-f:.]{3,45})\])?")
-_EXIM_DEFER = re.compile(r"\bdefer \(-?\d{1,5}\):[ \t]*")
+_EXIM_HOST = lazy(r"\bH=([A-Za-z0-9][\w.-]{0,253})(?: \[([0-9A-Fa-f:.]{3,45})\])?")
+_EXIM_DEFER = lazy(r"\bdefer \(-?\d{1,5}\):[ \t]*")
 # Sendmail: found by its "dsn=..., stat=..." end, then the line before it read for to= and relay=.
-_SENDMAIL_STAT = re.compile(r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), stat=([^\n]{1,2000})")
-_SENDMAIL_TO = re.compile(r"\bto=<?([^<>\s,]{1,320})>?,")
-_SENDMAIL_RELAY = re.compile(r"\brelay=([^\s,\[]{1,255})\.?\s?(?:\[([0-9A-Fa-f:.]{3,45})\])?")
-_HARAKA = re.compile(
-    r"\brecipient <([^<>\s]{1,320})> (rejected|deferred): (.{1,2000})$", re.MULTILINE
-)
-_QMAIL = re.compile(
-    r"\bdelivery \d{1,12}: (failure|deferral|success): (\S.{0,2000})$", re.MULTILINE
-)
+_SENDMAIL_STAT = lazy(r"\bdsn=(\d\.\d{1,3}\.\d{1,3}), stat=([^\n]{1,2000})")
+_SENDMAIL_TO = lazy(r"\bto=<?([^<>\s,]{1,320})>?,")
+_SENDMAIL_RELAY = lazy(r"\brelay=([^\s,\[]{1,255})\.?\s?(?:\[([0-9A-Fa-f:.]{3,45})\])?")
+_HARAKA = lazy(r"\brecipient <([^<>\s]{1,320})> (rejected|deferred): (.{1,2000})$", re.MULTILINE)
+_QMAIL = lazy(r"\bdelivery \d{1,12}: (failure|deferral|success): (\S.{0,2000})$", re.MULTILINE)
 
 
 def read_log_lines(text: str) -> list[Candidate]:

@@ -17,60 +17,62 @@ from __future__ import annotations
 import html
 import re
 
+from handlers.ndr.lazyre import lazy
+
 __all__ = ["repair"]
 
 _MAX = 300_000
 
 # --- HTML fragments (a bounce copied from a web page or an issue tracker's rendered view) -----
-_HTML_HINT = re.compile(
+_HTML_HINT = lazy(
     r"<(?:br|p|div|span|a|pre|code|b|i|em|strong|hr|dl|dd|dt|td|tr|table|li|ul|ol|body|html|h\d)(?:\s[^<>]{0,800})?/?>"
     r"|</(?:p|div|span|a|pre|code|b|i|em|strong|dl|dd|dt|td|tr|table|li|ul|ol|body|html|h\d)>"
     r"|&(?:lt|gt|amp|quot|#\d{1,6}|#x[0-9a-f]{1,6});",
     re.IGNORECASE,
 )
-_BREAK_TAG = re.compile(
+_BREAK_TAG = lazy(
     r"<(?:br|hr)\s*/?>|</?(?:p|div|pre|dl|dd|dt|tr|table|li|ul|ol|body|html|h\d)(?:\s[^<>]{0,800})?>",
     re.IGNORECASE,
 )
-_INLINE_TAG = re.compile(
+_INLINE_TAG = lazy(
     r"</?(?:a|span|code|b|i|em|strong|td|th|font|u|s|small|big|sup|sub|blockquote|tbody|thead)(?:\s[^<>]{0,800})?>",
     re.IGNORECASE,
 )
 
 # --- Markdown ---------------------------------------------------------------------------------
-_FENCE = re.compile(r"^[ \t>]*(?:```|~~~|''')[\w+-]{0,20}[ \t]*$", re.MULTILINE)
+_FENCE = lazy(r"^[ \t>]*(?:```|~~~|''')[\w+-]{0,20}[ \t]*$", re.MULTILINE)
 # A fence glued to text on the same line ("```NOQUEUE: ...```", "`queue-1 | ...`").
-_EDGE_TICKS = re.compile(r"^([ \t>]*)`{1,3}|`{1,3}[ \t]*$", re.MULTILINE)
-_INLINE_CODE = re.compile(r"`([^`\n]{1,2000})`")
+_EDGE_TICKS = lazy(r"^([ \t>]*)`{1,3}|`{1,3}[ \t]*$", re.MULTILINE)
+_INLINE_CODE = lazy(r"`([^`\n]{1,2000})`")
 # [text](target): keep the text (the target is a mailto: or a web address).
-_LINK = re.compile(r"\[([^\[\]\n]{0,400})\]\((?:mailto:\s?|https?://|/|@)[^()\s]{0,400}\)")
+_LINK = lazy(r"\[([^\[\]\n]{0,400})\]\((?:mailto:\s?|https?://|/|@)[^()\s]{0,400}\)")
 # Not inside a run of stars: "***@***.***" is a masked address, not bold text.
-_BOLD = re.compile(r"(?<!\*)(\*\*|__)(?=[^\s*])([^\n]{1,400}?)(?<=[^\s*])\1(?!\*)")
-_ESCAPED_PUNCT = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+_BOLD = lazy(r"(?<!\*)(\*\*|__)(?=[^\s*])([^\n]{1,400}?)(?<=[^\s*])\1(?!\*)")
+_ESCAPED_PUNCT = lazy(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 # A whole line in _italics_ ("_\"Expected response code ...\"_").
-_ITALIC_LINE = re.compile(r"^([ \t]*)_(?=[\"'\w<(])(.*?)_([.,;:]?)[ \t]*$", re.MULTILINE)
+_ITALIC_LINE = lazy(r"^([ \t]*)_(?=[\"'\w<(])(.*?)_([.,;:]?)[ \t]*$", re.MULTILINE)
 # A table's rule line: "|---|:--:|", "-- | --" (tested on the stripped line; no run of spaces is
 # split two ways, so no line makes it backtrack).
-_TABLE_RULE = re.compile(r"\|?:?-{2,}:?(?:[ \t]*\|[ \t]*:?-{2,}:?)+[ \t]*\|?")
+_TABLE_RULE = lazy(r"\|?:?-{2,}:?(?:[ \t]*\|[ \t]*:?-{2,}:?)+[ \t]*\|?")
 
 # --- BBCode (forums): [code]...[/code], [quote="x"], [email]a@b[/email], [url=...]...[/url] ---
-_BBCODE = re.compile(
+_BBCODE = lazy(
     r"\[/?(?:code|quote|email|url|b|i|u|s|color|size|font|pre|php|spoiler|noparse)(?:=[^\]\n]{0,200})?\]",
     re.IGNORECASE,
 )
 
 # --- Escaped strings (JSON logs, language string literals) -----------------------------------
-_ESCAPED_NEWLINE = re.compile(r"\\r\\n|\\n(?=[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}\b)")
-_ESCAPED_QUOTE = re.compile(r"\\+([\"'/])")
+_ESCAPED_NEWLINE = lazy(r"\\r\\n|\\n(?=[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}\b)")
+_ESCAPED_QUOTE = lazy(r"\\+([\"'/])")
 
 # --- Log and transcript decorations ----------------------------------------------------------
 # docker-compose: "postfix-mailcow_1    | Apr 14 ..."; "queue-1        |   2025-...".
 # A service name ends in its replica number ("_1", "-1") or is padded to a column before "|".
-_COMPOSE_PREFIX = re.compile(
+_COMPOSE_PREFIX = lazy(
     r"^[ \t>]*_?[A-Za-z0-9][\w.-]{0,60}(?:[-_]\d{1,3}[ \t]+|[ \t]{2,})\|[ \t]", re.MULTILINE
 )
 # nodemailer's transcript: "SERVER 1:" / "CLIENT 1:" then "└──text" (continuations indented).
-_NODEMAILER_SIDE = re.compile(r"^(SERVER|CLIENT)(?: (\d{1,3}))?:[ \t]*\n[ \t]*└──", re.MULTILINE)
+_NODEMAILER_SIDE = lazy(r"^(SERVER|CLIENT)(?: (\d{1,3}))?:[ \t]*\n[ \t]*└──", re.MULTILINE)
 
 
 def repair(text: str) -> str:

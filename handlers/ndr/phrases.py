@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from handlers.ndr.lazyre import lazy
+
 __all__ = ["AUTO_REPLY_PHRASES", "REFUSAL_SENTENCES", "REPORT_PHRASES"]
 
 
@@ -28,7 +30,7 @@ class _Lowered:
     def __init__(self, source: str) -> None:
         if re.search(r"\\[SWDB]", source):
             raise ValueError("an upper-case escape would change meaning when lower-cased")
-        self._pattern = re.compile(source.lower())
+        self._pattern = lazy(source.lower())
 
     def search(self, text: str) -> re.Match[str] | None:
         """The first phrase found in ``text`` (case-insensitive), or None."""
@@ -82,7 +84,7 @@ REFUSAL_SENTENCES = _Lowered(
     r"|Relay access denied|blocked using [\w.-]+\.\w+"
 )
 
-AUTO_REPLY_PHRASES = re.compile(
+AUTO_REPLY_PHRASES = lazy(
     r"^(?:auto(?:matic)?[ -]?(?:reply|response)|out of (?:the )?office|vacation|autoreply|away from"
     r"|automatische antwort|abwesenheit|r.ponse automatique|respuesta autom.tica"
     r"|resposta autom.tica|automatisch antwoord|risposta automatica|自动回复|自動応答|不在)"

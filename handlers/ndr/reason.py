@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.model import FailedRecipient, Kind
 
 __all__ = ["reason_for"]
@@ -31,7 +32,7 @@ class _Rule:
 def _rule(reason: str, codes: str = "", phrases: tuple[str, ...] = (), **kw: bool) -> _Rule:
     # Phrases are lower case and run against lower-cased text: without re.IGNORECASE the
     # engine can use its literal-prefix shortcuts, several times faster on long alternations.
-    pattern = re.compile("|".join(phrases)) if phrases else None
+    pattern = lazy("|".join(phrases)) if phrases else None
     return _Rule(reason, frozenset(codes.split()), pattern, **kw)
 
 
@@ -410,15 +411,13 @@ def reason_for(recipient: FailedRecipient, kind: Kind = Kind.BOUNCE) -> str:
     return reason
 
 
-_TIMED_OUT = re.compile(
-    r"timed? ?out|timeout|not reachable|did not accept our requests", re.IGNORECASE
-)
-_MESSAGE_EXPIRED = re.compile(r"message expired(?!, dns)", re.IGNORECASE)
+_TIMED_OUT = lazy(r"timed? ?out|timeout|not reachable|did not accept our requests", re.IGNORECASE)
+_MESSAGE_EXPIRED = lazy(r"message expired(?!, dns)", re.IGNORECASE)
 
 
 # A mail system's own directory lookup, in its fixed words (Exchange 2003, Notes/Domino, IMail):
 # the name is unknown whatever the SMTP stage, so never a content filter.
-_DIRECTORY_VERDICT = re.compile(
+_DIRECTORY_VERDICT = lazy(
     r"recipient name is not recognized"
     r"|not listed in (?:domino directory|public name & address book)"
     r"|invalid final delivery userid"

@@ -31,6 +31,7 @@ from handlers.ndr.extract import (
 )
 from handlers.ndr.facts import clean_diagnostic
 from handlers.ndr.kind import BOUNCE_PHRASES
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.mime import Document
 from handlers.ndr.model import FailedRecipient, Mta, OriginalMessage
 from handlers.ndr.replies import bare_error
@@ -136,7 +137,7 @@ def _named_from_prose(chosen: list[Candidate], report: str, senders: list[str]) 
 
 
 # Lines that label the recipient: "Destination: a@b", "Email To: a@b", "Failed recipient: a@b".
-_RECIPIENT_LINE = re.compile(
+_RECIPIENT_LINE = lazy(
     r"^[ \t]*(?:[\w-]+ ){0,4}?(?:Destination|Email To|To address|Intended Recipients?|Failed Recipients?"
     r"|Recipient(?: Address)?|RCPT TO|rejected)[ \t]*:[ \t]*\[?[ \t]*(.{3,320})$",
     re.IGNORECASE | re.MULTILINE,
@@ -280,9 +281,7 @@ def _from_dsn(
     )
 
 
-_LOCAL_HOST_ADDRESS = re.compile(
-    r"<?([\w.!#$%&'*+/=?^`{|}~-]{1,64}@[A-Za-z0-9][A-Za-z0-9-]{0,62})>?"
-)
+_LOCAL_HOST_ADDRESS = lazy(r"<?([\w.!#$%&'*+/=?^`{|}~-]{1,64}@[A-Za-z0-9][A-Za-z0-9-]{0,62})>?")
 
 
 def _dsn_address(value: str) -> str | None:

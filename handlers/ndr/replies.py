@@ -8,11 +8,12 @@ import re
 
 from handlers.ndr.codes import STATUS_RE, normalise_address
 from handlers.ndr.extract import FAILURE_WORDS, Candidate, find_command
+from handlers.ndr.lazyre import lazy
 
 __all__ = ["bare_error", "exo_enhanced", "global_reply"]
 
 
-_GLOBAL_MARKERS = re.compile(
+_GLOBAL_MARKERS = lazy(
     r"Remote Server (?:at [^\s]{1,255}(?: \([^)]{0,60}\))? )?returned '"
     r"|The error that the other server returned was:"
     r"|The response (?:from the remote server )?was:"
@@ -44,7 +45,7 @@ def global_reply(report: str) -> str | None:
     return bare_error(report)
 
 
-_ERROR_LINE = re.compile(
+_ERROR_LINE = lazy(
     r"^[^\n]{0,200}?(?:[245]\d\d[ -])?[245]\.\d{1,3}\.\d{1,3}\b[^\n]{0,1500}$"
     r"|^[ \t>]*(?:<<<\s*)?[245]\d\d[ -][^\n]{3,1500}$",
     re.MULTILINE,
@@ -64,10 +65,10 @@ def bare_error(report: str) -> str | None:
     return None
 
 
-_EXO_HEADLINE = re.compile(
+_EXO_HEADLINE = lazy(
     r"Your message to\s+<?([^\s<>]{3,320}@[^\s<>]{3,255}?)>?\s+couldn't be delivered", re.IGNORECASE
 )
-_EXO_REJECTED_BY = re.compile(
+_EXO_REJECTED_BY = lazy(
     r"^[ \t]*Message rejected by:[ \t]*([A-Za-z0-9][\w.-]{0,253})", re.IGNORECASE | re.MULTILINE
 )
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from handlers.ndr.apps import find_replies
 from handlers.ndr.codes import STATUS_RE, has_code
 from handlers.ndr.extract import Candidate, reply_text
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.logs import read_log_lines
 from handlers.ndr.transcript import read_transcript
 
@@ -117,7 +118,7 @@ def merge_candidates(primary: list[Candidate], extra: list[Candidate]) -> list[C
     return [c for i, c in enumerate(merged) if c.address or c.hidden or i == best]
 
 
-_SYNTAX = re.compile(r"^\s*(?:50[0-4][ -]|5\.5\.\d)")
+_SYNTAX = lazy(r"^\s*(?:50[0-4][ -]|5\.5\.\d)")
 
 
 def _rank(candidate: Candidate, reply: str) -> tuple[int, int, int]:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from handlers.ndr.lazyre import lazy
+
 __all__ = ["MICROSOFT", "SYSTEM_NAMES", "System", "detect_system"]
 
 # Exchange Online / EOP, Outlook.com, on-premises Exchange, and "Exchange, online or not".
@@ -71,7 +73,7 @@ SYSTEM_NAMES = {
 
 # Rejecting host names: (system, pattern on the lower-cased host, what it is called).
 _HOSTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (key, re.compile(pattern))
+    (key, lazy(pattern))
     for key, pattern in (
         (
             "outlook_com",
@@ -105,13 +107,13 @@ _HOSTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
-_BRACKET_HOST = re.compile(
+_BRACKET_HOST = lazy(
     r"[\[(]\s*([A-Za-z0-9][\w-]{0,62}(?:\.[\w-]{1,63}){1,8})\.?(?:\s[^\])]{0,60})?[\])]"
 )
 
 # Wordings and signatures in the reply text: (system, pattern, how we know).
 _TEXT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
-    (key, re.compile(pattern, flags), why)
+    (key, lazy(pattern, flags), why)
     for key, pattern, flags, why in (
         (
             "gmail",
@@ -221,18 +223,18 @@ _TEXT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 )
 
 # Product names in a server's greeting ("220 mx.example.org ESMTP Sophos Email Appliance").
-_GREETING = re.compile(r"^\W{0,20}220[ -]\S+\s+(.{0,120})$", re.MULTILINE)
+_GREETING = lazy(r"^\W{0,20}220[ -]\S+\s+(.{0,120})$", re.MULTILINE)
 _PRODUCTS = (
     (
         "exchange_online",
-        re.compile(r"Microsoft ESMTP MAIL Service"),
+        lazy(r"Microsoft ESMTP MAIL Service"),
         "the server greets as Microsoft's",
     ),
-    ("sophos", re.compile(r"Sophos", re.I), "the server greets as a Sophos appliance"),
-    ("haraka", re.compile(r"Haraka", re.I), "the server greets as Haraka"),
-    ("barracuda", re.compile(r"Barracuda", re.I), "the server greets as Barracuda"),
-    ("postfix", re.compile(r"ESMTP Postfix", re.I), "the server greets as Postfix"),
-    ("sendmail", re.compile(r"ESMTP Sendmail", re.I), "the server greets as Sendmail"),
+    ("sophos", lazy(r"Sophos", re.I), "the server greets as a Sophos appliance"),
+    ("haraka", lazy(r"Haraka", re.I), "the server greets as Haraka"),
+    ("barracuda", lazy(r"Barracuda", re.I), "the server greets as Barracuda"),
+    ("postfix", lazy(r"ESMTP Postfix", re.I), "the server greets as Postfix"),
+    ("sendmail", lazy(r"ESMTP Sendmail", re.I), "the server greets as Sendmail"),
 )
 
 

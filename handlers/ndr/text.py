@@ -12,6 +12,8 @@ import html
 import re
 from html.parser import HTMLParser
 
+from handlers.ndr.lazyre import lazy
+
 __all__ = [
     "decode_bytes",
     "decode_header",
@@ -40,7 +42,7 @@ _LOOKALIKE = str.maketrans(
         "\r": "",
     }
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = lazy(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
@@ -84,7 +86,7 @@ def normalise(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
 
-_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
+_QUOTE = lazy(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
 
 
 def strip_quote_markers(text: str) -> str:
@@ -164,8 +166,8 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-_SPACES = re.compile(r"[ \t]+")
-_MANY_BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_SPACES = lazy(r"[ \t]+")
+_MANY_BLANKS = lazy(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 def html_to_text(markup: str) -> str:

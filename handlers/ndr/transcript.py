@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.ndr.codes import normalise_address
+from handlers.ndr.lazyre import lazy
 
 __all__ = ["Session", "read_transcript", "transcript_command"]
 
@@ -34,24 +35,24 @@ _MAX_SCAN = 200_000
 
 _VERB = r"(?:HELO|EHLO|LHLO|MAIL FROM|RCPT TO|DATA|BDAT|QUIT|RSET|NOOP|AUTH|STARTTLS|VRFY|\.)"
 # Each tool's marks for the two sides. "S2:"/"C2:" number parallel connections (nodemailer).
-_CLIENT_MARK = re.compile(
+_CLIENT_MARK = lazy(
     r"^[^\n]{0,80}?(?:>>>|(?<![<\w-])->|\bC(?P<session>\d{0,2}):|CLIENT -> SERVER:|\bSENT:|\bsend\b[^>\n]{0,60}>)[ \t]*(?P<a>.*)$"
     r"|^[ \t]*C[ \t]+(?P<b>" + _VERB + r".*)$"
     r"|^[^\n]{0,120}?(?:^|\s)>[ \t]+[\w.-]{1,255}\[[^\]]{0,64}\](?::\d+)?:[ \t]*(?P<c>.*)$"
     r"|^[^\n]{0,200}?,>,(?P<d>.*?),[^,]*$",
     re.IGNORECASE,
 )
-_SERVER_MARK = re.compile(
+_SERVER_MARK = lazy(
     r"^[^\n]{0,80}?(?:<<<|<-|<\*\*|<~|\bS(?P<session>\d{0,2}):|SERVER -> CLIENT:|\bRECEIVED:|\brecv\b[^>\n]{0,60}>)[ \t]*(?P<a>.*)$"
     r"|^[ \t]*S[ \t]+(?P<b>[2-5]\d\d.*)$"
     r"|^[^\n]{0,120}?(?:^|\s)<[ \t]+[\w.-]{1,255}\[[^\]]{0,64}\](?::\d+)?:[ \t]*(?P<c>.*)$"
     r"|^[^\n]{0,200}?,<,(?P<d>.*?),[^,]*$",
     re.IGNORECASE,
 )
-_REPLY = re.compile(r"^[\"']?([2-5]\d\d)([ -]|$)(.*)$")
-_COMMAND = re.compile(r"^(" + _VERB + r")(?!\w)[ \t:]*(.*)$", re.IGNORECASE)
-_GREETING_HOST = re.compile(r"^220[ -]([A-Za-z0-9][\w.-]{0,253}\.[A-Za-z]{2,24}|[\w-]{1,63})\b")
-_CONNECT_HOST = re.compile(
+_REPLY = lazy(r"^[\"']?([2-5]\d\d)([ -]|$)(.*)$")
+_COMMAND = lazy(r"^(" + _VERB + r")(?!\w)[ \t:]*(.*)$", re.IGNORECASE)
+_GREETING_HOST = lazy(r"^220[ -]([A-Za-z0-9][\w.-]{0,253}\.[A-Za-z]{2,24}|[\w-]{1,63})\b")
+_CONNECT_HOST = lazy(
     r"(?:Trying|Connected to|Connecting to|connect to|s_client\s+-connect|nc\s+(?:-\w+\s+){0,3}|telnet)"
     r"\s+(?:SMTP server\s+)?\"?([A-Za-z0-9][\w-]{0,62}(?:\.[\w-]{1,63}){0,8})",
     re.IGNORECASE,
@@ -91,7 +92,7 @@ def _side(line: str) -> tuple[str, str, str] | None:
 
 # Without a side mark, only a line that is nothing but a command counts ("data: '550 ..." in an
 # error object is not the DATA command).
-_BARE_COMMAND = re.compile(
+_BARE_COMMAND = lazy(
     r"^(?:(?:HELO|EHLO|LHLO)\s+\S+|(?:MAIL FROM|RCPT TO)\s*:.*|(?:DATA|QUIT|RSET|STARTTLS|\.)|AUTH\s+\w+.*)$",
     re.IGNORECASE,
 )
@@ -120,8 +121,8 @@ class _Event:
 
 
 # Cheap tests first: a session has client commands, and a transcript line holds a code or a verb.
-_HAS_COMMANDS = re.compile(r"\b(?:rcpt to|mail from|ehlo|helo|lhlo)\b", re.IGNORECASE)
-_MAYBE_LINE = re.compile(
+_HAS_COMMANDS = lazy(r"\b(?:rcpt to|mail from|ehlo|helo|lhlo)\b", re.IGNORECASE)
+_MAYBE_LINE = lazy(
     r"[2-5]\d\d|HELO|EHLO|LHLO|MAIL|RCPT|DATA|BDAT|QUIT|RSET|AUTH|STARTTLS|^\s*\.\s*$",
     re.IGNORECASE,
 )
@@ -197,7 +198,7 @@ def read_transcript(text: str) -> Session | None:
     )
 
 
-_NEED_RCPT = re.compile(r"need rcpt|rcpt first|no valid recipients|no recipients", re.IGNORECASE)
+_NEED_RCPT = lazy(r"need rcpt|rcpt first|no valid recipients|no recipients", re.IGNORECASE)
 
 
 def _needs_recipients(reply: str) -> bool:
@@ -219,7 +220,7 @@ def _server_name(text: str, events: list[_Event]) -> str | None:
     return None
 
 
-_TRANSCRIPT_LINE = re.compile(r"^[ \t]*(>>>|<<<)[ \t]*(\S[^\n]{0,200})$", re.MULTILINE)
+_TRANSCRIPT_LINE = lazy(r"^[ \t]*(>>>|<<<)[ \t]*(\S[^\n]{0,200})$", re.MULTILINE)
 
 
 def transcript_command(text: str) -> str | None:

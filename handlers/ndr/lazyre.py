@@ -1,0 +1,67 @@
+"""Patterns compiled on first use: the reader has a few hundred, and one bounce needs about half,
+so ``ndrbot diagnose`` on one file does not pay for compiling the rest at start-up.
+
+After the first call a pattern's methods are the compiled pattern's own (bound C methods put in
+the instance), so reading many bounces costs nothing extra per call. Pass a lazy pattern only
+to its own methods, never to ``re.search(pattern, ...)`` and friends.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+__all__ = ["lazy"]
+
+_METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
+
+
+class _Lazy:
+    def __init__(self, source: str, flags: int) -> None:
+        self.pattern = source
+        self.flags = flags
+
+    def _compiled(self) -> re.Pattern[str]:
+        compiled = re.compile(self.pattern, self.flags)
+        for name in _METHODS:  # from now on, straight to the compiled pattern's methods
+            self.__dict__[name] = getattr(compiled, name)
+        self.__dict__["groupindex"] = compiled.groupindex
+        self.__dict__["groups"] = compiled.groups
+        return compiled
+
+    def search(self, *args: Any) -> Any:
+        return self._compiled().search(*args)
+
+    def match(self, *args: Any) -> Any:
+        return self._compiled().match(*args)
+
+    def fullmatch(self, *args: Any) -> Any:
+        return self._compiled().fullmatch(*args)
+
+    def finditer(self, *args: Any) -> Any:
+        return self._compiled().finditer(*args)
+
+    def findall(self, *args: Any) -> Any:
+        return self._compiled().findall(*args)
+
+    def sub(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().sub(*args, **kwargs)
+
+    def subn(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().subn(*args, **kwargs)
+
+    def split(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().split(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # groupindex, groups: compile and answer
+        if name in ("groupindex", "groups"):
+            return getattr(self._compiled(), name)
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return f"lazy({self.pattern!r})"
+
+
+def lazy(source: str, flags: int | re.RegexFlag = 0) -> re.Pattern[str]:
+    """``re.compile(source, flags)``, done when the pattern is first used."""
+    return cast("re.Pattern[str]", _Lazy(source, int(flags)))
