@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import hmac
 import json
 import os
 import socket
@@ -40,6 +39,7 @@ from handlers.checks.dnsbl_lists import DEFAULT_IP_LISTS  # noqa: E402
 from tests.dns.conftest import blocklist_zone  # noqa: E402
 from tests.dns.server import LoopbackDns  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
+from tests.fakes.slack_events import message_event, signed_headers  # noqa: E402
 from tests.fakes.teams_connector import FakeTeamsConnector  # noqa: E402
 from tests.teams.conftest import load_activity  # noqa: E402
 
@@ -62,31 +62,11 @@ def _free_port() -> int:
 
 
 def _signed(body: str) -> dict[str, str]:
-    ts = str(int(time.time()))
-    digest = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+    return signed_headers(SECRET, body)
 
 
 def _paste(n: int) -> tuple[str, str]:
-    ts = f"1741140600.{n:06d}"
-    event = {
-        "type": "event_callback",
-        "team_id": "T0NDRBOT1",
-        "api_app_id": "A0NDRBOT1",
-        "event_id": f"Ev0LOAD{n:06d}",
-        "event_time": 1741140600,
-        "authorizations": [{"team_id": "T0NDRBOT1", "user_id": "U0NDRBOT1", "is_bot": True}],
-        "event": {
-            "type": "message",
-            "user": "U0HELPDESK",
-            "text": SAMPLE,
-            "ts": ts,
-            "event_ts": ts,
-            "channel": "C0HELPDESK",
-            "channel_type": "channel",
-        },
-    }
-    return json.dumps(event), "application/json"
+    return message_event(n, SAMPLE), "application/json"
 
 
 def _activity(n: int, service_url: str) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from bot.slack import SlackIntegration
 from bot.store import is_postgres_url
 from bot.store.sqlite import ServeLock, network_filesystem
 from bot.teams import TeamsIntegration
+from handlers.ndr.lazyre import compile_all
 from handlers.router import Router
 
 __all__ = ["Server", "build_server"]
@@ -101,6 +102,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     TeamsIntegration.check_binding(settings)  # before anything opens a socket or a file
     lock = single_host_guard(settings.db_path)
     services = services or build_services(settings)
+    compile_all()  # the reader's patterns now, not during the first burst of requests
     metrics = Metrics() if settings.metrics else None
     app = web.Application(
         client_max_size=settings.max_paste_bytes + 64 * 1024,

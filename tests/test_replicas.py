@@ -9,8 +9,6 @@ and Slack's retry of each on the other: every paste gets one card.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -38,6 +36,7 @@ from tests.alerts.conftest import make_settings
 from tests.dns.conftest import blocklist_zone, client_for
 from tests.dns.server import LoopbackDns
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_events import message_event, signed_headers
 from tests.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,36 +59,11 @@ def _free_port() -> int:
 
 
 def _signed(body: str) -> dict[str, str]:
-    ts = str(int(time.time()))
-    digest = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": f"v0={digest}",
-        "Content-Type": "application/json",
-    }
+    return {**signed_headers(SECRET, body), "Content-Type": "application/json"}
 
 
 def _paste(n: int) -> str:
-    ts = f"1741140600.{n:06d}"
-    return json.dumps(
-        {
-            "type": "event_callback",
-            "team_id": "T0NDRBOT1",
-            "api_app_id": "A0NDRBOT1",
-            "event_id": f"Ev0REPLICA{n:04d}",
-            "event_time": 1741140600,
-            "authorizations": [{"team_id": "T0NDRBOT1", "user_id": "U0NDRBOT1", "is_bot": True}],
-            "event": {
-                "type": "message",
-                "user": "U0HELPDESK",
-                "text": SAMPLE,
-                "ts": ts,
-                "event_ts": ts,
-                "channel": "C0HELPDESK",
-                "channel_type": "channel",
-            },
-        }
-    )
+    return message_event(n, SAMPLE, event_prefix="Ev0REPLICA")
 
 
 @pytest.fixture

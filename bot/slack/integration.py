@@ -16,12 +16,9 @@ not reach the logs even when an operator turns debugging on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt import BoltResponse
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -85,27 +82,14 @@ class SlackIntegration:
         self.poster: Poster = SlackPoster(self.client)
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
-        self.app.use(self._once_per_event)
         Listeners(
             router,
             files=self._files,
             is_admin=self.is_admin,
             api_url=settings.slack_api_url,
             workers=settings.workers,
+            first_event=lambda team, event_id: store.first_time("slack-event", team, event_id),
         ).register(self.app)
-
-    async def _once_per_event(
-        self, body: dict[str, Any], next_: Callable[[], Awaitable[BoltResponse | None]]
-    ) -> BoltResponse | None:
-        """Record each Events API delivery's ``event_id`` on receipt, in the shared store: Slack's
-        retry of an event, on this replica or another, is acknowledged and nothing else."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and event_id:
-            team = str(body.get("team_id") or "")
-            if not self.store.first_time("slack-event", team, event_id):
-                log.info("slack event %s seen before: acknowledged, not handled again", event_id)
-                return BoltResponse(status=200, body="")
-        return await next_()
 
     @property
     def socket_mode(self) -> bool:

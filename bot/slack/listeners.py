@@ -87,8 +87,13 @@ class Listeners:
         is_admin: Callable[[str], Awaitable[bool]],
         api_url: str,
         workers: int = WORKERS,
+        first_event: Callable[[str, str], bool] = lambda team, event_id: True,
     ) -> None:
         self.router = router
+        # Each Events API delivery's event_id, recorded in the shared store before any work
+        # (after the ack, off the event loop: acks never wait on the database); Slack's retry
+        # of an event, on this replica or another, is then acknowledged and nothing else.
+        self.first_event = first_event
         self.files = files
         self.is_admin = is_admin
         self.api_url = api_url
@@ -114,11 +119,20 @@ class Listeners:
     # -- messages -----------------------------------------------------------------------------
 
     async def on_message(
-        self, event: dict[str, Any], context: Mapping[str, Any], client: AsyncWebClient
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: Mapping[str, Any],
+        client: AsyncWebClient,
     ) -> None:
         """A pasted or uploaded bounce gets a card in its thread; anything else, silence."""
         slack = message_from_event(event, context.get("bot_user_id"))
         if slack is None or slack.message.from_bot or slack.message.edited:
+            return
+        event_id = str(body.get("event_id") or "")
+        team = str(body.get("team_id") or "")
+        if event_id and not await off_loop(self.first_event, team, event_id):
+            log.info("slack event %s seen before: acknowledged, not handled again", event_id)
             return
         message = slack.message
         log.info(

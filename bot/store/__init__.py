@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from os import PathLike
 from typing import Any, Protocol
 
@@ -90,7 +91,22 @@ class Database:
 
     def applied(self) -> set[str]:
         """The names of the migrations applied so far (empty for a new database)."""
-        raise NotImplementedError
+        return {str(r[0]) for r in self.conn.execute("SELECT name FROM schema_migrations")}
+
+    @staticmethod
+    def _apply(conn: Connection, name: str, sql: str) -> bool:
+        """Run migration ``name`` in the open transaction unless it ran before; True if it ran
+        now. Callers hold whatever keeps two processes from doing this at once."""
+        if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+            return False
+        for statement in (s.strip() for s in sql.split(";")):
+            if statement:
+                conn.execute(statement)
+        conn.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+            (name, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+        return True
 
     def columns(self, table: str) -> list[str]:
         """A table's column names, in order."""

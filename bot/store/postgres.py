@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -176,22 +175,9 @@ class PostgresDatabase(Database):
             with self.transaction() as conn:
                 # Replicas starting together queue on one lock; the second finds it applied.
                 conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-                if conn.execute(
-                    "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
-                ).fetchone():
-                    continue
-                for statement in (s.strip() for s in postgres_ddl(sql).split(";")):
-                    if statement:
-                        conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                    (name, datetime.now(UTC).isoformat(timespec="seconds")),
-                )
-            applied.append(name)
+                if self._apply(conn, name, postgres_ddl(sql)):
+                    applied.append(name)
         return applied
-
-    def applied(self) -> set[str]:
-        return {str(r[0]) for r in self.conn.execute("SELECT name FROM schema_migrations")}
 
     @contextmanager
     def transaction(self) -> Iterator[_Bound]:

@@ -3,7 +3,9 @@ so ``ndrbot diagnose`` on one file does not pay for compiling the rest at start-
 
 After the first call a pattern's methods are the compiled pattern's own (bound C methods put in
 the instance), so reading many bounces costs nothing extra per call. Pass a lazy pattern only
-to its own methods, never to ``re.search(pattern, ...)`` and friends.
+to its own methods, never to ``re.search(pattern, ...)`` and friends. A long-running process
+(``ndrbot serve``) calls :func:`compile_all` at start, so no request pays for a compile (and
+holds the interpreter while acks wait).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-__all__ = ["lazy"]
+__all__ = ["compile_all", "lazy"]
 
 _METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
 
@@ -62,6 +64,19 @@ class _Lazy:
         return f"lazy({self.pattern!r})"
 
 
+_ALL: list[_Lazy] = []
+
+
 def lazy(source: str, flags: int | re.RegexFlag = 0) -> re.Pattern[str]:
     """``re.compile(source, flags)``, done when the pattern is first used."""
-    return cast("re.Pattern[str]", _Lazy(source, int(flags)))
+    pattern = _Lazy(source, int(flags))
+    _ALL.append(pattern)
+    return cast("re.Pattern[str]", pattern)
+
+
+def compile_all() -> int:
+    """Compile every lazy pattern not compiled yet (of the modules imported so far)."""
+    pending = [p for p in _ALL if "search" not in p.__dict__]
+    for pattern in pending:
+        pattern._compiled()
+    return len(pending)
