@@ -164,7 +164,7 @@ def _read(data_dir: Path, cache: Path | None = None) -> list[tuple[str, Mapping[
     for path in sorted(data_dir.rglob("*.yaml")):
         name = path.relative_to(data_dir).as_posix()
         try:
-            doc = cached_parse(path.read_bytes(), _parse_yaml, cache)
+            doc = cached_parse(name, path.read_bytes(), _parse_yaml, cache)
         except (_YamlError, UnicodeDecodeError) as exc:
             raise CatalogueError(name, None, f"not valid YAML: {exc}") from None
         if not isinstance(doc, dict):

@@ -94,9 +94,17 @@ def _finalize(value: object) -> object:
     return "" if value is None else value
 
 
+_ENVIRONMENT = "trim,lstrip,strict,finalize-1"  # bump when make_environment's options change
+
+
 class _QuietCache(jinja2.FileSystemBytecodeCache):
     """Jinja's own per-user bytecode cache (a 0700 folder it checks before use), so a start-up
-    does not compile the command templates again; a cache that cannot be written is skipped."""
+    does not compile the command templates again; a cache that cannot be written is skipped.
+    Its entries are keyed by the template's source and :data:`_ENVIRONMENT` too: compiled code
+    depends on the environment's options, which Jinja's own key leaves out."""
+
+    def get_source_checksum(self, source: str) -> str:
+        return super().get_source_checksum(_ENVIRONMENT + "\0" + source)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):

@@ -201,7 +201,13 @@ class Dmarc:
         now, rules = self.clock(), self.rules
         today = now.date()
         sources = self.store.sources(domain, since_day(now, rules.settle_days))
-        named = name_sources(sources, {}, self.catalogue.senders.values(), domain)
+        # Names looked up already (the hourly sweep looks up the rest) and networks from the
+        # local IP database: a new source's alert says whose host it is where that is known.
+        ptrs = {ip: n for ip, n in self.store.names(s.ip for s in sources).items() if n}
+        networks = (
+            {s.ip: self.ip_db.network(s.ip) for s in sources} if self.ip_db is not None else {}
+        )
+        named = name_sources(sources, ptrs, self.catalogue.senders.values(), domain, networks)
         first = self.store.first_day(domain)
         for source in new_sources(named, domain_first_day=first, today=today, rules=rules):
             self.enqueue(

@@ -20,7 +20,6 @@ from handlers.dmarc.alerts import (
     failing_card,
     failing_services,
     policy_change,
-    policy_label,
     silent,
     silent_card,
 )
@@ -99,7 +98,7 @@ class DmarcSweeper:
         if enqueue is None:
             return 0
         reports = store.policies(domain, since_day(now, rules.watch_days + rules.before_days))
-        change = policy_change([(day, policy_label(policy)) for day, policy in reports])
+        change = policy_change(reports)
         if change is None:
             return 0
         start = date.fromisoformat(change.day) - timedelta(days=rules.before_days)
@@ -113,6 +112,9 @@ class DmarcSweeper:
             rules=rules,
         )
         if found is None:
+            return 0
+        # Once per change: late reports may move its first day by a day or two.
+        if not store.announce_change(domain, change.before, change.after, change.day, near=7):
             return 0
         enqueue(
             f"dmarc-after-change:{domain}:{change.day}:{change.after}",

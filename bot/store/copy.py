@@ -35,6 +35,7 @@ TABLES = (
     "dmarc_refused",
     "dmarc_failures",
     "dmarc_names",
+    "dmarc_changes",
 )
 _BATCH = 1000
 

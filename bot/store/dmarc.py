@@ -15,7 +15,7 @@ import json
 import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.store import Connection, Database
 from handlers.dmarc.failure import FailureReport
@@ -69,6 +69,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """
         CREATE TABLE dmarc_names (
             ip TEXT PRIMARY KEY, ptr TEXT NOT NULL, checked_at TEXT NOT NULL)
+        """,
+    ),
+    (
+        # Policy changes already announced (after-change alerts), so a change whose first day
+        # moves as late reports arrive is still announced once.
+        "dmarc-0004",
+        """
+        CREATE TABLE dmarc_changes (
+            domain TEXT NOT NULL, old_policy TEXT NOT NULL, new_policy TEXT NOT NULL,
+            day TEXT NOT NULL, announced_at TEXT NOT NULL,
+            PRIMARY KEY (domain, old_policy, new_policy, day))
         """,
     ),
 )
@@ -351,6 +362,25 @@ class DmarcStore:
             (domain, since),
         ).fetchall()
         return [(str(row[0])[:10], dict(json.loads(row[1]))) for row in rows]
+
+    def announce_change(self, domain: str, before: str, after: str, day: str, *, near: int) -> bool:
+        """Record that the change ``before`` -> ``after`` from ``day`` was announced; False (and
+        nothing recorded) when the same change was announced for a day within ``near`` days."""
+        low = (date.fromisoformat(day) - timedelta(days=near)).isoformat()
+        high = (date.fromisoformat(day) + timedelta(days=near)).isoformat()
+        with self.db.transaction() as conn:
+            self.db.serialize(conn, f"dmarc-change:{domain}")
+            if conn.execute(
+                "SELECT 1 FROM dmarc_changes WHERE domain = ? AND old_policy = ? AND new_policy = ?"
+                " AND day >= ? AND day <= ?",
+                (domain, before, after, low, high),
+            ).fetchone():
+                return False
+            conn.execute(
+                "INSERT INTO dmarc_changes VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (domain, before, after, day, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+        return True
 
     def receivers(self, domain: str, since: str) -> list[tuple[str, int]]:
         """``(reporting org, messages)`` for ``domain``, biggest first."""

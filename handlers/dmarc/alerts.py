@@ -257,14 +257,33 @@ def policy_label(policy: Mapping[str, object]) -> str:
     return label
 
 
-def policy_change(per_day: Sequence[tuple[str, str]]) -> PolicyChange | None:
-    """The last change in ``(day, policy label)`` (several reports a day: the label most of them
-    state that day), or None when the reports show one policy throughout."""
-    days: dict[str, dict[str, int]] = {}
-    for day, label in per_day:
-        counts = days.setdefault(day, {})
-        counts[label] = counts.get(label, 0) + 1
-    labels = [(day, max(c, key=lambda k: (c[k], k))) for day, c in sorted(days.items())]
+def _most(values: Sequence[str]) -> str:
+    return max(sorted(set(values)), key=values.count) if values else ""
+
+
+def policy_change(reports: Sequence[tuple[str, Mapping[str, object]]]) -> PolicyChange | None:
+    """The last change in the published policy, from ``(day, policy published)`` of each report,
+    or None when it never changed.
+
+    A day's policy is the ``p`` (and ``pct``) most of its reports state, and ``t=y`` when most of
+    those that state ``testing`` say ``y``; a day whose reports do not say (RFC 7489 reports
+    have no such field) keeps the day before's: their silence is not ``t=n``."""
+    days: dict[str, list[Mapping[str, object]]] = {}
+    for day, policy in reports:
+        days.setdefault(day, []).append(policy)
+    labels: list[tuple[str, str]] = []
+    testing = ""
+    for day, policies in sorted(days.items()):
+        stated = [str(p.get("testing")) for p in policies if p.get("testing") in ("y", "n")]
+        testing = _most(stated) or testing
+        label = policy_label(
+            {
+                "p": _most([str(p.get("p") or "none") for p in policies]),
+                "pct": _most([str(p.get("pct") or "") for p in policies]),
+                "testing": testing,
+            }
+        )
+        labels.append((day, label))
     for (_, before), (day, after) in zip(reversed(labels[:-1]), reversed(labels[1:]), strict=True):
         if before != after:
             return PolicyChange(day, before, after)
@@ -294,10 +313,12 @@ def failing_after_change(
     now_fail = 1 - sum(s.stats.aligned for s in now) / now_n
     if (now_fail - then_fail) * 100 <= rules.points:
         return None
-    failing = sorted(
-        (s for s in now if s.stats.aligned < s.stats.messages),
-        key=lambda s: s.stats.aligned - s.stats.messages,
-    )
+    earlier = {s.stats.ip: s.share for s in then}
+
+    def worse(s: NamedSource) -> float:  # failing messages beyond what the source failed before
+        return (earlier.get(s.stats.ip, 1.0) - s.share) * s.stats.messages
+
+    failing = sorted((s for s in now if worse(s) > 0), key=lambda s: (-worse(s), s.stats.ip))
     return AfterChange(change, then_fail, now_fail, now_n, tuple(failing[:5]))
 
 

@@ -31,20 +31,20 @@ class _Lazy:
         self.__dict__["groups"] = compiled.groups
         return compiled
 
-    def search(self, *args: Any) -> Any:
-        return self._compiled().search(*args)
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().search(*args, **kwargs)
 
-    def match(self, *args: Any) -> Any:
-        return self._compiled().match(*args)
+    def match(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().match(*args, **kwargs)
 
-    def fullmatch(self, *args: Any) -> Any:
-        return self._compiled().fullmatch(*args)
+    def fullmatch(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().fullmatch(*args, **kwargs)
 
-    def finditer(self, *args: Any) -> Any:
-        return self._compiled().finditer(*args)
+    def finditer(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().finditer(*args, **kwargs)
 
-    def findall(self, *args: Any) -> Any:
-        return self._compiled().findall(*args)
+    def findall(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled().findall(*args, **kwargs)
 
     def sub(self, *args: Any, **kwargs: Any) -> Any:
         return self._compiled().sub(*args, **kwargs)

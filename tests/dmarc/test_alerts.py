@@ -41,6 +41,8 @@ def test_a_new_source_alerts_once_and_a_first_import_alerts_never(
             report_xml([Row("40.107.22.51", 900)], report_id=f"d{ago}", begin=_day(ago)), source="t"
         )
     assert alerts.alerts() == []
+    # the hourly look-up named the IP already (from an earlier sighting in another domain's mail)
+    dmarc.store.save_names({"167.89.100.12": "o1.ptr2391.sendgrid.net"}, at=NOW)
     new = Row("167.89.100.12", 400, dkim="fail", spf="fail", dkim_domain="sendgrid.net")
     dmarc.ingest(
         report_xml([Row("40.107.22.51", 900), new], report_id="n1", begin=_day(2)), source="t"
@@ -52,6 +54,8 @@ def test_a_new_source_alerts_once_and_a_first_import_alerts_never(
     assert subject == "contoso.com 167.89.100.12"
     assert card.title == "New sender for contoso.com: SendGrid (Twilio)"
     assert "Complete Domain Authentication" in card.notes[0]
+    facts = {f.label: f.value for f in card.facts}
+    assert facts["Reverse DNS"] == "o1.ptr2391.sendgrid.net (run from sendgrid.net)"
 
 
 def test_a_small_new_source_is_not_news(database_target: str, catalogue: Catalogue) -> None:
@@ -172,13 +176,17 @@ def test_the_policy_change_is_the_last_day_most_reports_show_a_new_policy() -> N
 
     assert policy_label({"p": "quarantine", "testing": "y", "pct": "100"}) == "p=quarantine; t=y"
     assert policy_label({"p": "reject", "pct": "50"}) == "p=reject; pct=50"
+    none, testing = {"p": "none"}, {"p": "quarantine", "testing": "y"}
+    old_format = {"p": "quarantine"}  # an RFC 7489 report: no testing field at all
     days = [
-        ("2026-11-01", "p=none"),
-        ("2026-11-02", "p=none"),
-        ("2026-11-03", "p=quarantine; t=y"),
-        ("2026-11-03", "p=none"),  # one receiver still had the old record cached
-        ("2026-11-03", "p=quarantine; t=y"),
-        ("2026-11-04", "p=quarantine; t=y"),
+        ("2026-11-01", none),
+        ("2026-11-02", none),
+        ("2026-11-03", testing),
+        ("2026-11-03", none),  # one receiver still had the old record cached
+        ("2026-11-03", testing),
+        ("2026-11-04", testing),
+        ("2026-11-04", old_format),  # silence about testing is not t=n
+        ("2026-11-05", old_format),
     ]
     change = policy_change(days)
     assert change is not None
@@ -188,3 +196,32 @@ def test_the_policy_change_is_the_last_day_most_reports_show_a_new_policy() -> N
         "p=quarantine; t=y",
     )
     assert policy_change(days[:2]) is None
+
+
+async def test_a_change_announced_is_not_announced_again_when_late_reports_move_its_day(
+    database_target: str, catalogue: Catalogue
+) -> None:
+    from bot.dmarc.sweep import DmarcSweeper
+
+    dmarc, alerts = _dmarc(database_target, catalogue)
+    sendgrid = {"dkim_domain": "sendgrid.net"}
+    for ago in range(30, 4, -1):
+        rows = [Row("167.89.100.12", 300, **sendgrid), Row("40.107.22.51", 900)]
+        dmarc.ingest(report_xml(rows, report_id=f"a{ago}", begin=_day(ago)), source="t")
+    broken = [
+        Row("167.89.100.12", 300, dkim="fail", spf="fail", **sendgrid),
+        Row("40.107.22.51", 900),
+    ]
+    for ago in range(4, 0, -1):
+        report = report_xml(broken, report_id=f"b{ago}", begin=_day(ago), p="quarantine")
+        dmarc.ingest(report, source="t")
+    sweeper = DmarcSweeper(dmarc)
+    await sweeper.run_due()
+    # A late receiver's reports show the new record a day earlier than the first ones did.
+    for n in range(3):
+        report = report_xml(
+            broken, org="late.example", report_id=f"c{n}", begin=_day(5), p="quarantine"
+        )
+        dmarc.ingest(report, source="t")
+    await sweeper.run_due()
+    assert len(alerts.alerts("dmarc_after_change")) == 1
