@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import getpass
 import re
+import secrets
 import sys
 from pathlib import Path
 
@@ -94,6 +95,9 @@ class _Console:
         self.interactive = interactive
         self.user = getpass.getuser() or "console"
         self.count = 0
+        # Each paste is a message of its own to the router, which answers a message id once
+        # (and remembers it in ndrbot.sqlite3 for a week): the ids of this session are its own.
+        self.session = secrets.token_hex(4)
         self.last_card: tuple[str, Card] | None = None
         self.last_checked: str | None = None  # the last card with a Re-check button
         self.last_block: str | None = None  # the last card with a Request delisting button
@@ -119,7 +123,9 @@ class _Console:
                 Command("console", "console", self.user, name, rest.strip(), is_admin=True)
             )
         else:
-            message = Message("console", "console", str(self.count), self.user, text, direct=True)
+            message = Message(
+                "console", "console", f"{self.session}-{self.count}", self.user, text, direct=True
+            )
             reply = await self.router.on_message(message)
         if reply is None:
             return

@@ -198,3 +198,20 @@ def test_chat_delist_prints_the_prefilled_request_and_marks_it_sent() -> None:
     assert "Sending IP address: 192.0.2.10" in out
     assert "Where: Microsoft 365 delist portal" in out and "https://sender.office.com/" in out
     assert "Delisting requested by" in out
+
+
+def test_a_second_console_session_on_the_same_database_answers_its_pastes(tmp_path: Path) -> None:
+    db = str(tmp_path / "ndrbot.sqlite3")
+    paste = (SAMPLES / "eop_spamhaus_postfix.txt").read_text() + "\n.\n/quit\n"
+    for session in ("first", "second"):  # the second's first paste must not look answered
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "chat"],
+            input=paste,
+            capture_output=True,
+            text=True,
+            env={**ENV, "NDRBOT_DB": db},
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "on a blocklist (Spamhaus)" in done.stdout, session
