@@ -7,7 +7,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +24,20 @@ __all__ = [
 
 log = logging.getLogger("ndrbot.store")
 MIN_SQLITE = (3, 35)  # RETURNING (3.35) and ON CONFLICT upserts (3.24)
+
+
+def _retry_locked(step: Callable[[], object], *, seconds: float = 10.0) -> None:
+    """Run ``step``, again while SQLite says the file is locked: a new file switched to WAL by
+    two processes at once can refuse one of them at once, busy timeout or not."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class SqliteDatabase(Database):
@@ -50,13 +65,16 @@ class SqliteDatabase(Database):
         self.conn.execute("PRAGMA busy_timeout = 5000")
         self.conn.execute("PRAGMA foreign_keys = ON")
         if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            _retry_locked(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
             # WAL with NORMAL sync: a commit is durable across a crash of ndrbot, and the file
             # is never corrupted; only a power cut can lose the last commits. No fsync per
             # commit keeps a dedupe write before a Slack ack at well under a millisecond.
             self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        _retry_locked(
+            lambda: self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
         )
 
     def migrate(self, migrations: Iterable[tuple[str, str]]) -> list[str]:

@@ -89,7 +89,7 @@ def parse_dsn_fields(text: str) -> DsnFields:
             target, name = last
             target[name] = f"{target[name]} {line.strip()}".strip()
             continue
-        match = _FIELD.match(line)
+        match = _FIELD.match(line) if ":" in line else None  # a field has a colon: most lines don't
         if not match:
             last = None
             continue

@@ -192,7 +192,7 @@ def _find_recipients(r: _Reading) -> _Reading:
         stage = find_command(r.report)
     if stage:
         recipients = [x if x.command else replace(x, command=stage) for x in recipients]
-    if len(recipients) == 1 and _PIPE_DELIVERY.search(r.report):
+    if len(recipients) == 1 and "pipe to |" in r.report and _PIPE_DELIVERY.search(r.report):
         # Exim's "pipe to |/path/prog": a local delivery program failed (a DSN would say X-Unix).
         recipients = [
             x if x.diagnostic_type else replace(x, diagnostic_type="x-unix") for x in recipients

@@ -42,7 +42,9 @@ _LOOKALIKE = str.maketrans(
         "\r": "",
     }
 )
-_CONTROL = lazy(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab, newline and carriage return, each made a space (a
+# translation table: several times faster than a character-class regex over a long paste).
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F], " ")
 
 
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
@@ -83,7 +85,7 @@ def normalise(text: str) -> str:
         text = text.replace("\r", "")
     else:
         text = text.replace("\r\n", "\n").translate(_INVISIBLE).translate(_LOOKALIKE)
-    return _CONTROL.sub(" ", text)
+    return text.translate(_CONTROL)
 
 
 _QUOTE = lazy(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
@@ -98,7 +100,8 @@ def strip_quote_markers(text: str) -> str:
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:
             return text
-        quoted = sum(1 for line in lines if _QUOTE.match(line))
+        # A marker sits within a line's first four characters: look there before the pattern.
+        quoted = sum(1 for line in lines if ">" in line[:4] and _QUOTE.match(line))
         if quoted * 2 < len(lines):
             return text
         text = _QUOTE.sub("", text)
