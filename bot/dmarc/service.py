@@ -204,10 +204,9 @@ class Dmarc:
         # Names looked up already (the hourly sweep looks up the rest) and networks from the
         # local IP database: a new source's alert says whose host it is where that is known.
         ptrs = {ip: n for ip, n in self.store.names(s.ip for s in sources).items() if n}
-        networks = (
-            {s.ip: self.ip_db.network(s.ip) for s in sources} if self.ip_db is not None else {}
+        named = name_sources(
+            sources, ptrs, self.catalogue.senders.values(), domain, self._networks(sources)
         )
-        named = name_sources(sources, ptrs, self.catalogue.senders.values(), domain, networks)
         first = self.store.first_day(domain)
         for source in new_sources(named, domain_first_day=first, today=today, rules=rules):
             self.enqueue(
@@ -322,15 +321,18 @@ class Dmarc:
             self.store.save_names(found, at=self.clock())
         return {ip: name for ip, name in {**known, **found}.items() if name}
 
+    def _networks(self, sources: Sequence[SourceStats]) -> dict[str, str]:
+        """Each source's network and country from the local IP database (none without one)."""
+        return {s.ip: self.ip_db.network(s.ip) for s in sources} if self.ip_db is not None else {}
+
     async def summary(self, domain: str, days: int) -> DomainSummary:
         """``domain`` over the last ``days`` days, its biggest sources named by reverse DNS."""
         since = since_day(self.clock(), days)
         sources = self.store.sources(domain, since)
         ptrs = await self._ptrs(sources)
-        networks = (
-            {s.ip: self.ip_db.network(s.ip) for s in sources} if self.ip_db is not None else {}
+        named = name_sources(
+            sources, ptrs, self.catalogue.senders.values(), domain, self._networks(sources)
         )
-        named = name_sources(sources, ptrs, self.catalogue.senders.values(), domain, networks)
         return summarise(
             domain,
             days,

@@ -114,7 +114,9 @@ class DmarcSweeper:
         if found is None:
             return 0
         # Once per change: late reports may move its first day by a day or two.
-        if not store.announce_change(domain, change.before, change.after, change.day, near=7):
+        if not store.announce_change(
+            domain, change.before, change.after, change.day, near=7, at=now
+        ):
             return 0
         enqueue(
             f"dmarc-after-change:{domain}:{change.day}:{change.after}",

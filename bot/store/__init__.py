@@ -112,6 +112,10 @@ class Database:
         """A table's column names, in order."""
         raise NotImplementedError
 
+    def tables(self) -> set[str]:
+        """The tables in this database, the migrations' own bookkeeping left out."""
+        raise NotImplementedError
+
     def has_table(self, table: str) -> bool:
         """Whether ``table`` exists (a database ``ndrbot serve`` never opened has none)."""
         return bool(self.columns(table))

@@ -72,7 +72,7 @@ def copy_store(
     """Copy every row of ``source`` into the empty ``target`` (both migrated first)."""
     migrate_all(source)
     migrate_all(target)
-    unknown = _tables(source) - set(TABLES)
+    unknown = source.tables() - set(TABLES)
     if unknown:
         raise CopyRefused(f"the source has tables this version does not know: {sorted(unknown)}")
     held = {
@@ -100,13 +100,3 @@ def copy_store(
             if progress is not None:
                 progress(table, count)
     return Copied(copied)
-
-
-def _tables(db: Database) -> set[str]:
-    if db.dialect == "sqlite":
-        rows = db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    else:
-        rows = db.conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        ).fetchall()
-    return {str(r[0]) for r in rows} - {"schema_migrations", "sqlite_sequence"}

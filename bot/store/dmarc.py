@@ -15,7 +15,7 @@ import json
 import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.store import Connection, Database
 from handlers.dmarc.failure import FailureReport
@@ -363,7 +363,9 @@ class DmarcStore:
         ).fetchall()
         return [(str(row[0])[:10], dict(json.loads(row[1]))) for row in rows]
 
-    def announce_change(self, domain: str, before: str, after: str, day: str, *, near: int) -> bool:
+    def announce_change(
+        self, domain: str, before: str, after: str, day: str, *, near: int, at: datetime
+    ) -> bool:
         """Record that the change ``before`` -> ``after`` from ``day`` was announced; False (and
         nothing recorded) when the same change was announced for a day within ``near`` days."""
         low = (date.fromisoformat(day) - timedelta(days=near)).isoformat()
@@ -378,7 +380,7 @@ class DmarcStore:
                 return False
             conn.execute(
                 "INSERT INTO dmarc_changes VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (domain, before, after, day, datetime.now(UTC).isoformat(timespec="seconds")),
+                (domain, before, after, day, at.isoformat(timespec="seconds")),
             )
         return True
 

@@ -185,6 +185,12 @@ class PostgresDatabase(Database):
         with self.pool.connection() as connection, connection.transaction():
             yield _Bound(connection)
 
+    def tables(self) -> set[str]:
+        rows = self.conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+        return {str(r[0]) for r in rows} - {"schema_migrations"}
+
     def columns(self, table: str) -> list[str]:
         rows = self.conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema ="

@@ -88,6 +88,10 @@ class SqliteDatabase(Database):
                         applied.append(name)
         return applied
 
+    def tables(self) -> set[str]:
+        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(r[0]) for r in rows} - {"schema_migrations", "sqlite_sequence"}
+
     def columns(self, table: str) -> list[str]:
         return [str(r[1]) for r in self.conn.execute(f'PRAGMA table_info("{table}")')]
 

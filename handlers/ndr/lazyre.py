@@ -15,7 +15,10 @@ from typing import Any, cast
 
 __all__ = ["compile_all", "lazy"]
 
-_METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
+_COMPILED = (  # what a lazy pattern hands to the compiled one
+    "search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split",
+    "groupindex", "groups",
+)  # fmt: skip
 
 
 class _Lazy:
@@ -25,38 +28,13 @@ class _Lazy:
 
     def _compiled(self) -> re.Pattern[str]:
         compiled = re.compile(self.pattern, self.flags)
-        for name in _METHODS:  # from now on, straight to the compiled pattern's methods
+        for name in _COMPILED:  # from now on, straight to the compiled pattern's own
             self.__dict__[name] = getattr(compiled, name)
-        self.__dict__["groupindex"] = compiled.groupindex
-        self.__dict__["groups"] = compiled.groups
         return compiled
 
-    def search(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().search(*args, **kwargs)
-
-    def match(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().match(*args, **kwargs)
-
-    def fullmatch(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().fullmatch(*args, **kwargs)
-
-    def finditer(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().finditer(*args, **kwargs)
-
-    def findall(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().findall(*args, **kwargs)
-
-    def sub(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().sub(*args, **kwargs)
-
-    def subn(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().subn(*args, **kwargs)
-
-    def split(self, *args: Any, **kwargs: Any) -> Any:
-        return self._compiled().split(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:  # groupindex, groups: compile and answer
-        if name in ("groupindex", "groups"):
+    def __getattr__(self, name: str) -> Any:
+        """Only reached before the first use: compile, then answer from the compiled pattern."""
+        if name in _COMPILED:
             return getattr(self._compiled(), name)
         raise AttributeError(name)
 
