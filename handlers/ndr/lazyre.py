@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
+from handlers.ndr.automaton import accelerate
+
 __all__ = ["compile_all", "lazy"]
 
 _COMPILED = (  # what a lazy pattern hands to the compiled one
@@ -30,6 +32,7 @@ class _Lazy:
         compiled = re.compile(self.pattern, self.flags)
         for name in _COMPILED:  # from now on, straight to the compiled pattern's own
             self.__dict__[name] = getattr(compiled, name)
+        self.__dict__.update(accelerate(compiled))  # or RE2's, where it means the same
         return compiled
 
     def __getattr__(self, name: str) -> Any:

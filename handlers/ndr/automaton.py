@@ -1,0 +1,266 @@
+"""RE2's automaton for the reader's slow patterns, where it means exactly what Python's ``re`` means.
+
+Python's backtracking engine tries every alternative at every position of the text: a list of
+forty failure words searched case-insensitively over a 4 KB report costs milliseconds. RE2 (the
+``google-re2`` package) runs the same search in one pass whatever the number of alternatives, 30
+to 300 times faster here, and never backtracks on a hostile paste.
+
+RE2 is used only where the answer is provably the same as ``re``'s:
+
+* the pattern is ASCII, uses only the ``IGNORECASE``, ``MULTILINE`` and ``DOTALL`` flags, and none
+  of the syntax the two engines read differently (lookaround, back-references, ``\\Z``, ``{,n}``,
+  a ``$`` outside ``MULTILINE``, ``\\S`` inside a class); ``\\s`` is spelled out as Python's set;
+* the text is ASCII (Unicode ``\\w``, ``\\b`` and case folding differ beyond it) and long enough
+  for the automaton to pay for its call (about 1 microsecond);
+* the pattern is one ``re`` finds slowly: it ignores case or has several alternatives.
+
+Everything else goes to ``re`` unchanged. Without ``google-re2`` installed everything does.
+``CHECK`` makes every call answer both ways and compare (the tests set it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+try:  # the automaton is an optimisation: without it every pattern is re's
+    import re2 as _re2_pkg  # type: ignore[import-untyped]
+    from re2 import _re2
+except ImportError:  # pragma: no cover - exercised on installs without the wheel
+    _re2 = None
+
+__all__ = ["CHECK", "Mismatch", "accelerate"]
+
+CHECK = False  # tests: answer every accelerated call with both engines and compare
+_MIN_TEXT = 8  # shorter texts: re's call is cheaper than RE2's
+_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE  # UNICODE: every str pattern
+# Python's \s over ASCII (str.isspace): RE2's own \s lacks \v and \x1c-\x1f.
+_SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f"
+
+
+class Mismatch(AssertionError):
+    """With CHECK on: the two engines answered one call differently."""
+
+
+def _translate(source: str, flags: int) -> tuple[str, bool] | None:
+    """``source`` in RE2's syntax with ``re``'s meaning, or None where they could differ; and
+    whether it has a ``$`` that means "end" only for a text not ending in a newline (``re``'s
+    ``$`` outside ``MULTILINE`` also matches before a final newline; RE2's ``\\z`` does not)."""
+    if not source.isascii() or flags & ~_FLAGS or "{," in source:
+        return None
+    out: list[str] = []
+    in_class = False
+    dollar = False
+    i = 0
+    while i < len(source):
+        char = source[i]
+        if char == "\\" and i + 1 < len(source):
+            escaped = source[i + 1]
+            if (escaped.isdigit() and escaped != "0") or escaped in "ZgNu":
+                return None  # back-reference, \Z, \g<...>, named character, \uXXXX
+            if escaped == "s":
+                out.append(_SPACE if in_class else f"[{_SPACE}]")
+            elif escaped == "S":
+                if in_class:
+                    return None
+                out.append(f"[^{_SPACE}]")
+            else:
+                out.append(source[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if char == "[" and source.startswith("[:", i):
+                return None  # RE2 reads "[:alpha:]" inside a class as a POSIX class
+            if char == "]" and not (out and out[-1] in ("[", "[^")):
+                in_class = False
+            out.append(char)
+        elif char == "[":
+            in_class = True
+            if source.startswith("[^", i):
+                out.append("[^")
+                i += 2
+                if source.startswith("]", i):  # "[^]...]": a literal ] first
+                    out.append("\\]")
+                    i += 1
+                continue
+            out.append("[")
+            if source.startswith("]", i + 1):
+                out.append("\\]")
+                i += 1
+        elif char == "$" and not flags & re.MULTILINE:
+            out.append("\\z")
+            dollar = True
+        elif char == "(" and source.startswith(("(?=", "(?!", "(?<=", "(?<!", "(?>", "(?P="), i):
+            return None
+        else:
+            out.append(char)
+        i += 1
+    prefix = "".join(
+        flag for bit, flag in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
+        if flags & bit
+    )  # fmt: skip
+    translated = "".join(out)
+    return (f"(?{prefix}){translated}" if prefix else translated), dollar
+
+
+def _worth_it(compiled: re.Pattern[str]) -> bool:
+    """re is slow on patterns it cannot scan for a fixed first character: ones that ignore case
+    or offer several alternatives."""
+    return bool(compiled.flags & re.IGNORECASE) or compiled.pattern.count("|") >= 2
+
+
+class _Match:
+    """The parts of ``re.Match`` the reader uses, over spans RE2 found in an ASCII text."""
+
+    __slots__ = ("_groupindex", "_spans", "endpos", "pos", "string")
+
+    def __init__(
+        self, text: str, spans: list[tuple[int, int]], groupindex: dict[str, int], pos: int
+    ) -> None:
+        self.string = text
+        self._spans = spans
+        self._groupindex = groupindex
+        self.pos = pos
+        self.endpos = len(text)
+
+    def _index(self, group: int | str) -> int:
+        index = self._groupindex[group] if isinstance(group, str) else group
+        if not 0 <= index < len(self._spans):
+            raise IndexError("no such group")
+        return index
+
+    def span(self, group: int | str = 0) -> tuple[int, int]:
+        return self._spans[self._index(group)]
+
+    def start(self, group: int | str = 0) -> int:
+        return self.span(group)[0]
+
+    def end(self, group: int | str = 0) -> int:
+        return self.span(group)[1]
+
+    def _text(self, index: int, default: Any = None) -> Any:
+        start, end = self._spans[index]
+        return default if start < 0 else self.string[start:end]
+
+    def group(self, *groups: int | str) -> Any:
+        if not groups:
+            return self._text(0)
+        if len(groups) == 1:
+            return self._text(self._index(groups[0]))
+        return tuple(self._text(self._index(g)) for g in groups)
+
+    def __getitem__(self, group: int | str) -> Any:
+        return self._text(self._index(group))
+
+    def groups(self, default: Any = None) -> tuple[Any, ...]:
+        return tuple(self._text(i, default) for i in range(1, len(self._spans)))
+
+    def groupdict(self, default: Any = None) -> dict[str, Any]:
+        return {name: self._text(i, default) for name, i in self._groupindex.items()}
+
+
+def _spans(match: Any) -> list[tuple[int, int]] | None:
+    if match is None:
+        return None
+    if isinstance(match, _Match):
+        return list(match._spans)
+    return [match.span(i) for i in range(len(match.groups()) + 1)]
+
+
+def _checked(
+    name: str, fast: Callable[..., Any], slow: Callable[..., Any], source: str
+) -> Callable[..., Any]:
+    def both(text: str, *args: Any) -> Any:
+        mine, theirs = fast(text, *args), slow(text, *args)
+        if name == "finditer":
+            mine, theirs = list(mine), list(theirs)
+            if [_spans(m) for m in mine] != [_spans(m) for m in theirs]:
+                raise Mismatch(f"finditer {source!r} on {text[:200]!r}")
+            return iter(mine)
+        if _spans(mine) != _spans(theirs):
+            raise Mismatch(
+                f"{name} {source!r} on {text[:200]!r}: {_spans(mine)} != {_spans(theirs)}"
+            )
+        return mine
+
+    return both
+
+
+def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
+    """Methods to use in place of ``compiled``'s own: RE2's where it means the same, else none."""
+    if _re2 is None or not _worth_it(compiled):
+        return {}
+    translation = _translate(compiled.pattern, compiled.flags)
+    if translation is None:
+        return {}
+    translated, dollar = translation
+    options = _re2_pkg.Options()
+    options.log_errors = False
+    automaton = _re2.RE2(translated.encode("ascii"), options)
+    if not automaton.ok() or automaton.NumberOfCapturingGroups() != compiled.groups:
+        return {}
+    groupindex = dict(compiled.groupindex)
+    find = automaton.Match
+    unanchored, anchored = _re2.RE2.Anchor.UNANCHORED, _re2.RE2.Anchor.ANCHOR_START
+    py_search, py_match, py_finditer = compiled.search, compiled.match, compiled.finditer
+    # An empty match is where the engines' iteration rules differ: iterate only patterns that
+    # cannot match the empty string.
+    can_be_empty = _min_width(compiled) == 0
+
+    def slow(text: str, endpos: int | None) -> bool:
+        """True where the call goes to re: a short or non-ASCII text, an end position, or a
+        final newline the pattern's "$" would see differently."""
+        return (
+            endpos is not None
+            or len(text) < _MIN_TEXT
+            or not text.isascii()
+            or (dollar and text.endswith("\n"))
+        )
+
+    def search(text: str, pos: int = 0, endpos: int | None = None) -> Any:
+        if slow(text, endpos):
+            return py_search(text, pos) if endpos is None else py_search(text, pos, endpos)
+        data = text.encode("ascii")
+        pos = min(max(pos, 0), len(data))
+        spans = find(unanchored, data, pos, len(data))
+        return None if spans[0][0] < 0 else _Match(text, spans, groupindex, pos)
+
+    def match(text: str, pos: int = 0, endpos: int | None = None) -> Any:
+        if slow(text, endpos):
+            return py_match(text, pos) if endpos is None else py_match(text, pos, endpos)
+        data = text.encode("ascii")
+        pos = min(max(pos, 0), len(data))
+        spans = find(anchored, data, pos, len(data))
+        return None if spans[0][0] < 0 else _Match(text, spans, groupindex, pos)
+
+    def finditer(text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
+        if can_be_empty or slow(text, endpos):
+            yield from py_finditer(text, pos) if endpos is None else py_finditer(text, pos, endpos)
+            return
+        data = text.encode("ascii")
+        pos = min(max(pos, 0), len(data))
+        while pos <= len(data):
+            spans = find(unanchored, data, pos, len(data))
+            if spans[0][0] < 0:
+                return
+            yield _Match(text, spans, groupindex, pos)
+            pos = spans[0][1]
+
+    methods: dict[str, Callable[..., Any]] = {
+        "search": search, "match": match, "finditer": finditer
+    }  # fmt: skip
+    if CHECK:
+        answers: dict[str, Callable[..., Any]] = {
+            "search": py_search,
+            "match": py_match,
+            "finditer": py_finditer,
+        }
+        methods = {n: _checked(n, f, answers[n], compiled.pattern) for n, f in methods.items()}
+    return methods
+
+
+def _min_width(compiled: re.Pattern[str]) -> int:
+    from re import _parser  # type: ignore[attr-defined]
+
+    return int(_parser.parse(compiled.pattern, compiled.flags).getwidth()[0])

@@ -1,0 +1,129 @@
+"""RE2 answers exactly as Python's re does, for every reader pattern it takes over."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import handlers.diagnosis  # noqa: F401  (imports every reader module, so every lazy pattern)
+from handlers.ndr import automaton, lazyre
+
+SAMPLES = Path(__file__).parent / "samples"
+pytestmark = pytest.mark.skipif(automaton._re2 is None, reason="google-re2 is not installed")
+
+
+def _patterns() -> list[tuple[re.Pattern[str], dict]]:
+    found = []
+    for lazy in lazyre._ALL:
+        compiled = re.compile(lazy.pattern, lazy.flags)
+        methods = automaton.accelerate(compiled)
+        if methods:
+            found.append((compiled, methods))
+    return found
+
+
+PATTERNS = _patterns()
+
+
+def _texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted(SAMPLES.rglob("*")):
+        if path.suffix not in (".txt", ".eml") or not path.is_file():
+            continue
+        whole = path.read_text("utf-8", errors="replace").replace("\r", "")
+        texts.append(whole)
+        texts.extend(part for part in whole.split("\n\n") if part.strip())
+        texts.extend(line for line in whole.split("\n") if line.strip())
+    return texts
+
+
+def _spans(match: object) -> list[tuple[int, int]] | None:
+    if match is None:
+        return None
+    return [match.span(i) for i in range(len(match.groups()) + 1)]  # type: ignore[attr-defined]
+
+
+def _agree(compiled: re.Pattern[str], methods: dict, text: str) -> None:
+    assert _spans(methods["search"](text)) == _spans(compiled.search(text)), (
+        compiled.pattern,
+        text,
+    )
+    assert _spans(methods["match"](text)) == _spans(compiled.match(text)), (compiled.pattern, text)
+    mine = [_spans(m) for m in methods["finditer"](text)]
+    assert mine == [_spans(m) for m in compiled.finditer(text)], (compiled.pattern, text)
+
+
+def test_most_slow_patterns_are_taken_over() -> None:
+    # The word lists and the case-insensitive phrases: the patterns re is slow on.
+    assert len(PATTERNS) >= 100
+
+
+def test_the_engines_agree_on_every_sample_text() -> None:
+    texts = _texts()
+    assert len(texts) > 500
+    for compiled, methods in PATTERNS:
+        for text in texts:
+            _agree(compiled, methods, text)
+
+
+# Text made of the pieces the patterns look for, in any order and case, with the characters
+# where the engines' rules differ: \v and \x1c-\x1f (whitespace to re), a final newline ($).
+_PIECES = st.sampled_from(
+    [
+        "550", "5.1.1", "4.7.0", "user unknown", "User Unknown", "mailbox full", "RCPT TO",
+        "in reply to end of data", "blocked", "spamhaus", "host", "[192.0.2.1]", "@", "a@b.example",
+        "***@x.com", "\n", "\n\n", " ", "\t", "\x0b", "\x1c", "-", "---", "said:", "Remote Server",
+        "returned '", "smtp;", "Diagnostic-Code:", "does not exist", "x", "_", "é", "K",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=40).map("".join))
+def test_the_engines_agree_on_generated_text(text: str) -> None:
+    for compiled, methods in PATTERNS:
+        _agree(compiled, methods, text)
+        _agree(compiled, methods, text + "\n")
+
+
+@pytest.mark.parametrize(
+    ("source", "flags"),
+    [
+        (r"(?<!x)abc|def|ghi", 0),  # lookbehind: RE2 has none
+        (r"abc(?!x)|def|ghi", 0),
+        (r"(a)\1|b|c", 0),  # back-reference
+        (r"a{,3}|b|c", 0),  # re's {,n}: a literal to RE2
+        (r"abc\Z|d|e", 0),
+        (r"[[:alpha:]]|b|c", 0),  # a POSIX class to RE2, a set to re
+        (r"caf\u00e9|b|c", 0),
+        (r"abc|d|e", re.VERBOSE),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Possible nested set")
+def test_syntax_the_engines_read_differently_stays_with_re(source: str, flags: int) -> None:
+    assert automaton.accelerate(re.compile(source, flags)) == {}
+
+
+def test_whitespace_means_what_re_means() -> None:
+    methods = automaton.accelerate(re.compile(r"a\sb|c\Sd|e[\s,]f", re.IGNORECASE))
+    text = "........ a\x0bb c\x1cd e\x1ff ........"
+    assert [m.group() for m in methods["finditer"](text)] == ["a\x0bb", "e\x1ff"]
+
+
+def test_without_the_package_every_pattern_is_re(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(automaton, "_re2", None)
+    assert automaton.accelerate(re.compile("unknown|not found|no such", re.IGNORECASE)) == {}
+
+
+def test_check_mode_reports_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(automaton, "CHECK", True)
+    methods = automaton.accelerate(re.compile("unknown|not found|no such", re.IGNORECASE))
+    text = "the user is unknown to this server, sorry"
+    assert methods["search"](text).group() == "unknown"
+    broken = automaton._checked("search", lambda t: None, re.compile("unknown").search, "unknown")
+    with pytest.raises(automaton.Mismatch):
+        broken(text)
