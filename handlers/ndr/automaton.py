@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - exercised on installs without the whee
 __all__ = ["CHECK", "Mismatch", "accelerate"]
 
 CHECK = False  # tests: answer every accelerated call with both engines and compare
-_MIN_TEXT = 8  # shorter texts: re's call is cheaper than RE2's
+_MIN_TEXT = 20  # shorter texts: re's call is cheaper than RE2's
 _FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE  # UNICODE: every str pattern
 # Python's \s over ASCII (str.isspace): RE2's own \s lacks \v and \x1c-\x1f.
 _SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f"
@@ -105,9 +105,11 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
 
 
 def _worth_it(compiled: re.Pattern[str]) -> bool:
-    """re is slow on patterns it cannot scan for a fixed first character: ones that ignore case
-    or offer several alternatives."""
-    return bool(compiled.flags & re.IGNORECASE) or compiled.pattern.count("|") >= 2
+    """re is slow on lists of alternatives, tried one by one at every position, and slower still
+    when they ignore case; on a single phrase it scans fast, and RE2's call costs more. (Measured
+    pattern by pattern over the corpus: benchmarks/reader_speed.py.)"""
+    bars = compiled.pattern.count("|")
+    return bars >= 6 or (bars >= 2 and bool(compiled.flags & re.IGNORECASE))
 
 
 class _Match:
@@ -202,8 +204,8 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
         return {}
     groupindex = dict(compiled.groupindex)
     find = automaton.Match
-    unanchored, anchored = _re2.RE2.Anchor.UNANCHORED, _re2.RE2.Anchor.ANCHOR_START
-    py_search, py_match, py_finditer = compiled.search, compiled.match, compiled.finditer
+    unanchored = _re2.RE2.Anchor.UNANCHORED
+    py_search, py_finditer = compiled.search, compiled.finditer
     # An empty match is where the engines' iteration rules differ: iterate only patterns that
     # cannot match the empty string.
     can_be_empty = _min_width(compiled) == 0
@@ -226,14 +228,6 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
         spans = find(unanchored, data, pos, len(data))
         return None if spans[0][0] < 0 else _Match(text, spans, groupindex, pos)
 
-    def match(text: str, pos: int = 0, endpos: int | None = None) -> Any:
-        if slow(text, endpos):
-            return py_match(text, pos) if endpos is None else py_match(text, pos, endpos)
-        data = text.encode("ascii")
-        pos = min(max(pos, 0), len(data))
-        spans = find(anchored, data, pos, len(data))
-        return None if spans[0][0] < 0 else _Match(text, spans, groupindex, pos)
-
     def finditer(text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
         if can_be_empty or slow(text, endpos):
             yield from py_finditer(text, pos) if endpos is None else py_finditer(text, pos, endpos)
@@ -247,15 +241,10 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
             yield _Match(text, spans, groupindex, pos)
             pos = spans[0][1]
 
-    methods: dict[str, Callable[..., Any]] = {
-        "search": search, "match": match, "finditer": finditer
-    }  # fmt: skip
+    # No match(): anchored at one position, re gives up at once and RE2's call costs more.
+    methods: dict[str, Callable[..., Any]] = {"search": search, "finditer": finditer}
     if CHECK:
-        answers: dict[str, Callable[..., Any]] = {
-            "search": py_search,
-            "match": py_match,
-            "finditer": py_finditer,
-        }
+        answers: dict[str, Callable[..., Any]] = {"search": py_search, "finditer": py_finditer}
         methods = {n: _checked(n, f, answers[n], compiled.pattern) for n, f in methods.items()}
     return methods
 

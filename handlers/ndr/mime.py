@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from handlers.ndr.headers import parse_header_block
+from handlers.ndr.mimetree import message_tree
 from handlers.ndr.paste import repair
 from handlers.ndr.text import (
     decode_bytes,
@@ -111,10 +112,12 @@ def parse_document(data: bytes | str) -> Document:
         raw = raw.replace(b"\x00", b"")
     head = decode_bytes(raw[:8192])
     if _looks_like_message(normalise(head)):
-        try:
-            message = email.message_from_bytes(raw)
-        except Exception:
-            message = None
+        message = message_tree(raw)  # the standard parser's tree, built faster where it can be
+        if message is None:
+            try:
+                message = email.message_from_bytes(raw)
+            except Exception:
+                message = None
         if message is not None:
             doc = Document(is_message=True)
             doc.headers = [(k, str(v)) for k, v in message.items()[:500]]

@@ -1,0 +1,103 @@
+"""The fast MIME tree is the standard parser's tree, or it steps aside."""
+
+from __future__ import annotations
+
+import email
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.ndr.mimetree import message_tree
+from tests.corpus_eval import CORPUS, corpus_available
+
+TESTS = Path(__file__).resolve().parent.parent
+
+
+def _difference(mine: Message, theirs: Message, path: str = "message") -> str | None:
+    for attr in ("_headers", "_unixfrom", "preamble", "epilogue", "_default_type"):
+        if getattr(mine, attr) != getattr(theirs, attr):
+            return f"{path}.{attr}: {getattr(mine, attr)!r} != {getattr(theirs, attr)!r}"
+    a, b = mine._payload, theirs._payload  # type: ignore[attr-defined]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} parts, the standard parser {len(b)}"
+        for number, (x, y) in enumerate(zip(a, b, strict=True)):
+            if found := _difference(x, y, f"{path}[{number}]"):
+                return found
+        return None
+    return None if a == b else f"{path} payload: {a!r} != {b!r}"
+
+
+def _check(raw: bytes) -> bool:
+    """True when the fast tree was built (and equals the standard one)."""
+    mine = message_tree(raw)
+    if mine is None:
+        return False
+    assert _difference(mine, email.message_from_bytes(raw)) is None, raw[:300]
+    return True
+
+
+def test_every_sample_message_gives_the_standard_tree() -> None:
+    paths = [p for p in sorted(TESTS.rglob("*")) if p.suffix in (".eml", ".txt") and p.is_file()]
+    built = sum(_check(path.read_bytes()) for path in paths)
+    assert built >= 30  # most samples are ordinary: the fast path is the one taken
+
+
+@pytest.mark.skipif(not corpus_available(), reason="needs ../shared/corpus/bounces")
+def test_every_corpus_bounce_gives_the_standard_tree() -> None:
+    paths = sorted(CORPUS.glob("*.eml"))
+    built = sum(_check(path.read_bytes()) for path in paths)
+    assert built >= 0.9 * len(paths)
+
+
+def test_unusual_input_is_left_to_the_standard_parser() -> None:
+    assert message_tree("Subject: caf\u00e9\n\nbody\n".encode()) is None  # 8-bit
+    assert message_tree(b"Subject: a\n\nform\x0cfeed\n") is None  # a break only splitlines sees
+    nested_same = (
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nx\n--b--\n--b--\n'
+    )
+    assert message_tree(nested_same) is None
+    assert message_tree(b"Subject: a\nFrom someone\n\nbody\n") is None  # envelope line inside
+
+
+_LINE_END = st.sampled_from(["\n", "\r\n", "\r"])
+_BODY_LINE = st.sampled_from(
+    [
+        "text", "", "  indented", "--b", "--b--", "--b  ", "--bx", "--c", "--c--", "From here",
+        "Final-Recipient: rfc822; a@b.example", "Status: 5.1.1", "Action: failed", ":no name",
+        "Content-Type: text/plain", "Content-Type: message/delivery-status",
+        "Content-Type: message/rfc822", "Content-Type: multipart/mixed; boundary=c",
+        "Content-Type: multipart/digest; boundary=c", " folded", "not a header line",
+    ]
+)  # fmt: skip
+_TOP = st.sampled_from(
+    [
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=b",
+        "Content-Type: multipart/mixed; boundary=\"b\"",
+        "Content-Type: multipart/mixed",
+        "Content-Type: message/delivery-status",
+        "Content-Type: message/rfc822",
+        "Content-Type: text/plain",
+        "Subject: Undelivered Mail",
+        " first line folded",
+        "From MAILER-DAEMON Mon Jan  1 00:00:00 2024",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(_TOP, min_size=1, max_size=3),
+    st.lists(_BODY_LINE, max_size=40),
+    st.lists(_LINE_END, min_size=1, max_size=3),
+)
+def test_generated_messages_give_the_standard_tree(
+    headers: list[str], body: list[str], ends: list[str]
+) -> None:
+    lines = [*headers, "", *body]
+    text = "".join(line + ends[number % len(ends)] for number, line in enumerate(lines))
+    _check(text.encode("ascii"))
