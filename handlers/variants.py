@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from handlers.ndr.automaton import LiteralSet
 from handlers.ndr.systems import MICROSOFT
 from knowledge import MICROSOFT_FAMILIES, Catalogue, CodeRange, Variant, parse_code
 
@@ -35,15 +36,12 @@ def match_variant(
     """
     parsed = parse_code(status) if status else None
     index = _index(catalogue)
-    hits = _TextHits(text[:4000], index.phrases)
+    hits = _TextHits(text[:4000], index)
     # Variants with text rules can only match when text one of their rules needs is present
     # (a phrase, a tag, the literal part of a regex): the rest are skipped without scoring.
     textual = set(index.ungated)
-    for phrase in hits.phrases:
-        textual.update(index.triggers[phrase])
-    for needed in index.literals:
-        if needed in hits.lowered:
-            textual.update(index.triggers[needed])
+    for needed in hits.present:
+        textual.update(index.triggers[needed])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
     microsoft = system in MICROSOFT
     for variant in _candidates(catalogue, parsed):
@@ -82,6 +80,7 @@ class _Index(NamedTuple):
     triggers: dict[str, tuple[int, ...]]  # each phrase, regex literal or tag: ids of its variants
     ungated: frozenset[int]  # ids of variants with a regex no literal can gate (always tested)
     literals: tuple[str, ...]  # triggers that are tags or regex literals (phrases: tested anyway)
+    words: LiteralSet  # every phrase and literal, found in a text in one pass
 
 
 _INDEX: dict[int, _Index] = {}
@@ -117,15 +116,17 @@ def _build_index(catalogue: Catalogue) -> _Index:
         others.update(needs)
         for needed in [*variant.match_text, *needs]:
             triggers.setdefault(needed, []).append(id(variant))
+    phrases = tuple(sorted({p for v in catalogue.variants for p in v.match_text}))
     return _Index(
         catalogue.variants,
-        tuple(sorted({p for v in catalogue.variants for p in v.match_text})),
+        phrases,
         tuple(codeless),
         {k: tuple(v) for k, v in spans.items()},
         tuple(broad),
         {k: tuple(v) for k, v in triggers.items()},
         frozenset(ungated),
         tuple(sorted(others)),
+        LiteralSet(tuple(sorted({*phrases, *others}))),
     )
 
 
@@ -241,11 +242,12 @@ class _TextHits:
     """What of the catalogue's text rules a diagnostic contains, each rule tested once per call
     (many variants share phrases, tags and patterns)."""
 
-    def __init__(self, text: str, phrases: tuple[str, ...]) -> None:
+    def __init__(self, text: str, index: _Index) -> None:
         self.text = text
         self.lowered = text.lower()
-        # Every phrase of the catalogue tested once, up front: cheaper than asking per variant.
-        self.phrases = frozenset(p for p in phrases if p in self.lowered)
+        # Every phrase and literal of the catalogue looked for once, up front, in one pass.
+        self.present = index.words.present(self.lowered)
+        self.phrases = frozenset(self.present)
         self._regexes: dict[re.Pattern[str], int] = {}
         self._tags: dict[str, bool] = {}
 

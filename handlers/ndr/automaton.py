@@ -253,3 +253,32 @@ def _min_width(compiled: re.Pattern[str]) -> int:
     from re import _parser  # type: ignore[attr-defined]
 
     return int(_parser.parse(compiled.pattern, compiled.flags).getwidth()[0])
+
+
+class LiteralSet:
+    """Which of many fixed strings occur in a text, found in one pass (RE2's ``Set``) instead of
+    one ``in`` test each; without ``google-re2``, the ``in`` tests. Exact for any text: a string
+    occurs in a text exactly when its UTF-8 bytes occur in the text's."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.words = words
+        self._set = None
+        if _re2 is None or not words:
+            return
+        options = _re2_pkg.Options()
+        options.log_errors = False
+        options.max_mem = 64 << 20  # room for the automaton of a few hundred phrases
+        automaton = _re2_pkg.Set.SearchSet(options)
+        for word in words:
+            automaton.Add(_re2_pkg.escape(word))
+        automaton.Compile()
+        self._set = automaton
+
+    def present(self, text: str) -> list[str]:
+        """The words that occur in ``text``, in the order given."""
+        if self._set is None:
+            return [word for word in self.words if word in text]
+        found = self._set.Match(text) or []
+        # RE2 answers for what its automaton could hold; a word it names is surely there, and
+        # a second look confirms it (cheap: only the few found are looked at).
+        return [self.words[i] for i in sorted(found) if self.words[i] in text]

@@ -110,8 +110,9 @@ def parse_document(data: bytes | str) -> Document:
     raw = data if isinstance(data, bytes) else data.encode("utf-8", errors="surrogateescape")
     if b"\x00" in raw[:4096]:
         raw = raw.replace(b"\x00", b"")
-    head = decode_bytes(raw[:8192])
-    if _looks_like_message(normalise(head)):
+    # Only the first 60 lines (after leading blank ones) say whether it is a message: decode no more.
+    head = b"\n".join(raw[:8192].lstrip(b"\r\n").split(b"\n", 61)[:61])
+    if _looks_like_message(normalise(decode_bytes(head))):
         message = message_tree(raw)  # the standard parser's tree, built faster where it can be
         if message is None:
             try:

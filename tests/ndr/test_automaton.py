@@ -126,3 +126,25 @@ def test_check_mode_reports_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> N
     broken = automaton._checked("search", lambda t: None, re.compile("unknown").search, "unknown")
     with pytest.raises(automaton.Mismatch):
         broken(text)
+
+
+_WORDS = st.lists(
+    st.text(alphabet="ab é-.5", min_size=1, max_size=6), min_size=1, max_size=30, unique=True
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_WORDS, st.text(alphabet="ab é-.5xyz\n", max_size=200))
+def test_a_literal_set_finds_exactly_the_words_in_a_text(words: list[str], text: str) -> None:
+    found = automaton.LiteralSet(tuple(words)).present(text)
+    assert found == [word for word in words if word in text]
+
+
+def test_the_catalogue_phrases_are_found_exactly_where_in_finds_them() -> None:
+    from handlers.variants import _index
+    from knowledge import load_catalogue
+
+    words = _index(load_catalogue()).words
+    for text in _texts():
+        lowered = text[:4000].lower()
+        assert words.present(lowered) == [w for w in words.words if w in lowered]
