@@ -166,10 +166,12 @@ def _message_block_text(part: email.message.Message) -> str:
     return _part_text(part)
 
 
-def _walk(part: email.message.Message, doc: Document, depth: int) -> None:
+def _walk(
+    part: email.message.Message, doc: Document, depth: int, ctype: str | None = None
+) -> None:
     if depth > _MAX_DEPTH or len(doc.content_types) > _MAX_PARTS:
         return
-    ctype = part.get_content_type()
+    ctype = ctype or part.get_content_type()
     doc.content_types.append(ctype)
     if ctype == "multipart/report" and not doc.report_type:
         doc.report_type = str(part.get_param("report-type") or "").lower()
@@ -187,11 +189,12 @@ def _walk(part: email.message.Message, doc: Document, depth: int) -> None:
         for sub in payload if isinstance(payload, list) else []:
             if not isinstance(sub, email.message.Message):
                 continue
-            if sub.get_content_type() == "text/html":
+            sub_type = sub.get_content_type()
+            if sub_type == "text/html":
                 html_parts.append(html_to_text(_part_text(sub)))
                 doc.content_types.append("text/html")
                 continue
-            _walk(sub, doc, depth + 1)
+            _walk(sub, doc, depth + 1, sub_type)
         if html_parts and len(doc.texts) == before:
             doc.texts.extend(t for t in html_parts if t.strip())
         return

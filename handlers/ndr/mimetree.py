@@ -42,16 +42,17 @@ def message_tree(raw: bytes) -> Message | None:
     if any(char in text for char in _OTHER_BREAKS):
         return None
     try:
-        message, _ = _message(text.splitlines(True), None, ())
+        message, _, _ = _message(text.splitlines(True), None, False, ())
     except (_Unusual, RecursionError):
         return None
     return message
 
 
-def _new(parent: Message | None) -> Message:
+def _new(parent: Message | None, digest: bool) -> Message:
+    """A new part of ``parent`` (in a multipart/digest when ``digest``: message/rfc822 by default)."""
     message = Message(policy=compat32)
     if parent is not None:
-        if parent.get_content_type() == "multipart/digest":
+        if digest:
             message.set_default_type("message/rfc822")
         parent.attach(message)
     return message
@@ -89,13 +90,14 @@ def _source_parse(lines: list[str]) -> tuple[str, str]:
 
 
 def _message(
-    lines: list[str], parent: Message | None, boundaries: tuple[str, ...]
-) -> tuple[Message, Message]:
-    """Parse ``lines`` as one message (or part); returns it and the last message created (the
-    one whose final newline the enclosing boundary takes). ``boundaries``: the enclosing ones."""
+    lines: list[str], parent: Message | None, digest: bool, boundaries: tuple[str, ...]
+) -> tuple[Message, Message, str]:
+    """Parse ``lines`` as one message (or part); returns it, the last message created (the one
+    whose final newline the enclosing boundary takes) and that one's main type.
+    ``boundaries``: the enclosing ones."""
     if len(boundaries) > _MAX_DEPTH:
         raise _Unusual
-    message = _new(parent)
+    message = _new(parent, digest)
     end = 0
     count = len(lines)
     while end < count and _HEADER.match(lines[end]):
@@ -106,16 +108,16 @@ def _message(
     body = lines[end:]
     ctype = message.get_content_type()
     if ctype == "message/delivery-status":
-        return message, _status_blocks(message, body)
-    maintype = message.get_content_maintype()
+        return message, _status_blocks(message, body), "text"
+    maintype = ctype.partition("/")[0]
     if maintype == "message":
-        _, last = _message(body, message, boundaries)
-        return message, last
+        _, last, last_type = _message(body, message, False, boundaries)
+        return message, last, last_type
     if maintype == "multipart":
-        _multipart(message, body, boundaries)
-        return message, message
+        _multipart(message, body, ctype == "multipart/digest", boundaries)
+        return message, message, maintype
     message._payload = "".join(body)  # type: ignore[attr-defined]
-    return message, message
+    return message, message, maintype
 
 
 def _status_blocks(status: Message, lines: list[str]) -> Message:
@@ -123,12 +125,13 @@ def _status_blocks(status: Message, lines: list[str]) -> Message:
     index, count = 0, len(lines)
     block = status
     while True:
-        block = _new(status)
+        block = _new(status, False)
         start = index
         while index < count and lines[index][0] not in "\r\n" and _HEADER.match(lines[index]):
             index += 1
         _headers(block, lines[start:index])
-        if block.get_content_maintype() != "text":
+        typed = any(name.lower() == "content-type" for name, _ in block._headers)  # type: ignore[attr-defined]
+        if typed and block.get_content_maintype() != "text":
             raise _Unusual  # a block that declares a type: the parser would parse into it
         start = index
         while index < count and lines[index][0] not in "\r\n":
@@ -140,7 +143,9 @@ def _status_blocks(status: Message, lines: list[str]) -> Message:
             return block
 
 
-def _multipart(message: Message, lines: list[str], boundaries: tuple[str, ...]) -> None:
+def _multipart(
+    message: Message, lines: list[str], digest: bool, boundaries: tuple[str, ...]
+) -> None:
     boundary = message.get_boundary()
     if boundary is None:
         message._payload = "".join(lines)  # type: ignore[attr-defined]
@@ -193,8 +198,8 @@ def _multipart(message: Message, lines: list[str], boundaries: tuple[str, ...]) 
         while k < len(marks) and marks[k][0] == index:
             index, k = index + 1, k + 1  # repeated boundary lines (a closing one too): no part
         end = marks[k][0] if k < len(marks) else count
-        _, last_made = _message(lines[index:end], message, inside)
-        _trim(last_made)
+        _, last_made, last_type = _message(lines[index:end], message, digest, inside)
+        _trim(last_made, last_type)
         index = end
     if capturing:
         message._payload = "".join(lines[:preamble_end])  # type: ignore[attr-defined]
@@ -209,9 +214,9 @@ def _multipart(message: Message, lines: list[str], boundaries: tuple[str, ...]) 
     message.epilogue = "".join(epilogue)
 
 
-def _trim(last: Message) -> None:
+def _trim(last: Message, maintype: str) -> None:
     """The newline before a boundary belongs to the boundary (RFC 2046), as the parser has it."""
-    if last.get_content_maintype() == "multipart":
+    if maintype == "multipart":
         if last.epilogue == "":
             last.epilogue = None
         elif last.epilogue is not None:
