@@ -14,6 +14,7 @@ import re
 from typing import Any, cast
 
 from handlers.ndr.automaton import accelerate
+from handlers.ndr.prefilter import filtered
 
 __all__ = ["compile_all", "lazy"]
 
@@ -33,6 +34,8 @@ class _Lazy:
         for name in _COMPILED:  # from now on, straight to the compiled pattern's own
             self.__dict__[name] = getattr(compiled, name)
         self.__dict__.update(accelerate(compiled))  # or RE2's, where it means the same
+        # and not at all where the words every match contains are absent
+        self.__dict__.update(filtered(compiled, self.__dict__["search"], self.__dict__["finditer"]))
         return compiled
 
     def __getattr__(self, name: str) -> Any:

@@ -166,9 +166,7 @@ def _message_block_text(part: email.message.Message) -> str:
     return _part_text(part)
 
 
-def _walk(
-    part: email.message.Message, doc: Document, depth: int, ctype: str | None = None
-) -> None:
+def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | None = None) -> None:
     if depth > _MAX_DEPTH or len(doc.content_types) > _MAX_PARTS:
         return
     ctype = ctype or part.get_content_type()

@@ -1,0 +1,110 @@
+"""Skipping a search that cannot succeed: the words every match of a pattern must contain.
+
+``re`` can skip ahead only for a pattern that starts with fixed text; for one that starts with a
+class, an anchor, a lookbehind or an alternation it tries every position of the text. Most
+reader patterns look for something most texts do not contain ("in reply to RCPT TO",
+"Feedback-Type:"), so a substring test for the fixed text inside the pattern (C's fast search)
+answers "no match" for most texts without running the pattern at all.
+
+:func:`required_words` reads a pattern's syntax tree: for each top-level alternative, its
+longest run of fixed characters that every match of that alternative contains. A pattern with an
+alternative that has no such run (of 3 or more characters) gets no filter. The filter is exact:
+when none of the words is in the text the pattern cannot match, so the search returns None
+without asking ``re``; otherwise ``re`` answers as always. For a pattern that ignores case the
+test runs on the lower-cased text, and only for ASCII text (Unicode case folding is ``re``'s).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any
+
+__all__ = ["filtered", "required_words"]
+
+_MIN_WORD = 3
+_MAX_WORDS = 8  # beyond this the substring tests cost about what the search does
+_ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
+
+
+def required_words(source: str, flags: int) -> tuple[str, ...] | None:
+    """Words one of which every match contains (lower-cased when the pattern ignores case), or
+    None when the pattern cannot be filtered that way."""
+    try:
+        parsed = _parser.parse(source, flags)
+    except (re.error, RecursionError):
+        return None
+    folded = bool(flags & re.IGNORECASE)
+    items = list(parsed)
+    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre.BRANCH else [parsed]
+    words: list[str] = []
+    for branch in branches:
+        runs = [""]
+        _runs(list(branch), runs, folded)
+        word = max(runs, key=len)
+        if len(word) < _MIN_WORD:
+            return None
+        words.append(word.lower() if folded else word)
+    unique = tuple(dict.fromkeys(words))
+    return unique if len(unique) <= _MAX_WORDS else None
+
+
+def _runs(items: list[tuple[Any, Any]], runs: list[str], folded: bool) -> None:
+    """Append to ``runs`` the runs of fixed characters of a sequence, in order; a run ends at
+    anything that is not one fixed character (a class, a repeat, an alternation)."""
+    for op, av in items:
+        if op is sre.LITERAL and (not folded or av < 128):
+            runs[-1] += chr(av)
+        elif op in _ZERO_WIDTH:
+            continue  # consumes nothing: the characters either side are adjacent in the text
+        elif op is sre.SUBPATTERN and not av[1] and not av[2]:
+            inner = list(av[3])
+            if len(inner) == 1 and inner[0][0] is sre.BRANCH:
+                runs.append("")  # alternatives inside: none of them is always there
+            else:
+                _runs(inner, runs, folded)  # a plain group: its characters are in sequence
+        else:
+            runs.append("")
+
+
+_last: tuple[str | None, str] = (None, "")
+
+
+def _lowered(text: str) -> str:
+    """``text.lower()``, kept for the last text: the reader asks many patterns about one text."""
+    global _last
+    last = _last
+    if last[0] is text:
+        return last[1]
+    low = text.lower()
+    _last = (text, low)
+    return low
+
+
+def filtered(
+    compiled: re.Pattern[str], search: Callable[..., Any], finditer: Callable[..., Any]
+) -> dict[str, Callable[..., Any]]:
+    """``search`` and ``finditer`` behind the pattern's word test; none when it has no words."""
+    words = required_words(compiled.pattern, compiled.flags)
+    if not words:
+        return {}
+    folded = bool(compiled.flags & re.IGNORECASE)
+
+    def absent(text: str) -> bool:
+        if not isinstance(text, str):
+            return False
+        if folded:
+            if not text.isascii():
+                return False
+            text = _lowered(text)
+        return not any(word in text for word in words)
+
+    def filtered_search(text: str, *args: Any) -> Any:
+        return None if absent(text) else search(text, *args)
+
+    def filtered_finditer(text: str, *args: Any) -> Iterator[Any]:
+        return iter(()) if absent(text) else finditer(text, *args)
+
+    return {"search": filtered_search, "finditer": filtered_finditer}

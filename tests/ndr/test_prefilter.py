@@ -1,0 +1,70 @@
+"""A pattern's word test never turns away a text the pattern matches."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import handlers.diagnosis  # noqa: F401  (imports every reader module, so every lazy pattern)
+from handlers.ndr import lazyre
+from handlers.ndr.prefilter import filtered, required_words
+from tests.ndr.test_automaton import _texts
+
+
+@pytest.mark.parametrize(
+    ("source", "flags", "words"),
+    [
+        (r"in reply to (?:the )?(rcpt to|data)", 0, ("in reply to ",)),
+        (r"Feedback-Type:\s*(\w+)", re.MULTILINE, ("Feedback-Type:",)),
+        (r"Remote Server returned|said:\s", re.IGNORECASE, ("remote server returned", "said:")),
+        (r"(?<![\w.])abc(?!x)def", 0, ("abcdef",)),  # lookarounds consume nothing
+        (r"(?:abc)?defg", 0, ("defg",)),  # an optional group is not always there
+        (r"ab(?:cd|ef)gh", 0, None),  # no run of 3 fixed characters
+        (r"abcd|x+", 0, None),  # one alternative has no fixed text
+        (r"caf\u00e9 au lait", re.IGNORECASE, (" au lait",)),  # case folding beyond ASCII: re's
+        (r"(?i:abc)def", 0, ("def",)),  # a group with its own flags
+    ],
+)
+def test_the_words_every_match_contains(source: str, flags: int, words: object) -> None:
+    assert required_words(source, flags) == words
+
+
+def _plain(pattern: lazyre._Lazy) -> re.Pattern[str]:
+    return re.compile(pattern.pattern, pattern.flags)
+
+
+def _spans(match: object) -> object:
+    if match is None:
+        return None
+    return [match.span(i) for i in range(len(match.groups()) + 1)]  # type: ignore[attr-defined]
+
+
+FILTERED = [
+    (compiled, methods)
+    for compiled in map(_plain, lazyre._ALL)
+    if (methods := filtered(compiled, compiled.search, compiled.finditer))
+]
+
+
+def test_most_reader_patterns_have_a_word_test() -> None:
+    assert len(FILTERED) >= 80
+
+
+def test_the_word_test_agrees_with_the_pattern_on_every_sample_text() -> None:
+    for compiled, methods in FILTERED:
+        for text in _texts():
+            assert _spans(methods["search"](text)) == _spans(compiled.search(text))
+            mine = [_spans(m) for m in methods["finditer"](text)]
+            assert mine == [_spans(m) for m in compiled.finditer(text)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="AaBbRrEeMmOoTtSs :;.-\n\u0130\u212a", max_size=60))
+def test_case_folding_beyond_ascii_is_left_to_re(text: str) -> None:
+    compiled = re.compile(r"remote server|kelvin", re.IGNORECASE)
+    methods = filtered(compiled, compiled.search, compiled.finditer)
+    for candidate in (text, text + " Remote SERVER", text + " \u212aelvin"):
+        assert _spans(methods["search"](candidate)) == _spans(compiled.search(candidate))
