@@ -78,8 +78,13 @@ class SlackIntegration:
             logger=bolt_logger,
             name="ndrbot",
         )
+        # Our own Web API calls (cards, alerts, downloads) go through one connection pool once
+        # started; bolt's client stays without one, as bolt copies it for lazy listeners.
+        self.web = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, logger=bolt_logger
+        )
         self.is_admin = AdminCheck(self.client, settings.admins)
-        self.poster: Poster = SlackPoster(self.client)
+        self.poster: Poster = SlackPoster(self.web)
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
         Listeners(
@@ -89,6 +94,7 @@ class SlackIntegration:
             api_url=settings.slack_api_url,
             workers=settings.workers,
             first_event=lambda team, event_id: store.first_time("slack-event", team, event_id),
+            web=lambda: self.web if self.web.session is not None else None,
         ).register(self.app)
 
     @property
@@ -110,6 +116,10 @@ class SlackIntegration:
     async def start(self) -> None:
         """Connect with Socket Mode when configured (HTTP mode needs nothing started).
         Call it from the web app's startup; calling it twice does nothing more."""
+        if self.web.session is None:
+            # One connection pool for our Web API calls, response_url answers and downloads:
+            # without it the SDK opens and closes a connection, TLS and all, per call.
+            self.web.session = self._shared_session()
         if not self.socket_mode:
             log.info("slack: receiving events at %s", EVENTS_PATH)
             return
@@ -129,15 +139,19 @@ class SlackIntegration:
             await self._socket.close_async()
             self._socket = None
         if self._session is not None:
+            self.web.session = None
             await self._session.close()
             self._session = None
 
-    def _files(self) -> FileFetcher:
+    def _shared_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession()
+        return self._session
+
+    def _files(self) -> FileFetcher:
         return FileFetcher(
-            self.client,
-            self._session,
+            self.web,
+            self._shared_session(),
             token=self.settings.slack_bot_token or "",
             api_url=self.settings.slack_api_url,
             max_bytes=self.settings.max_paste_bytes,

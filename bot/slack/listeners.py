@@ -88,12 +88,16 @@ class Listeners:
         api_url: str,
         workers: int = WORKERS,
         first_event: Callable[[str, str], bool] = lambda team, event_id: True,
+        web: Callable[[], AsyncWebClient | None] = lambda: None,
     ) -> None:
         self.router = router
         # Each Events API delivery's event_id, recorded in the shared store before any work
         # (after the ack, off the event loop: acks never wait on the database); Slack's retry
         # of an event, on this replica or another, is then acknowledged and nothing else.
         self.first_event = first_event
+        # The pooled client for our own calls once the server has started (bolt's own client
+        # opens a connection per call); None before, and the listener's client answers.
+        self.web = web
         self.files = files
         self.is_admin = is_admin
         self.api_url = api_url
@@ -144,7 +148,7 @@ class Listeners:
         )
         try:
             async with self.slots:
-                await self._answer(slack, message, client)
+                await self._answer(slack, message, self.web() or client)
         except SlackApiError as error:
             log.warning("reply to %s failed: %s", message.conversation, _slack_error(error))
         except Exception as error:
@@ -238,7 +242,7 @@ class Listeners:
         except Exception as error:
             log_failure(log, f"/{name}", error)
             card = error_card("Something went wrong", "ndrbot could not finish; try again.")
-        await _respond(respond, card, replace_original=True)
+        await _respond(respond, card, replace_original=True, pooled=self.web())
 
     # -- interactivity ------------------------------------------------------------------------
 
@@ -461,8 +465,18 @@ async def _show_update(
         log.warning("chat.update after %s failed: %s", what, _slack_error(error))
 
 
-async def _respond(respond: AsyncRespond, card: Card, *, replace_original: bool) -> None:
-    response = await respond(
+async def _respond(
+    respond: AsyncRespond,
+    card: Card,
+    *,
+    replace_original: bool,
+    pooled: AsyncWebClient | None = None,
+) -> None:
+    """Answer through the command's response_url, over ``pooled``'s connections when given."""
+    send: Callable[..., Awaitable[Any]] = respond
+    if pooled is not None and pooled.session is not None and respond.response_url:
+        send = AsyncWebhookClient(respond.response_url, session=pooled.session).send
+    response = await send(
         response_type="ephemeral",
         replace_original=replace_original,
         **_MESSAGE_OPTIONS,
@@ -471,7 +485,7 @@ async def _respond(respond: AsyncRespond, card: Card, *, replace_original: bool)
     if response.status_code != 200 and card.picture is not None and card.picture.slack_file:
         # Slack refused the image (a file it has not finished processing, say): the words go.
         log.warning("response_url refused the card with its chart; sending it without")
-        response = await respond(
+        response = await send(
             response_type="ephemeral",
             replace_original=replace_original,
             **_MESSAGE_OPTIONS,

@@ -75,6 +75,7 @@ class Call:
     params: dict[str, Any]  # query, form and JSON fields merged (JSON values kept as JSON)
     headers: dict[str, str]
     path: str
+    peer: str = ""  # the client's end of the TCP connection it came over ("127.0.0.1:53412")
 
 
 @dataclass
@@ -255,7 +256,9 @@ class FakeSlackApi:
                     params.update(body)
             else:
                 params.update({k: v for k, v in (await request.post()).items()})
-        call = Call(method, params, dict(request.headers), request.path_qs)
+        address = request.transport.get_extra_info("peername") if request.transport else None
+        peer = f"{address[0]}:{address[1]}" if address else ""
+        call = Call(method, params, dict(request.headers), request.path_qs, peer)
         self.calls.append(call)
         assert self._arrived is not None
         async with self._arrived:

@@ -215,3 +215,14 @@ async def test_taking_an_alert_edits_it_for_everyone(slack_bot: SlackBot) -> Non
     (update,) = await slack_bot.slack.wait_for("chat.update")
     text = json.dumps(blocks_of(update.params))
     assert "Taken by <@U0HELPDESK>" in text and "ndr_take" not in text
+
+
+async def test_command_answers_share_one_connection(slack_bot: SlackBot) -> None:
+    for n in range(3):
+        url = slack_bot.slack.response_url(f"spf{n}")
+        assert (
+            await slack_bot.command(payload("command_spfcheck.json", RESPONSE_URL=url))
+        ).status == 200
+        await slack_bot.slack.wait_for("response_url", count=n + 1)
+    peers = {call.peer for call in slack_bot.slack.calls_to("response_url")}
+    assert len(peers) == 1 and "" not in peers  # kept alive, not reopened per answer

@@ -58,6 +58,9 @@ async def test_a_burst_is_acknowledged_at_once_and_every_paste_answered_once(
     ]
     await slack_bot.settle()
     assert len(slack_bot.slack.calls_to("chat.postMessage")) == 6
+    # Over kept-alive connections, not one per call (a TLS handshake each, against Slack).
+    peers = {call.peer for call in slack_bot.slack.calls if call.method == "chat.postMessage"}
+    assert "" not in peers and len(peers) <= 2  # at most one per worker
 
 
 async def test_a_bounce_inside_a_thread_is_answered_in_that_thread(slack_bot: SlackBot) -> None:
