@@ -282,3 +282,45 @@ class LiteralSet:
         # RE2 answers for what its automaton could hold; a word it names is surely there, and
         # a second look confirms it (cheap: only the few found are looked at).
         return [self.words[i] for i in sorted(found) if self.words[i] in text]
+
+
+class PatternSet:
+    """Which of several patterns match somewhere in a text: those RE2 reads as ``re`` does found
+    in one pass (RE2's ``Set``), the others asked one by one; for a text only ``re`` can read
+    (not ASCII), None, and the caller asks each pattern itself."""
+
+    def __init__(self, patterns: tuple[re.Pattern[str], ...]) -> None:
+        self._set = None
+        self._dollar = False
+        self._covered: list[int] = []  # the set's pattern k is patterns[self._covered[k]]
+        self._others: list[tuple[int, re.Pattern[str]]] = list(enumerate(patterns))
+        if _re2 is None:
+            return
+        options = _re2_pkg.Options()
+        options.log_errors = False
+        options.max_mem = 64 << 20
+        automaton = _re2_pkg.Set.SearchSet(options)
+        others: list[tuple[int, re.Pattern[str]]] = []
+        for index, pattern in enumerate(patterns):
+            translation = _translate(pattern.pattern, pattern.flags)
+            try:
+                if translation is None:
+                    raise _re2_pkg.error("not the same in RE2")
+                automaton.Add(translation[0])
+            except _re2_pkg.error:
+                others.append((index, pattern))
+                continue
+            self._covered.append(index)
+            self._dollar = self._dollar or translation[1]
+        if not self._covered:
+            return
+        automaton.Compile()
+        self._set, self._others = automaton, others
+
+    def matching(self, text: str) -> frozenset[int] | None:
+        """The indices of the patterns that match in ``text``, or None where only ``re`` can say."""
+        if self._set is None or not text.isascii() or (self._dollar and text.endswith("\n")):
+            return None
+        found = {self._covered[k] for k in self._set.Match(text) or ()}
+        found.update(index for index, pattern in self._others if pattern.search(text))
+        return frozenset(found)

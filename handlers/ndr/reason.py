@@ -9,9 +9,11 @@ an authentication failure before a generic policy block).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
+from handlers.ndr.automaton import PatternSet
 from handlers.ndr.lazyre import lazy
 from handlers.ndr.model import FailedRecipient, Kind
 
@@ -424,11 +426,26 @@ _DIRECTORY_VERDICT = lazy(
 )
 
 
+@functools.cache
+def _rule_set() -> PatternSet:
+    """Every rule's pattern, looked for in one pass over a text where RE2 can answer for them
+    (built on first use, like the patterns themselves)."""
+    patterns = [rule.pattern for rule in _RULES if rule.pattern is not None]
+    return PatternSet(tuple(re.compile(p.pattern, p.flags) for p in patterns))
+
+
 def _by_rules(recipient: FailedRecipient, status: str) -> str:
     text = recipient.diagnostic[:3000].lower()
+    found = _rule_set().matching(text)
+    numbered = 0
     for rule in _RULES:
         code_hit = status in rule.codes
-        text_hit = bool(rule.pattern and rule.pattern.search(text))
+        if rule.pattern is None:
+            text_hit = False
+        elif found is not None:
+            text_hit, numbered = numbered in found, numbered + 1
+        else:
+            text_hit = bool(rule.pattern.search(text))
         if rule.reason == "userunknown" and (code_hit or text_hit):
             if _DIRECTORY_VERDICT.search(text):
                 return "userunknown"  # the receiver's own directory said so: not a filter

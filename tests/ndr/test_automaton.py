@@ -148,3 +148,19 @@ def test_the_catalogue_phrases_are_found_exactly_where_in_finds_them() -> None:
     for text in _texts():
         lowered = text[:4000].lower()
         assert words.present(lowered) == [w for w in words.words if w in lowered]
+
+
+def test_a_pattern_set_names_exactly_the_patterns_that_match() -> None:
+    from handlers.ndr import reason
+
+    patterns = [re.compile(r.pattern.pattern, r.pattern.flags) for r in reason._RULES if r.pattern]
+    rules = reason._rule_set()
+    answered = 0
+    for text in _texts():
+        lowered = text[:3000].lower()
+        found = rules.matching(lowered)
+        if found is None:
+            continue
+        answered += 1
+        assert found == {i for i, p in enumerate(patterns) if p.search(lowered)}, lowered
+    assert answered > 300  # the one-pass answer is the one used
