@@ -129,11 +129,7 @@ def new_source_card(domain: str, source: NamedSource) -> Card:
         ),
         facts=(
             Fact("Source", f"{source.name} ({stats.ip})" if source.name != stats.ip else stats.ip),
-            *(
-                [Fact("Reverse DNS", f"{source.ptr} (run from {source.base})")]
-                if source.base
-                else []
-            ),
+            *_host_facts(source),
             *([Fact("Network", source.network)] if source.network else []),
             Fact("Passed DMARC", f"{100 * source.share:.1f}%"),
             Fact("Reported by", ", ".join(stats.receivers[:5]) or "-"),
@@ -142,6 +138,15 @@ def new_source_card(domain: str, source: NamedSource) -> Card:
         footer=f"/dmarcreport {domain} shows every source.",
         meta={"card": "dmarc_new_source", "domain": domain},
     )
+
+
+def _host_facts(source: NamedSource) -> list[Fact]:
+    """Whose host it is; a source named by its reverse DNS name is not shown that name twice."""
+    if not source.base:
+        return []
+    if source.name == source.ptr:
+        return [Fact("Run from", source.base)]
+    return [Fact("Reverse DNS", f"{source.ptr} (run from {source.base})")]
 
 
 def drop_card(domain: str, drop: Drop, rules: AlertRules) -> Card:
