@@ -19,9 +19,11 @@ remote server may be Gmail. So the report's own layout is never evidence here.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
+from handlers.ndr.automaton import PatternSet
 from handlers.ndr.lazyre import lazy
 
 __all__ = ["MICROSOFT", "SYSTEM_NAMES", "System", "detect_system"]
@@ -222,6 +224,12 @@ _TEXT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
     )
 )
 
+@functools.cache
+def _text_set() -> PatternSet:
+    """The reply-text signatures, all looked for in one pass (built on first use)."""
+    return PatternSet(tuple(re.compile(p.pattern, p.flags) for _, p, _ in _TEXT))
+
+
 # Product names in a server's greeting ("220 mx.example.org ESMTP Sophos Email Appliance").
 _GREETING = lazy(r"^\W{0,20}220[ -]\S+\s+(.{0,120})$", re.MULTILINE)
 _PRODUCTS = (
@@ -262,8 +270,9 @@ def detect_system(
             return System(
                 found.key, found.name, f"its reply names its server, {match.group(1).lower()}"
             )
-    for key, pattern, why in _TEXT:
-        if pattern.search(text):
+    found = _text_set().matching(text)
+    for number, (key, pattern, why) in enumerate(_TEXT):
+        if number in found if found is not None else pattern.search(text):
             return System(key, SYSTEM_NAMES[key], why)
     for greeting in _GREETING.finditer(report[:20_000]):
         for key, pattern, why in _PRODUCTS:
