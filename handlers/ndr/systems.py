@@ -270,9 +270,9 @@ def detect_system(
             return System(
                 found.key, found.name, f"its reply names its server, {match.group(1).lower()}"
             )
-    found = _text_set().matching(text)
+    signed = _text_set().matching(text)  # None: each pattern is asked below
     for number, (key, pattern, why) in enumerate(_TEXT):
-        if number in found if found is not None else pattern.search(text):
+        if number in signed if signed is not None else pattern.search(text):
             return System(key, SYSTEM_NAMES[key], why)
     for greeting in _GREETING.finditer(report[:20_000]):
         for key, pattern, why in _PRODUCTS:
