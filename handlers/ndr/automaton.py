@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
 from typing import Any
 
 try:  # the automaton is an optimisation: without it every pattern is re's
@@ -48,6 +50,8 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
     whether it has a ``$`` that means "end" only for a text not ending in a newline (``re``'s
     ``$`` outside ``MULTILINE`` also matches before a final newline; RE2's ``\\z`` does not)."""
     if not source.isascii() or flags & ~_FLAGS or "{," in source:
+        return None
+    if not _reads_alike(source, flags):
         return None
     out: list[str] = []
     in_class = False
@@ -104,6 +108,36 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
     return (f"(?{prefix}){translated}" if prefix else translated), dollar
 
 
+def _reads_alike(source: str, flags: int) -> bool:
+    """False for the syntax whose meaning differs in a way the characters alone do not show: a
+    repeat whose body can match nothing (``(a*)+``: re stops the loop where one pass matched
+    nothing, RE2 goes on to the next alternative) and a group that switches MULTILINE itself
+    (``(?m:...)``: the $ rule above reads only the pattern's own flags)."""
+    try:
+        tree = _parser.parse(source, flags)
+    except (re.error, RecursionError):
+        return False
+    pending = [list(tree)]
+    while pending:
+        for op, av in pending.pop():
+            if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+                _low, high, body = av
+                if high > 1 and body.getwidth()[0] == 0:
+                    return False
+                pending.append(list(body))
+            elif op is sre.SUBPATTERN:
+                if (av[1] | av[2]) & re.MULTILINE:
+                    return False
+                pending.append(list(av[3]))
+            elif op is sre.BRANCH:
+                pending.extend(list(branch) for branch in av[1])
+            elif op in (sre.ASSERT, sre.ASSERT_NOT):
+                pending.append(list(av[1]))
+            elif op is sre.GROUPREF_EXISTS:
+                return False
+    return True
+
+
 def _worth_it(compiled: re.Pattern[str]) -> bool:
     """re is slow on lists of alternatives, tried one by one at every position, and slower still
     when they ignore case; on a single phrase it scans fast, and RE2's call costs more. (Measured
@@ -127,7 +161,7 @@ class _Match:
         self.endpos = len(text)
 
     def _index(self, group: int | str) -> int:
-        index = self._groupindex[group] if isinstance(group, str) else group
+        index = self._groupindex.get(group, -1) if isinstance(group, str) else group
         if not 0 <= index < len(self._spans):
             raise IndexError("no such group")
         return index
@@ -233,13 +267,13 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
             yield from py_finditer(text, pos) if endpos is None else py_finditer(text, pos, endpos)
             return
         data = text.encode("ascii")
-        pos = min(max(pos, 0), len(data))
-        while pos <= len(data):
-            spans = find(unanchored, data, pos, len(data))
+        start = at = min(max(pos, 0), len(data))
+        while at <= len(data):
+            spans = find(unanchored, data, at, len(data))
             if spans[0][0] < 0:
                 return
-            yield _Match(text, spans, groupindex, pos)
-            pos = spans[0][1]
+            yield _Match(text, spans, groupindex, start)  # .pos: where the caller began, as re
+            at = spans[0][1]
 
     # No match(): anchored at one position, re gives up at once and RE2's call costs more.
     methods: dict[str, Callable[..., Any]] = {"search": search, "finditer": finditer}
@@ -269,19 +303,25 @@ class LiteralSet:
         options.log_errors = False
         options.max_mem = 64 << 20  # room for the automaton of a few hundred phrases
         automaton = _re2_pkg.Set.SearchSet(options)
-        for word in words:
-            automaton.Add(_re2_pkg.escape(word))
-        automaton.Compile()
+        try:
+            for word in words:
+                automaton.Add(_re2_pkg.escape(word))
+            automaton.Compile()
+        except _re2_pkg.error:  # more words than its memory holds: the in tests answer
+            return
         self._set = automaton
 
     def present(self, text: str) -> list[str]:
         """The words that occur in ``text``, in the order given."""
-        if self._set is None:
-            return [word for word in self.words if word in text]
-        found = self._set.Match(text) or []
-        # RE2 answers for what its automaton could hold; a word it names is surely there, and
-        # a second look confirms it (cheap: only the few found are looked at).
-        return [self.words[i] for i in sorted(found) if self.words[i] in text]
+        if self._set is not None:
+            try:
+                found = self._set.Match(text) or []
+            except UnicodeEncodeError:  # a lone surrogate (undecodable bytes kept): not UTF-8
+                found = None
+            if found is not None:
+                # A word RE2 names is there; a second look confirms it (only the few found).
+                return [self.words[i] for i in sorted(found) if self.words[i] in text]
+        return [word for word in self.words if word in text]
 
 
 class PatternSet:

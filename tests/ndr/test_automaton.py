@@ -100,6 +100,10 @@ def test_the_engines_agree_on_generated_text(text: str) -> None:
         (r"[[:alpha:]]|b|c", 0),  # a POSIX class to RE2, a set to re
         (r"caf\u00e9|b|c", 0),
         (r"abc|d|e", re.VERBOSE),
+        (r"(?:\w*|-)+|q1|q2|q3|q4|q5|q6", 0),  # a repeat whose body can match nothing
+        (r"(a*)+b|c|d", 0),
+        (r"(?m:x$)|q1|q2|q3|q4|q5|q6", 0),  # a group switching MULTILINE on
+        (r"(?-m:x$)|q1|q2|q3|q4|q5|q6", re.MULTILINE),  # or off
     ],
 )
 @pytest.mark.filterwarnings("ignore:Possible nested set")
@@ -175,3 +179,25 @@ def test_a_pattern_set_names_exactly_the_patterns_that_match(pattern_set) -> Non
             answered += 1
             assert found == {i for i, p in enumerate(patterns) if p.search(sample)}, sample
     assert answered > 600  # the one-pass answer is the one used
+
+
+def test_a_review_s_counterexamples_answer_as_re_does() -> None:
+    cases = [
+        (r"(?:\w*|-)+|q1|q2|q3|q4|q5|q6", "ab-cd" + "." * 20),
+        (r"(?m:x$)|q1|q2|q3|q4|q5|q6", "." * 20 + "x\ny"),
+    ]
+    for source, text in cases:
+        compiled = re.compile(source)
+        methods = automaton.accelerate(compiled) or {"search": compiled.search}
+        assert _spans(methods["search"](text)) == _spans(compiled.search(text))
+    finder = automaton.accelerate(re.compile("unknown|not found|no such", re.IGNORECASE))
+    found = list(finder["finditer"]("user unknown, mailbox not found, no such host at all"))
+    assert [m.pos for m in found] == [0, 0, 0]  # where the caller began, as re says
+    with pytest.raises(IndexError):
+        found[0].group("missing")
+
+
+def test_a_literal_set_reads_text_that_is_not_utf8() -> None:
+    words = automaton.LiteralSet(("user unknown", "quota"))
+    text = "user unknown \udcff over quota"  # a byte no charset decoded, kept as a surrogate
+    assert words.present(text) == ["user unknown", "quota"]

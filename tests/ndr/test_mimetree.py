@@ -101,3 +101,10 @@ def test_generated_messages_give_the_standard_tree(
     lines = [*headers, "", *body]
     text = "".join(line + ends[number % len(ends)] for number, line in enumerate(lines))
     _check(text.encode("ascii"))
+
+
+def test_parts_nested_beyond_reason_are_left_to_the_standard_parser() -> None:
+    deep = b"Content-Type: message/rfc822\n\n" * 990 + b"Subject: x\n\nbody\n"
+    assert message_tree(deep) is None  # the standard parser gives up on it (RecursionError)
+    shallow = b"Content-Type: message/rfc822\n\n" * 5 + b"Subject: x\n\nbody\n"
+    assert _check(shallow)
