@@ -30,6 +30,7 @@ from bot.store.sqlite import ServeLock, network_filesystem
 from bot.teams import TeamsIntegration
 from handlers.ndr.lazyre import compile_all
 from handlers.router import Router
+from handlers.variants import prepare_index
 
 __all__ = ["Server", "build_server"]
 
@@ -103,6 +104,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     lock = single_host_guard(settings.db_path)
     services = services or build_services(settings)
     compile_all()  # the reader's patterns now, not during the first burst of requests
+    prepare_index(services.catalogue)  # and the catalogue's
     metrics = Metrics() if settings.metrics else None
     app = web.Application(
         client_max_size=settings.max_paste_bytes + 64 * 1024,

@@ -23,7 +23,7 @@ from handlers.ndr.automaton import LiteralSet
 from handlers.ndr.systems import MICROSOFT
 from knowledge import MICROSOFT_FAMILIES, Catalogue, CodeRange, Variant, parse_code
 
-__all__ = ["match_variant"]
+__all__ = ["match_variant", "prepare_index"]
 
 
 def match_variant(
@@ -128,6 +128,11 @@ def _build_index(catalogue: Catalogue) -> _Index:
         tuple(sorted(others)),
         LiteralSet(tuple(sorted({*phrases, *others}))),
     )
+
+
+def prepare_index(catalogue: Catalogue) -> None:
+    """Build the catalogue's index now (a server: before requests, not during the first)."""
+    _index(catalogue)
 
 
 def _index(catalogue: Catalogue) -> _Index:

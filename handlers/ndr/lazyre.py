@@ -11,12 +11,13 @@ holds the interpreter while acks wait).
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from handlers.ndr.automaton import accelerate
 from handlers.ndr.prefilter import filtered
 
-__all__ = ["compile_all", "lazy"]
+__all__ = ["compile_all", "lazy", "on_compile_all"]
 
 _COMPILED = (  # what a lazy pattern hands to the compiled one
     "search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split",
@@ -49,6 +50,7 @@ class _Lazy:
 
 
 _ALL: list[_Lazy] = []
+T = TypeVar("T")
 
 
 def lazy(source: str, flags: int | re.RegexFlag = 0) -> re.Pattern[str]:
@@ -58,9 +60,21 @@ def lazy(source: str, flags: int | re.RegexFlag = 0) -> re.Pattern[str]:
     return cast("re.Pattern[str]", pattern)
 
 
+_BUILDERS: list[Callable[[], object]] = []
+
+
+def on_compile_all(build: Callable[[], T]) -> Callable[[], T]:
+    """Register ``build`` (a cached builder of pattern sets) to run in :func:`compile_all` too."""
+    _BUILDERS.append(build)
+    return build
+
+
 def compile_all() -> int:
-    """Compile every lazy pattern not compiled yet (of the modules imported so far)."""
+    """Compile every lazy pattern not compiled yet (of the modules imported so far), and build
+    the pattern sets registered with :func:`on_compile_all`."""
     pending = [p for p in _ALL if "search" not in p.__dict__]
     for pattern in pending:
         pattern._compiled()
+    for build in _BUILDERS:
+        build()
     return len(pending)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.ndr.automaton import PatternSet
-from handlers.ndr.lazyre import lazy
+from handlers.ndr.lazyre import lazy, on_compile_all
 from handlers.ndr.model import FailedRecipient, Kind
 
 __all__ = ["reason_for"]
@@ -426,6 +426,7 @@ _DIRECTORY_VERDICT = lazy(
 )
 
 
+@on_compile_all
 @functools.cache
 def _rule_set() -> PatternSet:
     """Every rule's pattern, looked for in one pass over a text where RE2 can answer for them

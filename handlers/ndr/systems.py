@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.ndr.automaton import PatternSet
-from handlers.ndr.lazyre import lazy
+from handlers.ndr.lazyre import lazy, on_compile_all
 
 __all__ = ["MICROSOFT", "SYSTEM_NAMES", "System", "detect_system"]
 
@@ -224,6 +224,8 @@ _TEXT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
     )
 )
 
+
+@on_compile_all
 @functools.cache
 def _text_set() -> PatternSet:
     """The reply-text signatures, all looked for in one pass (built on first use)."""

@@ -201,3 +201,13 @@ def test_a_literal_set_reads_text_that_is_not_utf8() -> None:
     words = automaton.LiteralSet(("user unknown", "quota"))
     text = "user unknown \udcff over quota"  # a byte no charset decoded, kept as a surrogate
     assert words.present(text) == ["user unknown", "quota"]
+
+
+def test_a_server_builds_the_pattern_sets_before_its_first_request() -> None:
+    from handlers.ndr import reason, systems
+
+    reason._rule_set.cache_clear()
+    systems._text_set.cache_clear()
+    lazyre.compile_all()  # what ndrbot serve calls at start
+    assert reason._rule_set.cache_info().currsize == 1
+    assert systems._text_set.cache_info().currsize == 1
