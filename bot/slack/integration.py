@@ -21,6 +21,10 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platform import Poster
@@ -120,6 +124,7 @@ class SlackIntegration:
             # One connection pool for our Web API calls, response_url answers and downloads:
             # without it the SDK opens and closes a connection, TLS and all, per call.
             self.web.session = self._shared_session()
+        await self._authorize_once()
         if not self.socket_mode:
             log.info("slack: receiving events at %s", EVENTS_PATH)
             return
@@ -142,6 +147,22 @@ class SlackIntegration:
             self.web.session = None
             await self._session.close()
             self._session = None
+
+    async def _authorize_once(self) -> None:
+        """Ask Slack who the bot is (``auth.test``) now, for bolt's authorization to keep.
+
+        Bolt asks on the first request otherwise, and every request that arrives before the
+        answer asks again: after a restart the first burst of events waits on those calls for
+        its acks. If Slack cannot be reached now, bolt asks on the first request as before."""
+        for middleware in getattr(self.app, "_async_middleware_list", ()):
+            if (
+                isinstance(middleware, AsyncSingleTeamAuthorization)
+                and middleware.auth_test_result is None
+            ):
+                try:
+                    middleware.auth_test_result = await self.client.auth_test()
+                except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+                    log.warning("slack: auth.test at start failed (%s); bolt asks later", error)
 
     def _shared_session(self) -> aiohttp.ClientSession:
         if self._session is None:

@@ -210,3 +210,19 @@ async def test_a_placeholder_that_cannot_be_edited_still_gets_its_card_as_a_repl
     placeholder, card = await slack_bot.slack.wait_for("chat.postMessage", count=2)
     assert "Reading the bounce" in json.dumps(blocks_of(placeholder.params))
     assert header(card.params).endswith("The sending IP address is on a blocklist (Spamhaus)")
+
+
+async def test_the_bot_asks_who_it_is_once_at_start_not_per_request(slack_bot: SlackBot) -> None:
+    # Bolt would otherwise ask (auth.test) on every request until its first answer came back:
+    # after a restart, the first burst's acks would wait on those calls.
+    assert len(slack_bot.slack.calls_to("auth.test")) == 1
+    events = []
+    for n in range(4):
+        data = deep_copy(payload("message_bounce.json"))
+        data["event_id"] = f"Ev0FIRST{n}"
+        data["event"]["ts"] = data["event"]["event_ts"] = f"1741140600.00040{n}"
+        events.append(data)
+    responses = await asyncio.gather(*(slack_bot.event(e) for e in events))
+    assert [r.status for r in responses] == [200] * 4
+    await slack_bot.slack.wait_for("chat.postMessage", count=4)
+    assert len(slack_bot.slack.calls_to("auth.test")) == 1
