@@ -4,7 +4,8 @@
         [--intake 100] [--in-flight 40]
 
 Starts ``ndrbot serve`` as its own process (as an operator runs it), with Slack pointed at the
-fake Slack Web API on loopback and DNS at the loopback DNS server the tests use, then sends the
+fake Slack Web API on loopback and DNS at the loopback DNS server the tests use (both in a third
+process, ``_network.py``, so that their work does not slow this client's measurement), then sends the
 burst as Slack would, every request signed: pasted bounces as message events (the
 Spamhaus-blocked sample, which runs blocklist and reverse DNS checks) and ``/blcheck`` commands
 from distinct users, ``--in-flight`` at a time. It prints the ack latency (p50, p99, max), how
@@ -26,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -35,12 +36,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handlers.checks.dnsbl_lists import DEFAULT_IP_LISTS  # noqa: E402
-from tests.dns.conftest import blocklist_zone  # noqa: E402
-from tests.dns.server import LoopbackDns  # noqa: E402
-from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 from tests.fakes.slack_events import message_event, signed_headers  # noqa: E402
-from tests.fakes.teams_connector import FakeTeamsConnector  # noqa: E402
 from tests.teams.conftest import load_activity  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -107,23 +103,6 @@ def _command(n: int, response_url: str) -> tuple[str, str]:
     return urlencode(fields), "application/x-www-form-urlencoded"
 
 
-def _finished(slack: FakeSlackApi, teams: FakeTeamsConnector) -> int:
-    """Answers complete: cards posted as they are or edited in, and command results."""
-    posted = [
-        c
-        for c in slack.calls_to("chat.postMessage")
-        if "Reading the bounce" not in json.dumps(c.params.get("blocks", ""))
-    ]
-    slack_done = len(posted) + len(slack.calls_to("chat.update"))
-    teams_posted = [
-        c
-        for c in [*teams.calls_of("reply"), *teams.calls_of("send")]
-        if "Reading the bounce" not in json.dumps(c.activity)
-    ]
-    teams_done = len(teams_posted) + len(teams.calls_of("update"))
-    return slack_done + len(slack.calls_to("response_url")) + teams_done
-
-
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -181,128 +160,131 @@ def _ms(values: list[float], q: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.0f} ms"
 
 
+async def _summary(url: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return dict(await response.json())
+
+
 async def main(args: argparse.Namespace) -> int:
-    zone = blocklist_zone(list(DEFAULT_IP_LISTS))
-    with LoopbackDns(zone) as dns, tempfile.TemporaryDirectory() as tmp:
-        async with FakeSlackApi(token=TOKEN) as slack, FakeTeamsConnector() as teams:
-            port = _free_port()
-            env = {
-                **os.environ,
-                "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.api_url,
-                "NDRBOT_NAMESERVERS": f"127.0.0.1:{dns.port}",
-                "NDRBOT_DB": str(Path(tmp) / "ndrbot.sqlite3"),
-                "NDRBOT_HOST": "127.0.0.1",
-                "NDRBOT_PORT": str(port),
-                "NDRBOT_COMMANDS_PER_MINUTE": "1000",
-                "NDRBOT_INTAKE_TOKEN": INTAKE_TOKEN,
-            }
-            for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD"):
-                env.pop(name, None)
-            server = subprocess.Popen(
-                [str(Path(sys.executable).parent / "ndrbot"), "serve"],
-                env=env,
-                cwd=tmp,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            base = f"http://127.0.0.1:{port}"
-            try:
-                async with aiohttp.ClientSession() as http:
-                    for _ in range(200):
-                        try:
-                            async with http.get(f"{base}/healthz") as r:
-                                if r.status == 200:
-                                    break
-                        except aiohttp.ClientError:
-                            await asyncio.sleep(0.05)
-                count = args.pastes + args.commands + args.teams + args.intake
-                floor = await _healthz(f"{base}/healthz", count, args.in_flight)
-                slack_path, teams_path, intake_path = "/slack/events", "/api/messages", "/api/ndr"
-                requests: list[Request] = [
-                    ("slack", slack_path, *_paste(n)) for n in range(args.pastes)
-                ]
-                requests += [
-                    ("slack", slack_path, *_command(n, slack.response_url(f"c{n}")))
-                    for n in range(args.commands)
-                ]
-                requests += [
-                    ("teams", teams_path, *_activity(n, teams.service_url))
-                    for n in range(args.teams)
-                ]
-                requests += [("intake", intake_path, *_submission(n)) for n in range(args.intake)]
-                requests.sort(key=lambda r: hashlib.sha256(r[2].encode()).digest())  # mixed
-                started = time.perf_counter()
-                acks = await _burst(base, requests, args.in_flight)
-                expected = args.pastes + args.commands + args.teams
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    if _finished(slack, teams) >= expected:
-                        break
-                    await asyncio.sleep(0.05)
-                last = time.perf_counter() - started
-                await asyncio.sleep(1.0)  # anything answered twice arrives now
-                rss = _peak_rss_mb(server.pid)
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
-            messages = Counter(
-                c.params.get("thread_ts") for c in slack.calls_to("chat.postMessage")
-            )
-            edits = len(slack.calls_to("chat.update"))
-            answers = Counter(c.path for c in slack.calls_to("response_url"))
-            answers.pop("/response/", None)
-            threads = Counter(
-                c.conversation_id.rpartition("=")[2]
-                for c in [*teams.calls_of("reply"), *teams.calls_of("send")]
-            )
+    network = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "_network.py"), TOKEN],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert network.stdout is not None and network.stdin is not None
+    where = json.loads(network.stdout.readline())
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": where["slack_api_url"],
+            "NDRBOT_NAMESERVERS": f"127.0.0.1:{where['dns_port']}",
+            "NDRBOT_DB": str(Path(tmp) / "ndrbot.sqlite3"),
+            "NDRBOT_HOST": "127.0.0.1",
+            "NDRBOT_PORT": str(port),
+            "NDRBOT_COMMANDS_PER_MINUTE": "1000",
+            "NDRBOT_INTAKE_TOKEN": INTAKE_TOKEN,
+        }
+        for name in ("MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD"):
+            env.pop(name, None)
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ndrbot"), "serve"],
+            env=env,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(200):
+                    try:
+                        async with http.get(f"{base}/healthz") as r:
+                            if r.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        await asyncio.sleep(0.05)
+            count = args.pastes + args.commands + args.teams + args.intake
+            floor = await _healthz(f"{base}/healthz", count, args.in_flight)
+            slack_path, teams_path, intake_path = "/slack/events", "/api/messages", "/api/ndr"
+            responses = where["slack_base_url"] + "/response/"
+            requests: list[Request] = [
+                ("slack", slack_path, *_paste(n)) for n in range(args.pastes)
+            ]
+            requests += [
+                ("slack", slack_path, *_command(n, f"{responses}c{n}"))
+                for n in range(args.commands)
+            ]
+            requests += [
+                ("teams", teams_path, *_activity(n, where["teams_service_url"]))
+                for n in range(args.teams)
+            ]
+            requests += [("intake", intake_path, *_submission(n)) for n in range(args.intake)]
+            requests.sort(key=lambda r: hashlib.sha256(r[2].encode()).digest())  # mixed
+            started = time.perf_counter()
+            acks = await _burst(base, requests, args.in_flight)
+            expected = args.pastes + args.commands + args.teams
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if (await _summary(where["summary_url"]))["finished"] >= expected:
+                    break
+                await asyncio.sleep(0.05)
+            last = time.perf_counter() - started
+            await asyncio.sleep(1.0)  # anything answered twice arrives now
+            rss = _peak_rss_mb(server.pid)
+            seen = await _summary(where["summary_url"])
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            network.stdin.close()
+            network.wait(timeout=10)
+        messages, answers, threads = seen["messages"], seen["answers"], seen["threads"]
+        edits = seen["edits"]
+        print(
+            f"ndrbot serve: {args.pastes} pasted bounces + {args.commands} /blcheck (Slack), "
+            f"{args.teams} pasted bounces (Teams), {args.intake} /api/ndr submissions, "
+            f"{args.in_flight} in flight"
+        )
+        print(f"  baseline, /healthz alone: p50 {_ms(floor, 0.5)}, p99 {_ms(floor, 0.99)}")
+        slack_acks = acks.get("slack", [])
+        print(
+            f"  Slack ack: p50 {_ms(slack_acks, 0.5)}, p99 {_ms(slack_acks, 0.99)}, "
+            f"max {max(slack_acks) * 1000:.0f} ms"
+            f" (Slack gives up at {SLACK_GIVES_UP:.0f} s; target p99 < 100 ms)"
+        )
+        if args.teams:
+            took = acks["teams"]
             print(
-                f"ndrbot serve: {args.pastes} pasted bounces + {args.commands} /blcheck (Slack), "
-                f"{args.teams} pasted bounces (Teams), {args.intake} /api/ndr submissions, "
-                f"{args.in_flight} in flight"
+                f"  Teams ack: p50 {_ms(took, 0.5)}, p99 {_ms(took, 0.99)}, "
+                f"max {max(took) * 1000:.0f} ms (target p99 < 100 ms)"
             )
-            print(f"  baseline, /healthz alone: p50 {_ms(floor, 0.5)}, p99 {_ms(floor, 0.99)}")
-            slack_acks = acks.get("slack", [])
+            teams_once = sum(1 for n in range(args.teams) if threads.get(f"17636299{n:05d}") == 1)
             print(
-                f"  Slack ack: p50 {_ms(slack_acks, 0.5)}, p99 {_ms(slack_acks, 0.99)}, "
-                f"max {max(slack_acks) * 1000:.0f} ms"
-                f" (Slack gives up at {SLACK_GIVES_UP:.0f} s; target p99 < 100 ms)"
+                f"  Teams pastes with exactly one message: {teams_once} of {args.teams} "
+                f"({seen['teams_updates']} placeholders edited into the card)"
             )
-            if args.teams:
-                took = acks["teams"]
-                print(
-                    f"  Teams ack: p50 {_ms(took, 0.5)}, p99 {_ms(took, 0.99)}, "
-                    f"max {max(took) * 1000:.0f} ms (target p99 < 100 ms)"
-                )
-                teams_once = sum(
-                    1 for n in range(args.teams) if threads.get(f"17636299{n:05d}") == 1
-                )
-                print(
-                    f"  Teams pastes with exactly one message: {teams_once} of {args.teams} "
-                    f"({len(teams.calls_of('update'))} placeholders edited into the card)"
-                )
-            if args.intake:
-                took = acks["intake"]
-                print(
-                    f"  /api/ndr answer (after reading, off the event loop): p50 {_ms(took, 0.5)}, "
-                    f"p99 {_ms(took, 0.99)}"
-                )
-            once = sum(1 for n in range(args.pastes) if messages.get(f"1741140600.{n:06d}") == 1)
+        if args.intake:
+            took = acks["intake"]
             print(
-                f"  pastes with exactly one message: {once} of {args.pastes} "
-                f"(a placeholder, then edited into the card: {edits} edits)"
+                f"  /api/ndr answer (after reading, off the event loop): p50 {_ms(took, 0.5)}, "
+                f"p99 {_ms(took, 0.99)}"
             )
-            commands_once = sum(
-                1 for n in range(args.commands) if answers.get(f"/response/c{n}") == 1
-            )
-            print(f"  commands with exactly one answer: {commands_once} of {args.commands}")
-            print(f"  last answer after {last:.1f} s (target: within 10 s)")
-            print(f"  server peak RSS: {rss:.0f} MB (target < 150 MB)")
-            print(
-                "  median Slack ack vs. baseline: "
-                f"{statistics.median(slack_acks) / statistics.median(floor):.1f}x"
-            )
+        once = sum(1 for n in range(args.pastes) if messages.get(f"1741140600.{n:06d}") == 1)
+        print(
+            f"  pastes with exactly one message: {once} of {args.pastes} "
+            f"(a placeholder, then edited into the card: {edits} edits)"
+        )
+        commands_once = sum(1 for n in range(args.commands) if answers.get(f"/response/c{n}") == 1)
+        print(f"  commands with exactly one answer: {commands_once} of {args.commands}")
+        print(f"  last answer after {last:.1f} s (target: within 10 s)")
+        print(f"  server peak RSS: {rss:.0f} MB (target < 150 MB)")
+        print(
+            "  median Slack ack vs. baseline: "
+            f"{statistics.median(slack_acks) / statistics.median(floor):.1f}x"
+        )
     return 0
 
 
