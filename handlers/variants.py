@@ -131,8 +131,9 @@ def _build_index(catalogue: Catalogue) -> _Index:
 
 
 def prepare_index(catalogue: Catalogue) -> None:
-    """Build the catalogue's index now (a server: before requests, not during the first)."""
-    _index(catalogue)
+    """Build the catalogue's index, and its phrases' automaton, now (a server: before requests,
+    not during the first)."""
+    _index(catalogue).words.prepare()
 
 
 def _index(catalogue: Catalogue) -> _Index:

@@ -289,22 +289,42 @@ def _min_width(compiled: re.Pattern[str]) -> int:
     return int(_parser.parse(compiled.pattern, compiled.flags).getwidth()[0])
 
 
+# A faster path is worked out for a pattern or a set only once it has been asked this often:
+# analysing and compiling for RE2 costs about as much as a few hundred searches, which a server
+# or a batch repays at once and a one-off ``ndrbot diagnose`` never would.
+BUSY_AFTER = 8
+_SETS: list[LiteralSet | PatternSet] = []
+
+
+def prepare_sets() -> None:
+    """Build every set's automaton now (a server, at start: no request pays for it)."""
+    for one_pass in list(_SETS):
+        one_pass.prepare()
+
+
 class LiteralSet:
     """Which of many fixed strings occur in a text, found in one pass (RE2's ``Set``) instead of
-    one ``in`` test each; without ``google-re2``, the ``in`` tests. Exact for any text: a string
-    occurs in a text exactly when its UTF-8 bytes occur in the text's."""
+    one ``in`` test each; without ``google-re2``, or until it has been asked ``BUSY_AFTER``
+    times, the ``in`` tests. Exact for any text: a string occurs in a text exactly when its
+    UTF-8 bytes occur in the text's."""
 
     def __init__(self, words: tuple[str, ...]) -> None:
         self.words = words
         self._set = None
-        if _re2 is None or not words:
+        self._asked = 0
+        _SETS.append(self)
+
+    def prepare(self) -> None:
+        """Build the automaton (once)."""
+        self._asked = BUSY_AFTER
+        if self._set is not None or _re2 is None or not self.words:
             return
         options = _re2_pkg.Options()
         options.log_errors = False
         options.max_mem = 64 << 20  # room for the automaton of a few hundred phrases
         automaton = _re2_pkg.Set.SearchSet(options)
         try:
-            for word in words:
+            for word in self.words:
                 automaton.Add(_re2_pkg.escape(word))
             automaton.Compile()
         except _re2_pkg.error:  # more words than its memory holds: the in tests answer
@@ -313,6 +333,10 @@ class LiteralSet:
 
     def present(self, text: str) -> list[str]:
         """The words that occur in ``text``, in the order given."""
+        if self._set is None and self._asked < BUSY_AFTER:
+            self._asked += 1
+            if self._asked == BUSY_AFTER:
+                self.prepare()
         if self._set is not None:
             try:
                 found = self._set.Match(text) or []
@@ -325,41 +349,61 @@ class LiteralSet:
 
 
 class PatternSet:
-    """Which of several patterns match somewhere in a text: those RE2 reads as ``re`` does found
-    in one pass (RE2's ``Set``), the others asked one by one; for a text only ``re`` can read
-    (not ASCII), None, and the caller asks each pattern itself."""
+    """Which of several patterns (``(source, flags)``) match somewhere in a text: those RE2 reads
+    as ``re`` does found in one pass (RE2's ``Set``), the others asked one by one. None for a
+    text only ``re`` can read (not ASCII), and until the set has been asked ``BUSY_AFTER``
+    times: the caller then asks each pattern itself."""
 
-    def __init__(self, patterns: tuple[re.Pattern[str], ...]) -> None:
+    def __init__(self, sources: tuple[tuple[str, int], ...]) -> None:
+        self.sources = sources
         self._set = None
+        self._asked = 0
         self._dollar = False
-        self._covered: list[int] = []  # the set's pattern k is patterns[self._covered[k]]
-        self._others: list[tuple[int, re.Pattern[str]]] = list(enumerate(patterns))
-        if _re2 is None:
+        self._covered: list[int] = []  # the set's pattern k is sources[self._covered[k]]
+        self._others: list[tuple[int, re.Pattern[str]]] = []
+        _SETS.append(self)
+
+    def prepare(self) -> None:
+        """Build the automaton (once)."""
+        self._asked = BUSY_AFTER
+        if self._set is not None or _re2 is None or not self.sources:
             return
         options = _re2_pkg.Options()
         options.log_errors = False
         options.max_mem = 64 << 20
         automaton = _re2_pkg.Set.SearchSet(options)
+        covered: list[int] = []
         others: list[tuple[int, re.Pattern[str]]] = []
-        for index, pattern in enumerate(patterns):
-            translation = _translate(pattern.pattern, pattern.flags)
+        dollar = False
+        for index, (source, flags) in enumerate(self.sources):
+            translation = _translate(source, re.compile(source, flags).flags)
             try:
                 if translation is None:
                     raise _re2_pkg.error("not the same in RE2")
                 automaton.Add(translation[0])
             except _re2_pkg.error:
-                others.append((index, pattern))
+                others.append((index, re.compile(source, flags)))
                 continue
-            self._covered.append(index)
-            self._dollar = self._dollar or translation[1]
-        if not self._covered:
+            covered.append(index)
+            dollar = dollar or translation[1]
+        if not covered:
             return
         automaton.Compile()
-        self._set, self._others = automaton, others
+        self._covered, self._others, self._dollar = covered, others, dollar
+        self._set = automaton
 
     def matching(self, text: str) -> frozenset[int] | None:
         """The indices of the patterns that match in ``text``, or None where only ``re`` can say."""
-        if self._set is None or not text.isascii() or (self._dollar and text.endswith("\n")):
+        if self._set is None:
+            if self._asked >= BUSY_AFTER:
+                return None
+            self._asked += 1
+            if self._asked < BUSY_AFTER:
+                return None
+            self.prepare()
+            if self._set is None:
+                return None
+        if not text.isascii() or (self._dollar and text.endswith("\n")):
             return None
         found = {self._covered[k] for k in self._set.Match(text) or ()}
         found.update(index for index, pattern in self._others if pattern.search(text))

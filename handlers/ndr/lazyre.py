@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from handlers.ndr.automaton import accelerate
+from handlers.ndr.automaton import BUSY_AFTER, accelerate, prepare_sets
 from handlers.ndr.prefilter import filtered
 
-__all__ = ["compile_all", "lazy", "on_compile_all"]
+__all__ = ["compile_all", "lazy"]
 
 _COMPILED = (  # what a lazy pattern hands to the compiled one
     "search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split",
@@ -34,15 +34,38 @@ class _Lazy:
         compiled = re.compile(self.pattern, self.flags)
         for name in _COMPILED:  # from now on, straight to the compiled pattern's own
             self.__dict__[name] = getattr(compiled, name)
-        self.__dict__.update(accelerate(compiled))  # or RE2's, where it means the same
-        # and not at all where the words every match contains are absent
-        self.__dict__.update(filtered(compiled, self.__dict__["search"], self.__dict__["finditer"]))
+        # The searches count their calls until the pattern is busy enough to be worth a faster
+        # path (BUSY_AFTER): then RE2's, where it means the same, behind a word test.
+        asked = [0]
+
+        def counted(method: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                asked[0] += 1
+                if asked[0] >= BUSY_AFTER:
+                    self._faster(compiled)
+                return method(*args, **kwargs)
+
+            return call
+
+        self.__dict__["search"] = counted(compiled.search)
+        self.__dict__["finditer"] = counted(compiled.finditer)
         return compiled
+
+    def _faster(self, compiled: re.Pattern[str]) -> None:
+        """Searches through RE2 where it means the same, and not at all where the words every
+        match contains are absent (each step only where it applies)."""
+        methods: dict[str, Callable[..., Any]] = {
+            "search": compiled.search, "finditer": compiled.finditer
+        }  # fmt: skip
+        methods.update(accelerate(compiled))
+        methods.update(filtered(compiled, methods["search"], methods["finditer"]))
+        self.__dict__.update(methods)
 
     def __getattr__(self, name: str) -> Any:
         """Only reached before the first use: compile, then answer from the compiled pattern."""
         if name in _COMPILED:
-            return getattr(self._compiled(), name)
+            self._compiled()
+            return self.__dict__[name]
         raise AttributeError(name)
 
     def __repr__(self) -> str:
@@ -50,7 +73,6 @@ class _Lazy:
 
 
 _ALL: list[_Lazy] = []
-T = TypeVar("T")
 
 
 def lazy(source: str, flags: int | re.RegexFlag = 0) -> re.Pattern[str]:
@@ -60,21 +82,17 @@ def lazy(source: str, flags: int | re.RegexFlag = 0) -> re.Pattern[str]:
     return cast("re.Pattern[str]", pattern)
 
 
-_BUILDERS: list[Callable[[], object]] = []
-
-
-def on_compile_all(build: Callable[[], T]) -> Callable[[], T]:
-    """Register ``build`` (a cached builder of pattern sets) to run in :func:`compile_all` too."""
-    _BUILDERS.append(build)
-    return build
-
-
 def compile_all() -> int:
-    """Compile every lazy pattern not compiled yet (of the modules imported so far), and build
-    the pattern sets registered with :func:`on_compile_all`."""
+    """Compile every lazy pattern not compiled yet (of the modules imported so far), with its
+    faster path, and build every pattern and literal set: a server's first requests then pay
+    for none of it."""
     pending = [p for p in _ALL if "search" not in p.__dict__]
-    for pattern in pending:
-        pattern._compiled()
-    for build in _BUILDERS:
-        build()
+    for pattern in _ALL:
+        compiled = (
+            pattern._compiled()
+            if pattern in pending
+            else re.compile(pattern.pattern, pattern.flags)
+        )
+        pattern._faster(compiled)
+    prepare_sets()
     return len(pending)

@@ -9,12 +9,11 @@ an authentication failure before a generic policy block).
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
 from handlers.ndr.automaton import PatternSet
-from handlers.ndr.lazyre import lazy, on_compile_all
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.model import FailedRecipient, Kind
 
 __all__ = ["reason_for"]
@@ -426,18 +425,13 @@ _DIRECTORY_VERDICT = lazy(
 )
 
 
-@on_compile_all
-@functools.cache
-def _rule_set() -> PatternSet:
-    """Every rule's pattern, looked for in one pass over a text where RE2 can answer for them
-    (built on first use, like the patterns themselves)."""
-    patterns = [rule.pattern for rule in _RULES if rule.pattern is not None]
-    return PatternSet(tuple(re.compile(p.pattern, p.flags) for p in patterns))
+# Every rule's pattern, looked for in one pass over a text where RE2 can answer for them.
+_RULE_SET = PatternSet(tuple((r.pattern.pattern, r.pattern.flags) for r in _RULES if r.pattern))
 
 
 def _by_rules(recipient: FailedRecipient, status: str) -> str:
     text = recipient.diagnostic[:3000].lower()
-    found = _rule_set().matching(text)
+    found = _RULE_SET.matching(text)
     numbered = 0
     for rule in _RULES:
         code_hit = status in rule.codes

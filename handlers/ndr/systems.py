@@ -19,12 +19,11 @@ remote server may be Gmail. So the report's own layout is never evidence here.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
 from handlers.ndr.automaton import PatternSet
-from handlers.ndr.lazyre import lazy, on_compile_all
+from handlers.ndr.lazyre import lazy
 
 __all__ = ["MICROSOFT", "SYSTEM_NAMES", "System", "detect_system"]
 
@@ -225,11 +224,8 @@ _TEXT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 )
 
 
-@on_compile_all
-@functools.cache
-def _text_set() -> PatternSet:
-    """The reply-text signatures, all looked for in one pass (built on first use)."""
-    return PatternSet(tuple(re.compile(p.pattern, p.flags) for _, p, _ in _TEXT))
+# The reply-text signatures, all looked for in one pass.
+_TEXT_SET = PatternSet(tuple((p.pattern, p.flags) for _, p, _ in _TEXT))
 
 
 # Product names in a server's greeting ("220 mx.example.org ESMTP Sophos Email Appliance").
@@ -272,7 +268,7 @@ def detect_system(
             return System(
                 found.key, found.name, f"its reply names its server, {match.group(1).lower()}"
             )
-    signed = _text_set().matching(text)  # None: each pattern is asked below
+    signed = _TEXT_SET.matching(text)  # None: each pattern is asked below
     for number, (key, pattern, why) in enumerate(_TEXT):
         if number in signed if signed is not None else pattern.search(text):
             return System(key, SYSTEM_NAMES[key], why)

@@ -149,6 +149,7 @@ def test_the_catalogue_phrases_are_found_exactly_where_in_finds_them() -> None:
     from knowledge import load_catalogue
 
     words = _index(load_catalogue()).words
+    words.prepare()  # the automaton, not the in tests it starts with
     for text in _texts():
         lowered = text[:4000].lower()
         assert words.present(lowered) == [w for w in words.words if w in lowered]
@@ -158,13 +159,15 @@ def _rule_patterns() -> tuple[list[re.Pattern[str]], automaton.PatternSet]:
     from handlers.ndr import reason
 
     rules = [r.pattern for r in reason._RULES if r.pattern is not None]
-    return [re.compile(p.pattern, p.flags) for p in rules], reason._rule_set()
+    reason._RULE_SET.prepare()
+    return [re.compile(p.pattern, p.flags) for p in rules], reason._RULE_SET
 
 
 def _system_patterns() -> tuple[list[re.Pattern[str]], automaton.PatternSet]:
     from handlers.ndr import systems
 
-    return [re.compile(p.pattern, p.flags) for _, p, _ in systems._TEXT], systems._text_set()
+    systems._TEXT_SET.prepare()
+    return [re.compile(p.pattern, p.flags) for _, p, _ in systems._TEXT], systems._TEXT_SET
 
 
 @pytest.mark.parametrize("pattern_set", [_rule_patterns, _system_patterns])
@@ -206,8 +209,20 @@ def test_a_literal_set_reads_text_that_is_not_utf8() -> None:
 def test_a_server_builds_the_pattern_sets_before_its_first_request() -> None:
     from handlers.ndr import reason, systems
 
-    reason._rule_set.cache_clear()
-    systems._text_set.cache_clear()
+    fresh = automaton.PatternSet(((r"unknown|not found|no such", re.IGNORECASE),))
+    text = "the mailbox was not found on this server at all"
+    assert [fresh.matching(text) for _ in range(automaton.BUSY_AFTER - 1)] == [None] * (
+        automaton.BUSY_AFTER - 1
+    )  # a one-off reading asks the patterns themselves
+    assert fresh.matching(text) == {0}  # a busy one has the automaton built
     lazyre.compile_all()  # what ndrbot serve calls at start
-    assert reason._rule_set.cache_info().currsize == 1
-    assert systems._text_set.cache_info().currsize == 1
+    assert reason._RULE_SET._set is not None and systems._TEXT_SET._set is not None
+
+
+def test_a_pattern_gets_its_faster_path_once_busy() -> None:
+    pattern = lazyre.lazy(r"user unknown|no such user|mailbox unavailable|quota", re.IGNORECASE)
+    text = "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in table"
+    for _ in range(automaton.BUSY_AFTER):
+        assert pattern.search(text).group().lower() == "user unknown"
+    assert pattern.__dict__["search"].__qualname__.startswith(("filtered", "accelerate"))
+    assert pattern.search(text).group().lower() == "user unknown"
