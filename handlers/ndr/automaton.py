@@ -293,7 +293,7 @@ def _min_width(compiled: re.Pattern[str]) -> int:
 # analysing and compiling for RE2 costs about as much as a few hundred searches, which a server
 # or a batch repays at once and a one-off ``ndrbot diagnose`` never would.
 BUSY_AFTER = 8
-_SETS: list[LiteralSet | PatternSet] = []
+_SETS: list[_OnePass] = []
 
 
 def prepare_sets() -> None:
@@ -302,7 +302,42 @@ def prepare_sets() -> None:
         one_pass.prepare()
 
 
-class LiteralSet:
+def _search_set() -> Any:
+    """An empty RE2 set for unanchored searches, with room for a few hundred phrases."""
+    options = _re2_pkg.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    return _re2_pkg.Set.SearchSet(options)
+
+
+class _OnePass:
+    """What both sets share: asks are counted, and the automaton is built on the
+    ``BUSY_AFTER``-th ask or by :meth:`prepare`, whichever comes first."""
+
+    def __init__(self) -> None:
+        self._set: Any = None
+        self._asked = 0
+        _SETS.append(self)
+
+    def prepare(self) -> None:
+        """Build the automaton (once; where it cannot be built, the plain way answers)."""
+        self._asked = BUSY_AFTER
+        if self._set is None and _re2 is not None:
+            self._set = self._build()  # set last: a reader in another thread sees all or none
+
+    def _ready(self) -> bool:
+        """Count one ask; True when the automaton answers it."""
+        if self._set is None and self._asked < BUSY_AFTER:
+            self._asked += 1
+            if self._asked == BUSY_AFTER:
+                self.prepare()
+        return self._set is not None
+
+    def _build(self) -> Any:
+        raise NotImplementedError
+
+
+class LiteralSet(_OnePass):
     """Which of many fixed strings occur in a text, found in one pass (RE2's ``Set``) instead of
     one ``in`` test each; without ``google-re2``, or until it has been asked ``BUSY_AFTER``
     times, the ``in`` tests. Exact for any text: a string occurs in a text exactly when its
@@ -310,34 +345,23 @@ class LiteralSet:
 
     def __init__(self, words: tuple[str, ...]) -> None:
         self.words = words
-        self._set = None
-        self._asked = 0
-        _SETS.append(self)
+        super().__init__()
 
-    def prepare(self) -> None:
-        """Build the automaton (once)."""
-        self._asked = BUSY_AFTER
-        if self._set is not None or _re2 is None or not self.words:
-            return
-        options = _re2_pkg.Options()
-        options.log_errors = False
-        options.max_mem = 64 << 20  # room for the automaton of a few hundred phrases
-        automaton = _re2_pkg.Set.SearchSet(options)
+    def _build(self) -> Any:
+        if not self.words:
+            return None
+        automaton = _search_set()
         try:
             for word in self.words:
                 automaton.Add(_re2_pkg.escape(word))
             automaton.Compile()
         except _re2_pkg.error:  # more words than its memory holds: the in tests answer
-            return
-        self._set = automaton
+            return None
+        return automaton
 
     def present(self, text: str) -> list[str]:
         """The words that occur in ``text``, in the order given."""
-        if self._set is None and self._asked < BUSY_AFTER:
-            self._asked += 1
-            if self._asked == BUSY_AFTER:
-                self.prepare()
-        if self._set is not None:
+        if self._ready():
             try:
                 found = self._set.Match(text) or []
             except UnicodeEncodeError:  # a lone surrogate (undecodable bytes kept): not UTF-8
@@ -348,7 +372,7 @@ class LiteralSet:
         return [word for word in self.words if word in text]
 
 
-class PatternSet:
+class PatternSet(_OnePass):
     """Which of several patterns (``(source, flags)``) match somewhere in a text: those RE2 reads
     as ``re`` does found in one pass (RE2's ``Set``), the others asked one by one. None for a
     text only ``re`` can read (not ASCII), and until the set has been asked ``BUSY_AFTER``
@@ -356,22 +380,13 @@ class PatternSet:
 
     def __init__(self, sources: tuple[tuple[str, int], ...]) -> None:
         self.sources = sources
-        self._set = None
-        self._asked = 0
         self._dollar = False
         self._covered: list[int] = []  # the set's pattern k is sources[self._covered[k]]
         self._others: list[tuple[int, re.Pattern[str]]] = []
-        _SETS.append(self)
+        super().__init__()
 
-    def prepare(self) -> None:
-        """Build the automaton (once)."""
-        self._asked = BUSY_AFTER
-        if self._set is not None or _re2 is None or not self.sources:
-            return
-        options = _re2_pkg.Options()
-        options.log_errors = False
-        options.max_mem = 64 << 20
-        automaton = _re2_pkg.Set.SearchSet(options)
+    def _build(self) -> Any:
+        automaton = _search_set()
         covered: list[int] = []
         others: list[tuple[int, re.Pattern[str]]] = []
         dollar = False
@@ -387,23 +402,14 @@ class PatternSet:
             covered.append(index)
             dollar = dollar or translation[1]
         if not covered:
-            return
+            return None
         automaton.Compile()
         self._covered, self._others, self._dollar = covered, others, dollar
-        self._set = automaton
+        return automaton
 
     def matching(self, text: str) -> frozenset[int] | None:
         """The indices of the patterns that match in ``text``, or None where only ``re`` can say."""
-        if self._set is None:
-            if self._asked >= BUSY_AFTER:
-                return None
-            self._asked += 1
-            if self._asked < BUSY_AFTER:
-                return None
-            self.prepare()
-            if self._set is None:
-                return None
-        if not text.isascii() or (self._dollar and text.endswith("\n")):
+        if not self._ready() or not text.isascii() or (self._dollar and text.endswith("\n")):
             return None
         found = {self._covered[k] for k in self._set.Match(text) or ()}
         found.update(index for index, pattern in self._others if pattern.search(text))
