@@ -237,10 +237,12 @@ async def main(args: argparse.Namespace) -> int:
             rss = _peak_rss_mb(server.pid)
             seen = await _summary(where["summary_url"])
         finally:
-            server.terminate()
-            server.wait(timeout=10)
-            network.stdin.close()
-            network.wait(timeout=10)
+            try:
+                server.terminate()
+                server.wait(timeout=10)
+            finally:
+                network.stdin.close()
+                network.wait(timeout=10)
         messages, answers, threads = seen["messages"], seen["answers"], seen["threads"]
         edits = seen["edits"]
         print(

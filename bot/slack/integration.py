@@ -15,6 +15,7 @@ not reach the logs even when an operator turns debugging on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
@@ -41,6 +42,7 @@ __all__ = ["EVENTS_PATH", "SlackIntegration"]
 
 EVENTS_PATH = "/slack/events"
 log = logging.getLogger(__name__)
+_AUTH_WAIT = 2.0  # seconds start() waits for auth.test before going on without it
 
 
 class _DropTokenNotice(logging.Filter):
@@ -90,6 +92,7 @@ class SlackIntegration:
         self.is_admin = AdminCheck(self.client, settings.admins)
         self.poster: Poster = SlackPoster(self.web)
         self._session: aiohttp.ClientSession | None = None
+        self._authorizing: asyncio.Future[None] | None = None
         self._socket: AsyncSocketModeHandler | None = None
         Listeners(
             router,
@@ -124,7 +127,11 @@ class SlackIntegration:
             # One connection pool for our Web API calls, response_url answers and downloads:
             # without it the SDK opens and closes a connection, TLS and all, per call.
             self.web.session = self._shared_session()
-        await self._authorize_once()
+        if self._authorizing is None:
+            # In the background, waited for 2 s at most: a Slack that does not answer must not
+            # hold up the server's start (its port, /healthz, Teams) for the call's 30 s.
+            self._authorizing = asyncio.ensure_future(self._authorize_once())
+            await asyncio.wait({self._authorizing}, timeout=_AUTH_WAIT)
         if not self.socket_mode:
             log.info("slack: receiving events at %s", EVENTS_PATH)
             return
@@ -143,6 +150,8 @@ class SlackIntegration:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+        if self._authorizing is not None and not self._authorizing.done():
+            self._authorizing.cancel()
         if self._session is not None:
             self.web.session = None
             await self._session.close()
@@ -162,11 +171,17 @@ class SlackIntegration:
                 try:
                     middleware.auth_test_result = await self.client.auth_test()
                 except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-                    log.warning("slack: auth.test at start failed (%s); bolt asks later", error)
+                    log.warning(
+                        "slack: auth.test at start failed (%s: %s); bolt asks on a request",
+                        type(error).__name__,
+                        error,
+                    )
 
     def _shared_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            # The SDK's own limit per call (30 s): a session given to it replaces its default.
+            timeout = aiohttp.ClientTimeout(total=self.web.timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout)
         return self._session
 
     def _files(self) -> FileFetcher:

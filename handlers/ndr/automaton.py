@@ -21,6 +21,7 @@ Everything else goes to ``re`` unchanged. Without ``google-re2`` installed every
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterator
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
@@ -254,7 +255,9 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
             or (dollar and text.endswith("\n"))
         )
 
-    def search(text: str, pos: int = 0, endpos: int | None = None) -> Any:
+    # The parameters are named as re's (string, pos, endpos): callers may pass them by name.
+    def search(string: str, pos: int = 0, endpos: int | None = None) -> Any:
+        text = string
         if slow(text, endpos):
             return py_search(text, pos) if endpos is None else py_search(text, pos, endpos)
         data = text.encode("ascii")
@@ -262,7 +265,8 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
         spans = find(unanchored, data, pos, len(data))
         return None if spans[0][0] < 0 else _Match(text, spans, groupindex, pos)
 
-    def finditer(text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
+    def finditer(string: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
+        text = string
         if can_be_empty or slow(text, endpos):
             yield from py_finditer(text, pos) if endpos is None else py_finditer(text, pos, endpos)
             return
@@ -293,7 +297,7 @@ def _min_width(compiled: re.Pattern[str]) -> int:
 # analysing and compiling for RE2 costs about as much as a few hundred searches, which a server
 # or a batch repays at once and a one-off ``ndrbot diagnose`` never would.
 BUSY_AFTER = 8
-_SETS: list[_OnePass] = []
+_SETS: weakref.WeakSet[_OnePass] = weakref.WeakSet()  # a rebuilt catalogue's old set goes
 
 
 def prepare_sets() -> None:
@@ -317,19 +321,26 @@ class _OnePass:
     def __init__(self) -> None:
         self._set: Any = None
         self._asked = 0
-        _SETS.append(self)
+        self._tried = False
+        _SETS.add(self)
 
     def prepare(self) -> None:
         """Build the automaton (once; where it cannot be built, the plain way answers)."""
-        self._asked = BUSY_AFTER
-        if self._set is None and _re2 is not None:
-            self._set = self._build()  # set last: a reader in another thread sees all or none
+        if self._tried:
+            return
+        self._tried = True
+        if _re2 is not None:
+            try:
+                built = self._build()
+            except _re2_pkg.error:  # more than its memory holds: the plain way answers
+                built = None
+            self._set = built  # set last: a reader in another thread sees all or none
 
     def _ready(self) -> bool:
         """Count one ask; True when the automaton answers it."""
-        if self._set is None and self._asked < BUSY_AFTER:
+        if not self._tried:
             self._asked += 1
-            if self._asked == BUSY_AFTER:
+            if self._asked >= BUSY_AFTER:
                 self.prepare()
         return self._set is not None
 
@@ -351,12 +362,9 @@ class LiteralSet(_OnePass):
         if not self.words:
             return None
         automaton = _search_set()
-        try:
-            for word in self.words:
-                automaton.Add(_re2_pkg.escape(word))
-            automaton.Compile()
-        except _re2_pkg.error:  # more words than its memory holds: the in tests answer
-            return None
+        for word in self.words:
+            automaton.Add(_re2_pkg.escape(word))
+        automaton.Compile()
         return automaton
 
     def present(self, text: str) -> list[str]:

@@ -92,7 +92,7 @@ def filtered(
         return {}
     folded = bool(compiled.flags & re.IGNORECASE)
 
-    def absent(text: str) -> bool:
+    def absent(text: object) -> bool:
         if not isinstance(text, str):
             return False
         if folded:
@@ -101,10 +101,12 @@ def filtered(
             text = _lowered(text)
         return not any(word in text for word in words)
 
-    def filtered_search(text: str, *args: Any) -> Any:
-        return None if absent(text) else search(text, *args)
+    def filtered_search(*args: Any, **kwargs: Any) -> Any:
+        text = args[0] if args else kwargs.get("string")
+        return None if absent(text) else search(*args, **kwargs)
 
-    def filtered_finditer(text: str, *args: Any) -> Iterator[Any]:
-        return iter(()) if absent(text) else finditer(text, *args)
+    def filtered_finditer(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        text = args[0] if args else kwargs.get("string")
+        return iter(()) if absent(text) else finditer(*args, **kwargs)
 
     return {"search": filtered_search, "finditer": filtered_finditer}

@@ -226,3 +226,12 @@ def test_a_pattern_gets_its_faster_path_once_busy() -> None:
         assert pattern.search(text).group().lower() == "user unknown"
     assert pattern.__dict__["search"].__qualname__.startswith(("filtered", "accelerate"))
     assert pattern.search(text).group().lower() == "user unknown"
+
+
+def test_a_busy_pattern_still_takes_re_s_keyword_arguments() -> None:
+    pattern = lazyre.lazy(r"user unknown|no such user|mailbox unavailable|quota", re.IGNORECASE)
+    text = "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in table"
+    for _ in range(automaton.BUSY_AFTER + 2):  # before and after its faster path
+        assert pattern.search(string=text, pos=3).group().lower() == "user unknown"
+        assert pattern.search(text, pos=60) is None
+        assert [m.start() for m in pattern.finditer(string=text)] == [text.index("User")]
