@@ -429,3 +429,14 @@ def test_a_picture_goes_first_when_a_card_would_not_fit(
 def test_a_picture_survives_storage() -> None:
     card = Card("t", Tone.INFO, picture=Picture("alt", "iVBORw0KGgo="))
     assert card_from_json(json.loads(json.dumps(card_to_json(card)))) == card
+
+
+def test_a_stored_card_is_what_dataclasses_asdict_gives(catalogue: Catalogue) -> None:
+    from dataclasses import asdict
+
+    cards = [variant_card(catalogue, catalogue.get(key)) for key in VARIANTS]
+    cards += [*_other_cards(catalogue).values(), _rechecked()]
+    assert len(cards) > 50
+    for card in cards:
+        assert card_to_json(card) == asdict(card)
+        assert card_from_json(json.loads(json.dumps(card_to_json(card)))) == card
