@@ -19,6 +19,7 @@ text (a Slack or Teams input's value, a console line), never as markup.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -175,9 +176,16 @@ def _route_for(
         if code is not None and any(r.lo <= code <= r.hi for r in route.codes):
             return route
     for route in routes:
-        if any(re.search(rf"(?<![\w.]){re.escape(word)}(?![\w])", text) for word in route.words):
+        if route.words and _words_pattern(tuple(route.words)).search(text):
             return route
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words``, whole (one pattern per route, compiled once: this runs for every
+    diagnosis card)."""
+    return re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, words)) + r")(?![\w])")
 
 
 def _evidence(
