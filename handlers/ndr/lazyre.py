@@ -2,10 +2,14 @@
 so ``ndrbot diagnose`` on one file does not pay for compiling the rest at start-up.
 
 After the first call a pattern's methods are the compiled pattern's own (bound C methods put in
-the instance), so reading many bounces costs nothing extra per call. Pass a lazy pattern only
-to its own methods, never to ``re.search(pattern, ...)`` and friends. A long-running process
-(``ndrbot serve``) calls :func:`compile_all` at start, so no request pays for a compile (and
-holds the interpreter while acks wait).
+the instance), except ``search`` and ``finditer``: they count their calls, and once a pattern is
+busy (``BUSY_AFTER`` calls) they become its faster path, a word test (``prefilter``) in front of
+RE2 where RE2 means the same (``automaton``) or of ``re``. Working that out costs about a few
+hundred searches: a batch or a server repays it at once, a one-off ``ndrbot diagnose`` would not.
+Pass a lazy pattern only to its own methods, never to ``re.search(pattern, ...)`` and friends;
+its matches may be RE2's (the parts of ``re.Match`` the reader uses). A long-running process
+(``ndrbot serve``) calls :func:`compile_all` at start, so no request pays for a compile or for
+working out a faster path (and holds the interpreter while acks wait).
 """
 
 from __future__ import annotations
