@@ -73,14 +73,12 @@ def match_variant(
 
 class _Index(NamedTuple):
     variants: tuple[Variant, ...]  # the catalogue's variants (to notice a different catalogue)
-    phrases: tuple[str, ...]  # every match_text phrase of the catalogue, once
     codeless: tuple[Variant, ...]  # variants without codes
     spans: dict[tuple[int, int], tuple[tuple[int, int, Variant], ...]]  # (lo, hi, v) by subject
     broad: tuple[tuple[CodeRange, Variant], ...]  # ranges over several subjects (4.x.x, say)
     triggers: dict[str, tuple[int, ...]]  # each phrase, regex literal or tag: ids of its variants
     ungated: frozenset[int]  # ids of variants with a regex no literal can gate (always tested)
-    literals: tuple[str, ...]  # triggers that are tags or regex literals (phrases: tested anyway)
-    words: LiteralSet  # every phrase and literal, found in a text in one pass
+    words: LiteralSet  # every trigger, found in a text in one pass
 
 
 _INDEX: dict[int, _Index] = {}
@@ -103,7 +101,6 @@ def _build_index(catalogue: Catalogue) -> _Index:
                 broad.append((r, variant))
     # Triggers: text one of a variant's rules needs; a variant is scored only when one is present.
     triggers: dict[str, list[int]] = {}
-    others: set[str] = set()
     ungated: set[int] = set()
     for variant in catalogue.variants:
         needs = [t.lower() for t in variant.tags]
@@ -113,20 +110,16 @@ def _build_index(catalogue: Catalogue) -> _Index:
                 ungated.add(id(variant))
             else:
                 needs.append(literal)
-        others.update(needs)
         for needed in [*variant.match_text, *needs]:
             triggers.setdefault(needed, []).append(id(variant))
-    phrases = tuple(sorted({p for v in catalogue.variants for p in v.match_text}))
     return _Index(
         catalogue.variants,
-        phrases,
         tuple(codeless),
         {k: tuple(v) for k, v in spans.items()},
         tuple(broad),
         {k: tuple(v) for k, v in triggers.items()},
         frozenset(ungated),
-        tuple(sorted(others)),
-        LiteralSet(tuple(sorted({*phrases, *others}))),
+        LiteralSet(tuple(sorted(triggers))),
     )
 
 
@@ -251,9 +244,10 @@ class _TextHits:
     def __init__(self, text: str, index: _Index) -> None:
         self.text = text
         self.lowered = text.lower()
-        # Every phrase and literal of the catalogue looked for once, up front, in one pass.
+        # Every trigger of the catalogue (phrase, tag, regex literal) looked for once, up front,
+        # in one pass.
         self.present = index.words.present(self.lowered)
-        self.phrases = frozenset(self.present)
+        self.found = frozenset(self.present)
         self._regexes: dict[re.Pattern[str], int] = {}
         self._tags: dict[str, bool] = {}
 
@@ -280,9 +274,9 @@ class _TextHits:
 
 def _text_score(variant: Variant, hits: _TextHits) -> tuple[int, str]:
     best, note = 0, ""
-    if hits.phrases:
+    if hits.found:
         for phrase in variant.match_text:
-            if len(phrase) > best and phrase in hits.phrases:
+            if len(phrase) > best and phrase in hits.found:
                 best, note = len(phrase), f"text '{phrase}'"
     for regex in variant.match_regex:
         length = hits.regex(regex)

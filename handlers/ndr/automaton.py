@@ -2,24 +2,28 @@
 
 Python's backtracking engine tries every alternative at every position of the text: a list of
 forty failure words searched case-insensitively over a 4 KB report costs milliseconds. RE2 (the
-``google-re2`` package) runs the same search in one pass whatever the number of alternatives, 30
-to 300 times faster here, and never backtracks on a hostile paste.
+``google-re2`` package) runs the same search in one pass whatever the number of alternatives, 4
+to 30 times faster here, and never backtracks on a hostile paste.
 
-RE2 is used only where the answer is provably the same as ``re``'s:
+RE2 answers a ``search`` or ``finditer`` only where the answer is provably ``re``'s:
 
 * the pattern is ASCII, uses only the ``IGNORECASE``, ``MULTILINE`` and ``DOTALL`` flags, and none
   of the syntax the two engines read differently (lookaround, back-references, ``\\Z``, ``{,n}``,
-  a ``$`` outside ``MULTILINE``, ``\\S`` inside a class); ``\\s`` is spelled out as Python's set;
-* the text is ASCII (Unicode ``\\w``, ``\\b`` and case folding differ beyond it) and long enough
-  for the automaton to pay for its call (about 1 microsecond);
-* the pattern is one ``re`` finds slowly: it ignores case or has several alternatives.
+  ``\\S`` inside a class, a repeat whose body can match nothing, a group switching MULTILINE);
+  ``\\s`` is spelled out as Python's set, and a ``$`` outside ``MULTILINE`` is RE2's ``\\z``,
+  with a text that ends in a newline left to ``re``;
+* the text is ASCII (Unicode ``\\w``, ``\\b`` and case folding differ beyond it) and at least 20
+  characters long (RE2's call costs about a microsecond);
+* the pattern is one ``re`` finds slowly: six alternatives or more, or two or more ignoring case.
 
-Everything else goes to ``re`` unchanged. Without ``google-re2`` installed everything does.
-``CHECK`` makes every call answer both ways and compare (the tests set it).
+Everything else goes to ``re`` unchanged; without ``google-re2`` installed everything does.
+``CHECK`` makes every call answer both ways and compare (the tests set it). :class:`LiteralSet`
+and :class:`PatternSet` find many strings or patterns in one pass, under the same rules.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Callable, Iterator
@@ -33,7 +37,10 @@ try:  # the automaton is an optimisation: without it every pattern is re's
 except ImportError:  # pragma: no cover - exercised on installs without the wheel
     _re2 = None
 
-__all__ = ["CHECK", "Mismatch", "accelerate"]
+__all__ = [
+    "BUSY_AFTER", "CHECK", "LiteralSet", "Mismatch", "PatternSet", "accelerate", "prepare_sets",
+    "syntax_tree",
+]  # fmt: skip
 
 CHECK = False  # tests: answer every accelerated call with both engines and compare
 _MIN_TEXT = 20  # shorter texts: re's call is cheaper than RE2's
@@ -109,14 +116,23 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
     return (f"(?{prefix}){translated}" if prefix else translated), dollar
 
 
+@functools.lru_cache(maxsize=1024)
+def syntax_tree(source: str, flags: int) -> Any:
+    """``re``'s own parse of a pattern (read here and by the word test; parsed once), or None
+    when it does not parse."""
+    try:
+        return _parser.parse(source, flags)
+    except (re.error, RecursionError):
+        return None
+
+
 def _reads_alike(source: str, flags: int) -> bool:
     """False for the syntax whose meaning differs in a way the characters alone do not show: a
     repeat whose body can match nothing (``(a*)+``: re stops the loop where one pass matched
     nothing, RE2 goes on to the next alternative) and a group that switches MULTILINE itself
     (``(?m:...)``: the $ rule above reads only the pattern's own flags)."""
-    try:
-        tree = _parser.parse(source, flags)
-    except (re.error, RecursionError):
+    tree = syntax_tree(source, flags)
+    if tree is None:
         return False
     pending = [list(tree)]
     while pending:
@@ -208,8 +224,9 @@ def _spans(match: Any) -> list[tuple[int, int]] | None:
 def _checked(
     name: str, fast: Callable[..., Any], slow: Callable[..., Any], source: str
 ) -> Callable[..., Any]:
-    def both(text: str, *args: Any) -> Any:
-        mine, theirs = fast(text, *args), slow(text, *args)
+    def both(*args: Any, **kwargs: Any) -> Any:
+        text = args[0] if args else kwargs.get("string", "")
+        mine, theirs = fast(*args, **kwargs), slow(*args, **kwargs)
         if name == "finditer":
             mine, theirs = list(mine), list(theirs)
             if [_spans(m) for m in mine] != [_spans(m) for m in theirs]:
@@ -288,9 +305,8 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
 
 
 def _min_width(compiled: re.Pattern[str]) -> int:
-    from re import _parser  # type: ignore[attr-defined]
-
-    return int(_parser.parse(compiled.pattern, compiled.flags).getwidth()[0])
+    tree = syntax_tree(compiled.pattern, compiled.flags)
+    return 0 if tree is None else int(tree.getwidth()[0])
 
 
 # A faster path is worked out for a pattern or a set only once it has been asked this often:
@@ -399,13 +415,14 @@ class PatternSet(_OnePass):
         others: list[tuple[int, re.Pattern[str]]] = []
         dollar = False
         for index, (source, flags) in enumerate(self.sources):
-            translation = _translate(source, re.compile(source, flags).flags)
+            compiled = re.compile(source, flags)
+            translation = _translate(source, compiled.flags)
             try:
                 if translation is None:
                     raise _re2_pkg.error("not the same in RE2")
                 automaton.Add(translation[0])
             except _re2_pkg.error:
-                others.append((index, re.compile(source, flags)))
+                others.append((index, compiled))
                 continue
             covered.append(index)
             dollar = dollar or translation[1]

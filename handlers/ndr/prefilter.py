@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser  # type: ignore[attr-defined]
 from typing import Any
+
+from handlers.ndr.automaton import syntax_tree
 
 __all__ = ["filtered", "required_words"]
 
@@ -32,9 +33,8 @@ _ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
 def required_words(source: str, flags: int) -> tuple[str, ...] | None:
     """Words one of which every match contains (lower-cased when the pattern ignores case), or
     None when the pattern cannot be filtered that way."""
-    try:
-        parsed = _parser.parse(source, flags)
-    except (re.error, RecursionError):
+    parsed = syntax_tree(source, flags)
+    if parsed is None:
         return None
     folded = bool(flags & re.IGNORECASE)
     items = list(parsed)
