@@ -81,6 +81,37 @@ class Database:
 
     skip_locked = ""  # appended to a claim's SELECT: PostgreSQL skips rows another replica holds
 
+    def claim(
+        self,
+        table: str,
+        lease: tuple[str, str],
+        due: tuple[str, tuple[object, ...]],
+        order: str,
+        *,
+        now: str,
+        until: str,
+        owner: str,
+        limit: int,
+    ) -> list[int]:
+        """Lease up to ``limit`` rows of ``table`` that are ``due`` and not leased (or whose
+        lease ran out) to ``owner`` until ``until``, in ``order``; their ids.
+
+        One statement: two processes never get the same row, and on PostgreSQL a row another
+        replica is claiming is skipped, not waited for. ``lease`` names the (until, owner)
+        columns; ``due`` is a WHERE clause and its parameters. Names and clauses are the
+        caller's constants, never data."""
+        until_column, owner_column = lease
+        where, params = due
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"UPDATE {table} SET {until_column} = ?, {owner_column} = ?"  # noqa: S608 (constants)
+                f" WHERE id IN (SELECT id FROM {table} WHERE {where}"
+                f" AND ({until_column} IS NULL OR {until_column} <= ?)"
+                f" ORDER BY {order} LIMIT ?{self.skip_locked}) RETURNING id",
+                (until, owner, *params, now, limit),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
     def serialize(self, conn: Connection, key: str) -> None:
         """Make transactions naming the same ``key`` take turns until this one ends (SQLite's
         write transactions take turns already)."""

@@ -124,17 +124,21 @@ class OutboxQueries:
         is skipped, not waited for. A process that dies holding a claim loses it when the lease
         runs out, and the row is tried again elsewhere, with the same idempotency key.
         """
-        with self.db.transaction() as conn:
-            claimed = conn.execute(
-                "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id IN (SELECT id FROM outbox"  # noqa: S608 (the dialect's clause only)
-                " WHERE platform = ? AND sent_at IS NULL AND failed_at IS NULL"
-                " AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
-                " ORDER BY id LIMIT ?" + self.db.skip_locked + ") RETURNING id",
-                (iso(until), self.owner, platform, iso(now), iso(now), limit),
-            ).fetchall()
-        if not claimed:
+        ids = self.db.claim(
+            "outbox",
+            ("lease_until", "lease_owner"),
+            (
+                "platform = ? AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?",
+                (platform, iso(now)),
+            ),
+            "id",
+            now=iso(now),
+            until=iso(until),
+            owner=self.owner,
+            limit=limit,
+        )
+        if not ids:
             return []
-        ids = [int(r[0]) for r in claimed]
         rows = self.db.conn.execute(
             "SELECT o.id, o.idempotency_key, o.platform, o.target, o.attempts, o.created_at,"  # noqa: S608 (marks only)
             " a.card, o.reply_to, o.edit_of, o.thread_id"

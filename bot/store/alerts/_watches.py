@@ -135,17 +135,18 @@ class WatchQueries:
         the next run's time, and a process that dies mid-sweep loses its claims when they run
         out.
         """
-        with self.db.transaction() as conn:
-            claimed = conn.execute(
-                "UPDATE watches SET claimed_until = ?, claimed_by = ? WHERE id IN (SELECT id FROM watches"  # noqa: S608 (the dialect's clause only)
-                " WHERE removed_at IS NULL AND next_run_at <= ?"
-                " AND (claimed_until IS NULL OR claimed_until <= ?)"
-                " ORDER BY next_run_at, id LIMIT ?" + self.db.skip_locked + ") RETURNING id",
-                (iso(until), self.owner, iso(now), iso(now), limit),
-            ).fetchall()
-        if not claimed:
+        ids = self.db.claim(
+            "watches",
+            ("claimed_until", "claimed_by"),
+            ("removed_at IS NULL AND next_run_at <= ?", (iso(now),)),
+            "next_run_at, id",
+            now=iso(now),
+            until=iso(until),
+            owner=self.owner,
+            limit=limit,
+        )
+        if not ids:
             return []
-        ids = [int(r[0]) for r in claimed]
         rows = self.db.conn.execute(
             f"SELECT * FROM watches WHERE id IN ({','.join('?' * len(ids))})"  # noqa: S608
             " ORDER BY next_run_at, id",
