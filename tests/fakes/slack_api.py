@@ -19,6 +19,7 @@ What it serves (all on ``127.0.0.1``, a free port):
     ``token`` is given: missing -> ``not_authed``, wrong -> ``invalid_auth`` (both HTTP 200).
 ``slack.response_url()`` — a fresh ``response_url`` to put in a slash command or interaction
     payload; POSTs to it are recorded under the method name ``"response_url"``.
+Files (``tests/fakes/slack_files.py``, mixed in):
 ``slack.add_file(name, content)`` — registers a private file and returns its Slack file object
     (``id``, ``name``, ``size``, ``url_private``, ``url_private_download`` ...). Downloads need the
     bearer token; without it Slack (and this fake) answer 200 with an HTML sign-in page.
@@ -59,12 +60,13 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
+from tests.fakes.slack_files import SlackFiles
+
 __all__ = ["Call", "FakeSlackApi", "fake_slack_api"]
 
 TEAM_ID = "T0NDRBOT1"
 BOT_USER_ID = "U0NDRBOT1"
 BOT_ID = "B0NDRBOT1"
-_LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class _Failure:
 
 
 @dataclass
-class FakeSlackApi:
+class FakeSlackApi(SlackFiles):
     """The fake Web API server (see the module docstring)."""
 
     token: str | None = None  # the expected bearer token; None accepts any
@@ -155,36 +157,6 @@ class FakeSlackApi:
     def response_url(self, key: str | None = None) -> str:
         """A ``response_url`` served by this fake."""
         return f"{self.base_url}/response/{key or next(self._ts)}"
-
-    def add_file(
-        self, name: str, content: bytes, *, mimetype: str = "message/rfc822", file_id: str = ""
-    ) -> dict[str, Any]:
-        """Register a private file; returns its Slack file object (as in a message event)."""
-        file_id = file_id or f"F{next(self._ts):08d}"
-        url = f"{self.base_url}/files/{file_id}/{name}"
-        obj = {
-            "id": file_id,
-            "created": 1700000000,
-            "timestamp": 1700000000,
-            "name": name,
-            "title": name,
-            "mimetype": mimetype,
-            "filetype": name.rsplit(".", 1)[-1] if "." in name else "text",
-            "pretty_type": "Email" if name.endswith(".eml") else "Plain Text",
-            "user": "U0HELPDESK",
-            "mode": "hosted",
-            "editable": False,
-            "is_external": False,
-            "external_type": "",
-            "is_public": True,
-            "size": len(content),
-            "url_private": url,
-            "url_private_download": f"{url}?download=1",
-            "permalink": f"https://example.slack.com/files/U0HELPDESK/{file_id}/{name}",
-        }
-        self.files[file_id] = obj
-        self._contents[file_id] = content
-        return obj
 
     def fail(
         self,
@@ -426,56 +398,10 @@ class FakeSlackApi:
     def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"users": list(self.usergroups.get(params.get("usergroup", ""), []))}
 
-    def _files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
-        file_id = f"F0UP{len(self.uploads) + len(self._pending_uploads):06d}"
-        self._pending_uploads[file_id] = str(params.get("filename", ""))
-        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
-
-    async def _upload(self, request: web.Request) -> web.Response:
-        file_id = request.match_info["file_id"]
-        if file_id not in self._pending_uploads:
-            return web.Response(status=404, text="unknown upload")
-        self.uploads[file_id] = await request.read()
-        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
-
-    def _files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
-        files = params.get("files")
-        listed = json.loads(files) if isinstance(files, str) else files or []
-        done = []
-        for entry in listed:
-            file_id = str(entry.get("id"))
-            if file_id not in self.uploads:
-                return {"ok": False, "error": "file_not_found"}
-            done.append({"id": file_id, "title": entry.get("title", ""), "is_public": False})
-            self.files[file_id] = {"id": file_id, "mimetype": "", "polls": 0, **done[-1]}
-        self.completed.extend(done)
-        return {"files": [{**d, "mimetype": ""} for d in done]}
-
-    def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        obj = self.files.get(params.get("file", ""))
-        if obj is not None and "polls" in obj:  # one the bot uploaded: processed after a while
-            obj["polls"] += 1
-            ready = self.processing_polls is not None and obj["polls"] > self.processing_polls
-            obj["mimetype"] = "image/png" if ready else ""
-        return {"file": obj, "comments": [], "response_metadata": {"next_cursor": ""}}
-
     async def _response_url(self, request: web.Request) -> web.StreamResponse:
         await self._record(request, "response_url")
         failed = self._failure("response_url")
         return failed or web.json_response({"ok": True})
-
-    async def _download(self, request: web.Request) -> web.StreamResponse:
-        call = await self._record(request, "files")
-        failed = self._failure("files")
-        if failed is not None:
-            return failed
-        content = self._contents.get(request.match_info["file_id"])
-        if content is None:
-            return web.Response(status=404, text="not found")
-        if self.token is not None and call.headers.get("Authorization") != f"Bearer {self.token}":
-            # What Slack does too: a 200 with its sign-in page instead of the file.
-            return web.Response(text=_LOGIN_PAGE, content_type="text/html")
-        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         socket = web.WebSocketResponse()
