@@ -181,7 +181,7 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
             doc.texts.append(strip_quote_markers(text))
         return
     if part.is_multipart() and ctype.startswith("multipart/"):
-        html_parts: list[str] = []
+        html_parts: list[email.message.Message] = []
         before = len(doc.texts)
         payload = part.get_payload()
         for sub in payload if isinstance(payload, list) else []:
@@ -189,12 +189,13 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
                 continue
             sub_type = sub.get_content_type()
             if sub_type == "text/html":
-                html_parts.append(html_to_text(_part_text(sub)))
+                html_parts.append(sub)  # read only if no other part gave text (the HTML is slow)
                 doc.content_types.append("text/html")
                 continue
             _walk(sub, doc, depth + 1, sub_type)
         if html_parts and len(doc.texts) == before:
-            doc.texts.extend(t for t in html_parts if t.strip())
+            texts = (html_to_text(_part_text(sub)) for sub in html_parts)
+            doc.texts.extend(t for t in texts if t.strip())
         return
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         doc.dsn_texts.append(_message_block_text(part))

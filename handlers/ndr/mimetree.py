@@ -19,7 +19,7 @@ and for generated ones, and compares them.
 from __future__ import annotations
 
 import re
-from email._policybase import compat32
+from email._policybase import Compat32
 from email.message import Message
 
 __all__ = ["message_tree"]
@@ -30,6 +30,17 @@ _BOL = re.compile(r"(\r\n|\r|\n)")
 # Characters str.splitlines breaks at and the standard parser does not.
 _OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _MAX_DEPTH = 40
+
+
+class _AsciiCompat32(Compat32):
+    """compat32 for a tree of ASCII text: its headers hold no surrogates (undecodable bytes), so
+    reading one returns the value as stored, without compat32's check for them on every read."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_ASCII = _AsciiCompat32()
 
 
 class _Unusual(Exception):
@@ -52,7 +63,7 @@ def message_tree(raw: bytes) -> Message | None:
 
 def _new(parent: Message | None, digest: bool) -> Message:
     """A new part of ``parent`` (in a multipart/digest when ``digest``: message/rfc822 by default)."""
-    message = Message(policy=compat32)
+    message = Message(policy=_ASCII)
     if parent is not None:
         if digest:
             message.set_default_type("message/rfc822")

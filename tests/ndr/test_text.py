@@ -1,0 +1,45 @@
+"""Text normalisation: what a pasted or decoded text looks like before anything reads it."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.ndr import text
+from handlers.ndr.text import normalise
+
+
+def _by_the_tables(value: str) -> str:
+    """The definition: CRLF to LF, then each table in turn (invisibles dropped, look-alikes
+    unified, lone CRs dropped, other controls made spaces)."""
+    value = value.replace("\r\n", "\n").translate(text._INVISIBLE).translate(text._LOOKALIKE)
+    return value.translate(text._CONTROL)
+
+
+def test_a_pasted_reply_in_another_script_reads_as_plain_text() -> None:
+    pasted = (
+        "\ufeff550\u00a05.7.1 \u201cService unavailable\u201d\u200b \u2013 blocked\r\n"
+        "\u9001\u4fe1\u3067\u304d\u307e\u305b\u3093\u3067\u3057\u305f\uff1a\x07 bell\rend"
+    )
+    assert normalise(pasted) == (
+        '550 5.7.1 "Service unavailable" - blocked\n'
+        "\u9001\u4fe1\u3067\u304d\u307e\u305b\u3093\u3067\u3057\u305f:  bellend"
+    )
+
+
+def test_text_with_nothing_to_change_comes_back_as_it_was() -> None:
+    japanese = "\u5b9b\u5148\u306e\u30e1\u30fc\u30eb\u30a2\u30c9\u30ec\u30b9\u306f\n\u5b58\u5728\u3057\u307e\u305b\u3093"
+    assert normalise(japanese) == japanese
+    assert normalise(japanese.replace("\n", "\r\n")) == japanese
+
+
+_CHARS = st.sampled_from(
+    [*map(chr, [*text._INVISIBLE, *text._LOOKALIKE, *text._CONTROL]), "a", " ", "\n", "\r",
+     "\t", "\u00e9", "\u65e5", "\U0001f600", "\ud800"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_CHARS, max_size=30).map("".join))
+def test_normalise_is_the_tables_applied_in_turn(value: str) -> None:
+    assert normalise(value) == _by_the_tables(value)
