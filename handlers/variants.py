@@ -44,13 +44,10 @@ def match_variant(
         textual.update(index.triggers[needed])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
     microsoft = system in MICROSOFT
-    for variant in _candidates(catalogue, parsed):
+    for variant, code_score, matched_range, microsoft_only in _scored(index, parsed):
         if variant.has_text_rules and id(variant) not in textual:
             continue
-        if variant.family in MICROSOFT_FAMILIES and not microsoft:
-            continue
-        code_score, matched_range = _code_score(variant, status, parsed)
-        if code_score < 0:
+        if microsoft_only and not microsoft:
             continue
         text_len, text_note = _text_score(variant, hits) if variant.has_text_rules else (0, "")
         if variant.has_text_rules and not text_len:
@@ -71,6 +68,9 @@ def match_variant(
     return variant, tuple(n for n in (code_note, text_note) if n)
 
 
+_Scored = tuple[tuple[Variant, float, "CodeRange | None", bool], ...]
+
+
 class _Index(NamedTuple):
     variants: tuple[Variant, ...]  # the catalogue's variants (to notice a different catalogue)
     codeless: tuple[Variant, ...]  # variants without codes
@@ -79,6 +79,7 @@ class _Index(NamedTuple):
     triggers: dict[str, tuple[int, ...]]  # each phrase, regex literal or tag: ids of its variants
     ungated: frozenset[int]  # ids of variants with a regex no literal can gate (always tested)
     words: LiteralSet  # every trigger, found in a text in one pass
+    scored: dict[tuple[int, int, int] | None, _Scored]  # _scored's answers, by status
 
 
 _INDEX: dict[int, _Index] = {}
@@ -120,6 +121,7 @@ def _build_index(catalogue: Catalogue) -> _Index:
         {k: tuple(v) for k, v in triggers.items()},
         frozenset(ungated),
         LiteralSet(tuple(sorted(triggers))),
+        {},
     )
 
 
@@ -137,10 +139,9 @@ def _index(catalogue: Catalogue) -> _Index:
     return index
 
 
-def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tuple[Variant, ...]:
+def _candidates(index: _Index, parsed: tuple[int, int, int] | None) -> tuple[Variant, ...]:
     """Variants that could match a status: those without codes and those whose ranges cover it
     (from the index, so a diagnosis does not walk every variant)."""
-    index = _index(catalogue)
     if parsed is None:
         return index.variants
     seen: set[int] = set()
@@ -156,12 +157,33 @@ def _candidates(catalogue: Catalogue, parsed: tuple[int, int, int] | None) -> tu
     return index.codeless + tuple(covering)
 
 
+_SCORED_KEPT = 4096  # statuses whose candidates are kept (a hostile stream of odd codes: bounded)
+
+
+def _scored(index: _Index, parsed: tuple[int, int, int] | None) -> _Scored:
+    """The candidates for a status that its code does not rule out, in order, each with its code
+    score, the range that matched and whether only a Microsoft system's refusal can match it:
+    worked out once per status, as bounces with the same code come again and again."""
+    scored = index.scored.get(parsed)
+    if scored is None:
+        entries = []
+        for variant in _candidates(index, parsed):
+            code_score, matched_range = _code_score(variant, parsed)
+            if code_score >= 0:
+                microsoft_only = variant.family in MICROSOFT_FAMILIES
+                entries.append((variant, code_score, matched_range, microsoft_only))
+        if len(index.scored) >= _SCORED_KEPT:
+            index.scored.clear()
+        scored = index.scored[parsed] = tuple(entries)
+    return scored
+
+
 def _code_score(
-    variant: Variant, status: str | None, parsed: tuple[int, int, int] | None
+    variant: Variant, parsed: tuple[int, int, int] | None
 ) -> tuple[float, CodeRange | None]:
     if not variant.codes:
         return 0.0, None
-    if status is None or parsed is None:
+    if parsed is None:
         # A partial paste without a code: only a variant's text can speak for it.
         return (0.0 if variant.has_text_rules else -1.0), None
     for code_range in variant.codes:

@@ -141,3 +141,19 @@ def test_match_texts_are_not_too_generic() -> None:
     for variant in load_catalogue().variants:
         for text in variant.match_text:
             assert text.strip() not in vague, (variant.key, text)
+
+
+def test_a_stream_of_odd_codes_keeps_answers_and_memory_bounded() -> None:
+    """The classifier keeps each status's candidates for the next bounce with that code; a
+    stream of made-up codes (hostile intake) must neither grow that without bound nor change
+    an answer."""
+    from handlers.variants import _SCORED_KEPT, _index, match_variant
+
+    catalogue = load_catalogue()
+    text = "550 5.7.1 Unable to relay"
+    before = match_variant(catalogue, "5.7.1", text, "exchange_online")
+    for number in range(_SCORED_KEPT + 500):
+        match_variant(catalogue, f"4.{number // 1000}.{number % 1000}", "451 try later")
+    assert len(_index(catalogue).scored) <= _SCORED_KEPT
+    assert match_variant(catalogue, "5.7.1", text, "exchange_online") == before
+    assert before[0] is not None and before[0].key == "exo_unable_to_relay_no_connector"
