@@ -211,13 +211,30 @@ def masked_address(text: str) -> str | None:
     return None
 
 
+def _ipv4(dotted: str) -> str | None:
+    """``str(ipaddress.IPv4Address(dotted))`` for four dot-separated runs of 1-3 digits, or None
+    where it would refuse (a non-ASCII digit, a leading zero, an octet over 255), without
+    building the object: the reader meets an IPv4 address in nearly every Received: line."""
+    if not dotted.isascii():
+        return None
+    for octet in dotted.split("."):
+        if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
+            return None
+    return dotted
+
+
 def find_ips(text: str) -> list[str]:
     """Every syntactically valid IPv4/IPv6 address in ``text``, in order, without repeats."""
     found: list[tuple[int, str]] = []
-    for pattern in (_IPV4, _IPV6):
-        for match in pattern.finditer(text):
+    if "." in text:
+        for match in _IPV4.finditer(text):
+            ip = _ipv4(match.group(1))
+            if ip is not None:
+                found.append((match.start(), ip))
+    if ":" in text:
+        for match in _IPV6.finditer(text):
             try:
-                ip = str(ipaddress.ip_address(match.group(1)))
+                ip = str(ipaddress.IPv6Address(match.group(1)))
             except ValueError:
                 continue
             found.append((match.start(), ip))

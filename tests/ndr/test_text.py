@@ -43,3 +43,29 @@ _CHARS = st.sampled_from(
 @given(st.lists(_CHARS, max_size=30).map("".join))
 def test_normalise_is_the_tables_applied_in_turn(value: str) -> None:
     assert normalise(value) == _by_the_tables(value)
+
+
+def test_ip_addresses_named_in_a_report_are_the_valid_ones_in_order() -> None:
+    from handlers.ndr.codes import find_ips
+
+    line = (
+        "from mail.example.org (mail.example.org [192.0.2.10]) by mx ([2001:db8::25]) "
+        "relayed via 010.0.0.1, 300.1.2.3, \u0661\u0669\u0662.0.2.7 and 198.51.100.255 "
+        "then 192.0.2.10 again at 12:30:45"
+    )
+    assert find_ips(line) == ["192.0.2.10", "2001:db8::25", "198.51.100.255"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 999) | st.sampled_from(["00", "01", "007"]), min_size=4, max_size=4))
+def test_a_dotted_quad_is_an_address_exactly_when_python_says_so(octets: list[int | str]) -> None:
+    import ipaddress
+
+    from handlers.ndr.codes import find_ips
+
+    dotted = ".".join(map(str, octets))
+    try:
+        expected = [str(ipaddress.ip_address(dotted))]
+    except ValueError:
+        expected = []
+    assert find_ips(f"client [{dotted}] refused") == expected
