@@ -174,7 +174,7 @@ def _find_recipients(r: _Reading) -> _Reading:
         r.doc,
         r.dsn,
         list(r.candidates),
-        global_reply(r.report),
+        functools.cache(lambda: global_reply(r.report)),
         r.report,
         list(r.senders),
         r.original,

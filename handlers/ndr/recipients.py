@@ -43,7 +43,7 @@ def assemble_recipients(
     doc: Document,
     dsn: DsnFields,
     candidates: list[Candidate],
-    global_reply: str | None,
+    global_reply: Callable[[], str | None],
     report: str,
     senders: list[str],
     original: OriginalMessage | None,
@@ -52,8 +52,9 @@ def assemble_recipients(
 ) -> list[FailedRecipient]:
     """Every failed recipient the report names, each with its reason, codes and servers.
 
-    ``phrased()``: a paste (not a message) carries a report heading or a receiver's fixed refusal
-    wording, so a failure without a code is still a bounce.
+    ``global_reply()``: the remote server's reply quoted anywhere in the report (asked only when
+    a recipient's own text does not say); ``phrased()``: a paste (not a message) carries a report
+    heading or a receiver's fixed refusal wording, so a failure without a code is still a bounce.
     """
     by_address = {c.address: c for c in candidates if c.address}
     fallback = _Fallback(global_reply, report, plain=not doc.is_message)
@@ -71,7 +72,7 @@ def assemble_recipients(
             # The delivery-status part was cut short (a paste that stops after the first block):
             # the report's own paragraphs name the other failed recipients.
             known = {r.address for r in out}
-            out += [_from_candidate(c, fallback.text) for c in listed if c.address not in known]
+            out += [_from_candidate(c, fallback) for c in listed if c.address not in known]
         return out
 
     # The report is addressed to the original sender and often greets them by address.
@@ -83,7 +84,8 @@ def assemble_recipients(
         # own text says nothing clearer, trust that header (it can lag behind a rewrite, so an
         # address the text gives with its reason wins).
         text = fallback.text or reason_paragraph(report, plain_ok=True)
-        return [_from_candidate(by_address.get(a) or Candidate(a, ""), text) for a in declared]
+        given = _Fallback.of(text)
+        return [_from_candidate(by_address.get(a) or Candidate(a, ""), given) for a in declared]
     if not chosen:
         # No address at the start of a line says why it failed: look for addresses named in
         # sentences ("Unable to deliver message to <a@b>").
@@ -93,20 +95,21 @@ def assemble_recipients(
         chosen = [c for c in pool if _evidence(c.text)] or pool
     if chosen:
         chosen = _named_from_prose(chosen, report, senders)
-        return [_from_candidate(c, fallback.text) for c in chosen]
+        return [_from_candidate(c, fallback) for c in chosen]
 
     addresses = _fallback_addresses(doc, report, senders, original)
     if doc.is_message:
         looks_like_ndr = bool(BOUNCE_PHRASES.search(doc.header("subject") + " " + report[:3000]))
     else:
         looks_like_ndr = phrased()
-    bare = global_reply or bare_error(report)
+    quoted = global_reply()
+    bare = quoted or bare_error(report)
     if bare is None and looks_like_ndr:
         bare = fallback.text
     if bare is None and looks_like_ndr and addresses:
         bare = ""  # a failure notice that gives no reason ("Delivery report unavailable")
     if bare is None or (
-        not addresses and not looks_like_ndr and not bare_error(report) and not global_reply
+        not addresses and not looks_like_ndr and not bare_error(report) and not quoted
     ):
         return []
     if not addresses and not doc.is_message:
@@ -117,7 +120,7 @@ def assemble_recipients(
         candidate = Candidate(address, bare, *find_remote(bare), find_command(bare))
         if address is not None and is_masked_address(address):
             candidate.address, candidate.hidden = None, address
-        found.append(_from_candidate(candidate, None))
+        found.append(_from_candidate(candidate, _NO_FALLBACK))
     return found
 
 
@@ -145,23 +148,37 @@ _RECIPIENT_LINE = lazy(
 
 
 class _Fallback:
-    """What to use as the reason when a recipient's own text gives none (worked out on demand)."""
+    """What to use as the reason when a recipient's own text gives none (worked out on demand:
+    most recipients carry their own reply, and reading the whole report for one is slow)."""
 
-    def __init__(self, global_reply: str | None, report: str, *, plain: bool = False) -> None:
+    def __init__(
+        self, global_reply: Callable[[], str | None], report: str, *, plain: bool = False
+    ) -> None:
         self._global = global_reply
         self._report = report
         self._plain = plain
+
+    @classmethod
+    def of(cls, text: str | None) -> _Fallback:
+        """A fallback already known."""
+        known = cls(lambda: None, "")
+        known.__dict__["text"] = text
+        return known
 
     @cached_property
     def text(self) -> str | None:
         """The quoted remote reply if it has a code, else the report's most error-like paragraph;
         for a short paste without either (a translated notice, a banner), its own words."""
-        if self._global and has_code(self._global):
-            return self._global
-        found = reason_paragraph(self._report) or self._global
+        quoted = self._global()
+        if quoted and has_code(quoted):
+            return quoted
+        found = reason_paragraph(self._report) or quoted
         if found is None and self._plain:
             found = " ".join(self._report[:1000].split()) or None
         return found
+
+
+_NO_FALLBACK = _Fallback.of(None)
 
 
 def _evidence(text: str) -> bool:
@@ -202,19 +219,20 @@ def _fallback_addresses(
     return []
 
 
-def _from_candidate(candidate: Candidate, fallback_text: str | None) -> FailedRecipient:
+def _from_candidate(candidate: Candidate, fallback: _Fallback) -> FailedRecipient:
     text = reply_text(candidate.text) if candidate.text else ""
-    if (
-        fallback_text
-        and not has_code(text)
-        and (has_code(fallback_text) or not FAILURE_WORDS.search(text))
-    ):
-        text = fallback_text
+    if not has_code(text):
+        fallback_text = fallback.text
+        if fallback_text and (has_code(fallback_text) or not FAILURE_WORDS.search(text)):
+            text = fallback_text
     diagnostic = clean_diagnostic(text)
     reply, status = split_reply(diagnostic)
     host, ip = candidate.host, candidate.ip
-    if not host and not ip and fallback_text:
-        host, ip = find_remote(fallback_text)
+    if not host and not ip and fallback.text:
+        host, ip = find_remote(fallback.text)
+    command = candidate.command or find_command(candidate.text)
+    if not command and fallback.text:
+        command = find_command(fallback.text)
     return FailedRecipient(
         address=candidate.address,
         status=status,
@@ -222,9 +240,7 @@ def _from_candidate(candidate: Candidate, fallback_text: str | None) -> FailedRe
         diagnostic=diagnostic,
         remote_mta=Mta(host, ip),
         action=_ACTIONS.get(candidate.outcome or ""),
-        command=candidate.command
-        or find_command(candidate.text)
-        or (find_command(fallback_text) if fallback_text else None),
+        command=command,
         hidden_address=candidate.hidden,
     )
 
