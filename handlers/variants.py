@@ -16,6 +16,7 @@ diagnosis scores only the variants that can match, and tests each phrase, tag an
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import NamedTuple
 
@@ -44,16 +45,17 @@ def match_variant(
         textual.update(index.triggers[needed])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
     microsoft = system in MICROSOFT
-    for variant, code_score, matched_range, microsoft_only in _scored(index, parsed):
-        if variant.has_text_rules and id(variant) not in textual:
-            continue
+    scored = _scored(index, parsed)
+    entries = [*scored.plain, *(scored.texted[i] for i in textual.intersection(scored.texted))]
+    entries.sort(key=_position)  # the candidates' own order: the first of equal scores wins
+    for _, variant, code_score, matched_range, microsoft_only, texted in entries:
         if microsoft_only and not microsoft:
             continue
-        text_len, text_note = _text_score(variant, hits) if variant.has_text_rules else (0, "")
-        if variant.has_text_rules and not text_len:
+        text_len, text_note = _text_score(variant, hits) if texted else (0, "")
+        if texted and not text_len:
             continue
         score = min(text_len, 80) + code_score + _system_score(variant.system, system)
-        if not variant.has_text_rules and not variant.codes:
+        if not texted and not variant.codes:
             score = -1.0  # the catch-all: only when nothing else fits
         if best is None or score > best[0]:
             best = (score, variant, matched_range, text_note)
@@ -68,7 +70,17 @@ def match_variant(
     return variant, tuple(n for n in (code_note, text_note) if n)
 
 
-_Scored = tuple[tuple[Variant, float, "CodeRange | None", bool], ...]
+# A candidate: its place among the candidates, the variant, its code score, the range that
+# matched, whether only a Microsoft system's refusal can match it, whether it has text rules.
+_Entry = tuple[int, Variant, float, "CodeRange | None", bool, bool]
+_position = operator.itemgetter(0)
+
+
+class _Scored(NamedTuple):
+    """A status's candidates: those matched by code alone, and those with text rules by id."""
+
+    plain: tuple[_Entry, ...]
+    texted: dict[int, _Entry]
 
 
 class _Index(NamedTuple):
@@ -161,20 +173,27 @@ _SCORED_KEPT = 4096  # statuses whose candidates are kept (a hostile stream of o
 
 
 def _scored(index: _Index, parsed: tuple[int, int, int] | None) -> _Scored:
-    """The candidates for a status that its code does not rule out, in order, each with its code
-    score, the range that matched and whether only a Microsoft system's refusal can match it:
-    worked out once per status, as bounces with the same code come again and again."""
+    """The candidates for a status that its code does not rule out, in order, with their code
+    scores: worked out once per status, as bounces with the same code come again and again. Those
+    with text rules are kept by id, as a diagnosis scores only the few its text can match."""
     scored = index.scored.get(parsed)
     if scored is None:
-        entries = []
-        for variant in _candidates(index, parsed):
+        plain: list[_Entry] = []
+        texted: dict[int, _Entry] = {}
+        for position, variant in enumerate(_candidates(index, parsed)):
             code_score, matched_range = _code_score(variant, parsed)
-            if code_score >= 0:
-                microsoft_only = variant.family in MICROSOFT_FAMILIES
-                entries.append((variant, code_score, matched_range, microsoft_only))
+            if code_score < 0:
+                continue
+            microsoft_only = variant.family in MICROSOFT_FAMILIES
+            has_text = variant.has_text_rules
+            entry = (position, variant, code_score, matched_range, microsoft_only, has_text)
+            if has_text:
+                texted.setdefault(id(variant), entry)
+            else:
+                plain.append(entry)
         if len(index.scored) >= _SCORED_KEPT:
             index.scored.clear()
-        scored = index.scored[parsed] = tuple(entries)
+        scored = index.scored[parsed] = _Scored(tuple(plain), texted)
     return scored
 
 
