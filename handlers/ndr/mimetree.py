@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from email._policybase import Compat32
 from email.message import Message
+from typing import Any
 
 __all__ = ["message_tree"]
 
@@ -41,6 +42,66 @@ class _AsciiCompat32(Compat32):
 
 
 _ASCII = _AsciiCompat32()
+_MISSING = object()
+
+
+class _Part(Message):
+    """A ``Message`` that remembers its headers by name and its parameters once asked.
+
+    The standard ``Message`` looks a header up by walking every header, and parses a header's
+    parameters again on every ``get_param``; the reader asks each part for its content type, its
+    charset, its boundary and its report type, several walks and parses each. A changed header
+    forgets what was remembered."""
+
+    def _remembered(self) -> dict[str, Any]:
+        found = self.__dict__.get("_by_name")
+        if found is None:
+            found = {}
+            for name, value in self._headers:  # type: ignore[attr-defined]
+                found.setdefault(name.lower(), value)
+            self.__dict__["_by_name"] = found
+        return found
+
+    def _forget(self) -> None:
+        self.__dict__.pop("_by_name", None)
+        self.__dict__.pop("_params", None)
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        # The policy (_AsciiCompat32) returns a stored value as it is.
+        value = self._remembered().get(name.lower(), _MISSING)
+        return failobj if value is _MISSING else value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._remembered()
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        params = self.__dict__.setdefault("_params", {})
+        found = params.get(header, _MISSING)
+        if found is _MISSING:
+            found = params[header] = super()._get_params_preserve(_MISSING, header)  # type: ignore[misc]
+        return failobj if found is _MISSING else found
+
+
+def _forgetting(method: Any) -> Any:
+    def changed(self: _Part, *args: Any, **kwargs: Any) -> Any:
+        self._forget()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._forget()
+
+    return changed
+
+
+for _name in (
+    "__setitem__",
+    "__delitem__",
+    "set_raw",
+    "add_header",
+    "replace_header",
+    "set_boundary",
+):
+    setattr(_Part, _name, _forgetting(getattr(Message, _name)))
 
 
 class _Unusual(Exception):
@@ -63,7 +124,7 @@ def message_tree(raw: bytes) -> Message | None:
 
 def _new(parent: Message | None, digest: bool) -> Message:
     """A new part of ``parent`` (in a multipart/digest when ``digest``: message/rfc822 by default)."""
-    message = Message(policy=_ASCII)
+    message = _Part(policy=_ASCII)
     if parent is not None:
         if digest:
             message.set_default_type("message/rfc822")

@@ -108,3 +108,32 @@ def test_parts_nested_beyond_reason_are_left_to_the_standard_parser() -> None:
     assert message_tree(deep) is None  # the standard parser gives up on it (RecursionError)
     shallow = b"Content-Type: message/rfc822\n\n" * 5 + b"Subject: x\n\nbody\n"
     assert _check(shallow)
+
+
+def test_a_part_answers_as_the_standard_one_after_its_headers_change() -> None:
+    raw = (
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain; charset=us-ascii\n\nhello\n--b--\n"
+    )
+    mine, theirs = message_tree(raw), email.message_from_bytes(raw)
+    assert mine is not None
+
+    def answers(message: Message) -> tuple[object, ...]:
+        part = message.get_payload()[0]
+        return (
+            message.get_content_type(), message.get_param("report-type"), message.get_boundary(),
+            "content-type" in message, "X-Other" in message, part.get_content_charset(),
+            part.get("CONTENT-TYPE"), part.get("x-missing", "none"),
+        )  # fmt: skip
+
+    assert answers(mine) == answers(theirs)
+    for message in (mine, theirs):
+        message.replace_header("Content-Type", "multipart/mixed; boundary=c")
+        message["X-Other"] = "1"
+        message.get_payload()[0].set_param("charset", "utf-8")
+    assert answers(mine) == answers(theirs)
+    assert answers(mine)[:5] == ("multipart/mixed", None, "c", True, True)
+    for message in (mine, theirs):
+        del message["Content-Type"]
+        message.set_boundary("d") if "content-type" in message else None
+    assert answers(mine) == answers(theirs)
