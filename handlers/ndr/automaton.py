@@ -44,6 +44,7 @@ __all__ = [
 
 CHECK = False  # tests: answer every accelerated call with both engines and compare
 _MIN_TEXT = 20  # shorter texts: re's call is cheaper than RE2's
+_MANY_WORDS = 40  # word tests in front of a set's pattern that only re can run
 _FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE  # UNICODE: every str pattern
 # Python's \s over ASCII (str.isspace): RE2's own \s lacks \v and \x1c-\x1f.
 _SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f"
@@ -406,13 +407,13 @@ class PatternSet(_OnePass):
         self.sources = sources
         self._dollar = False
         self._covered: list[int] = []  # the set's pattern k is sources[self._covered[k]]
-        self._others: list[tuple[int, re.Pattern[str]]] = []
+        self._others: list[tuple[int, Callable[[str], object]]] = []
         super().__init__()
 
     def _build(self) -> Any:
         automaton = _search_set()
         covered: list[int] = []
-        others: list[tuple[int, re.Pattern[str]]] = []
+        others: list[tuple[int, Callable[[str], object]]] = []
         dollar = False
         for index, (source, flags) in enumerate(self.sources):
             compiled = re.compile(source, flags)
@@ -422,7 +423,12 @@ class PatternSet(_OnePass):
                     raise _re2_pkg.error("not the same in RE2")
                 automaton.Add(translation[0])
             except _re2_pkg.error:
-                others.append((index, compiled))
+                # Asked of re one by one, behind a word test where it has one (re is slow here:
+                # these are long lists of alternatives with a lookaround RE2 does not have).
+                from handlers.ndr.prefilter import filtered  # (it imports this module)
+
+                search = filtered(compiled, compiled.search, compiled.finditer, _MANY_WORDS)
+                others.append((index, search.get("search", compiled.search)))
                 continue
             covered.append(index)
             dollar = dollar or translation[1]
@@ -437,5 +443,5 @@ class PatternSet(_OnePass):
         if not self._ready() or not text.isascii() or (self._dollar and text.endswith("\n")):
             return None
         found = {self._covered[k] for k in self._set.Match(text) or ()}
-        found.update(index for index, pattern in self._others if pattern.search(text))
+        found.update(index for index, search in self._others if search(text))
         return frozenset(found)

@@ -30,9 +30,9 @@ _MAX_WORDS = 8  # beyond this the substring tests cost about what the search doe
 _ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
 
 
-def required_words(source: str, flags: int) -> tuple[str, ...] | None:
+def required_words(source: str, flags: int, most: int = _MAX_WORDS) -> tuple[str, ...] | None:
     """Words one of which every match contains (lower-cased when the pattern ignores case), or
-    None when the pattern cannot be filtered that way."""
+    None when the pattern cannot be filtered that way (or needs more than ``most`` words)."""
     parsed = syntax_tree(source, flags)
     if parsed is None:
         return None
@@ -48,7 +48,7 @@ def required_words(source: str, flags: int) -> tuple[str, ...] | None:
             return None
         words.append(word.lower() if folded else word)
     unique = tuple(dict.fromkeys(words))
-    return unique if len(unique) <= _MAX_WORDS else None
+    return unique if len(unique) <= most else None
 
 
 def _runs(items: list[tuple[Any, Any]], runs: list[str], folded: bool) -> None:
@@ -84,10 +84,14 @@ def _lowered(text: str) -> str:
 
 
 def filtered(
-    compiled: re.Pattern[str], search: Callable[..., Any], finditer: Callable[..., Any]
+    compiled: re.Pattern[str],
+    search: Callable[..., Any],
+    finditer: Callable[..., Any],
+    most: int = _MAX_WORDS,
 ) -> dict[str, Callable[..., Any]]:
-    """``search`` and ``finditer`` behind the pattern's word test; none when it has no words."""
-    words = required_words(compiled.pattern, compiled.flags)
+    """``search`` and ``finditer`` behind the pattern's word test; none when it has no words
+    (or more than ``most``: a pattern only ``re`` can run is worth more substring tests)."""
+    words = required_words(compiled.pattern, compiled.flags, most)
     if not words:
         return {}
     folded = bool(compiled.flags & re.IGNORECASE)
