@@ -184,6 +184,24 @@ def test_a_pattern_set_names_exactly_the_patterns_that_match(pattern_set) -> Non
     assert answered > 600  # the one-pass answer is the one used
 
 
+def test_a_pattern_only_re_can_run_is_still_found_by_its_set() -> None:
+    """The rule for an unknown host has a lookahead RE2 lacks: re answers for it, behind a word
+    test; it must still be found where it matches and only there."""
+    patterns, one_pass = _rule_patterns()
+    texts = [
+        "550 5.1.2 host not found: mx.example.invalid does not resolve to anything",
+        "550 5.1.2 <a@example.invalid>: recipient address rejected: domain not found here",
+        "451 4.4.0 host not found, try again later please (dns timeout on lookup)",
+        "550 5.1.1 user unknown in virtual mailbox table (in reply to rcpt to)",
+    ]
+    for text in texts:
+        assert one_pass.matching(text) == {i for i, p in enumerate(patterns) if p.search(text)}
+    only_re = {i for i, _ in one_pass._others}
+    assert only_re & (one_pass.matching(texts[0]) or set())  # found, not only skipped
+    assert only_re & (one_pass.matching(texts[1]) or set())
+    assert not only_re & (one_pass.matching(texts[2]) or set())  # "not found, try again"
+
+
 def test_a_review_s_counterexamples_answer_as_re_does() -> None:
     cases = [
         (r"(?:\w*|-)+|q1|q2|q3|q4|q5|q6", "ab-cd" + "." * 20),
