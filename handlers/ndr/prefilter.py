@@ -6,8 +6,9 @@ reader patterns look for something most texts do not contain ("in reply to RCPT 
 "Feedback-Type:"), so a substring test for the fixed text inside the pattern (C's fast search)
 answers "no match" for most texts without running the pattern at all.
 
-:func:`required_words` reads a pattern's syntax tree: for each top-level alternative, its
-longest run of fixed characters that every match of that alternative contains. A pattern with an
+:func:`required_words` reads a pattern's syntax tree: for each top-level alternative (with
+what comes before and after the list), its longest run of fixed characters that every match of
+that alternative contains. A pattern with an
 alternative that has no such run (of 3 or more characters) gets no filter. The filter is exact:
 when none of the words is in the text the pattern cannot match, so the search returns None
 without asking ``re``; otherwise ``re`` answers as always. For a pattern that ignores case the
@@ -38,7 +39,15 @@ def required_words(source: str, flags: int, most: int = _MAX_WORDS) -> tuple[str
         return None
     folded = bool(flags & re.IGNORECASE)
     items = list(parsed)
-    branches = items[0][1][1] if len(items) == 1 and items[0][0] is sre.BRANCH else [parsed]
+    # One list of alternatives at the top, between what comes before and after it (the parser
+    # takes a prefix all alternatives share out of them, "\b" say): every match is the one
+    # before, an alternative, the one after.
+    at = [k for k, (op, _) in enumerate(items) if op is sre.BRANCH]
+    if len(at) == 1:
+        before, after = items[: at[0]], items[at[0] + 1 :]
+        branches = [[*before, *branch, *after] for branch in items[at[0]][1][1]]
+    else:
+        branches = [items]
     words: list[str] = []
     for branch in branches:
         runs = [""]

@@ -22,7 +22,13 @@ from tests.ndr.test_automaton import _texts
         (r"Remote Server returned|said:\s", re.IGNORECASE, ("remote server returned", "said:")),
         (r"(?<![\w.])abc(?!x)def", 0, ("abcdef",)),  # lookarounds consume nothing
         (r"(?:abc)?defg", 0, ("defg",)),  # an optional group is not always there
-        (r"ab(?:cd|ef)gh", 0, None),  # no run of 3 fixed characters
+        (r"ab(?:cd|ef)gh", 0, ("abcdgh", "abefgh")),  # each alternative with what surrounds it
+        (
+            r"\bunable to relay\s*$|\bnot authenticated\b",
+            0,
+            ("unable to relay", "not authenticated"),
+        ),
+        (r"x(?:ab|c)", 0, None),  # no run of 3 fixed characters in "xc"
         (r"abcd|x+", 0, None),  # one alternative has no fixed text
         (r"caf\u00e9 au lait", re.IGNORECASE, (" au lait",)),  # case folding beyond ASCII: re's
         (r"(?i:abc)def", 0, ("def",)),  # a group with its own flags
