@@ -47,11 +47,19 @@ class Document:
 
     def header(self, name: str) -> str:
         """The first value of a top-level header (RFC 2047 decoded), or ``""``."""
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return decode_header(value)
-        return ""
+        value = self._first_values().get(name.lower())
+        return "" if value is None else decode_header(value)
+
+    def _first_values(self) -> dict[str, str]:
+        """Each header's first value by lower-case name, kept while ``headers`` is the same list
+        of the same length (the reader asks for a dozen headers of every report)."""
+        kept = self.__dict__.get("_first")
+        if kept is None or kept[0] is not self.headers or kept[1] != len(self.headers):
+            first: dict[str, str] = {}
+            for key, value in self.headers:
+                first.setdefault(key.lower(), value)
+            kept = self.__dict__["_first"] = (self.headers, len(self.headers), first)
+        return kept[2]
 
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}:")

@@ -112,7 +112,10 @@ def filtered(
             if not text.isascii():
                 return False
             text = _lowered(text)
-        return not any(word in text for word in words)
+        for word in words:  # (a loop: a generator costs more than the tests themselves)
+            if word in text:
+                return False
+        return True
 
     def filtered_search(*args: Any, **kwargs: Any) -> Any:
         text = args[0] if args else kwargs.get("string")
