@@ -134,32 +134,38 @@ def _new(parent: Message | None, digest: bool) -> Message:
 
 def _headers(message: Message, lines: list[str]) -> None:
     """email.feedparser's _parse_headers, for header blocks it would not flag."""
-    name = ""
-    value: list[str] = []
+    fields = message._headers  # type: ignore[attr-defined]
+    first: str | None = None  # the field being read: its first line
+    more: list[str] = []  # and its continuation lines
     for number, line in enumerate(lines):
         if line[0] in " \t":
-            if name:
-                value.append(line)
+            if first is not None:
+                more.append(line)
             continue  # a first line that is a continuation is dropped, as the parser does
-        if name:
-            message._headers.append(_source_parse(value))  # type: ignore[attr-defined]
-            name, value = "", []
+        if first is not None:
+            fields.append(_field(first, more))
+            first = None
+            if more:
+                more = []
         if line.startswith("From "):
             if number:
                 raise _Unusual  # an envelope line inside the headers
             message.set_unixfrom(_without_eol(line))
             continue
-        colon = line.find(":")
-        if colon == 0:
+        if line[0] == ":":
             continue  # no field name: dropped, as the parser does
-        name, value = line[:colon], [line]
-    if name:
-        message._headers.append(_source_parse(value))  # type: ignore[attr-defined]
+        first = line
+    if first is not None:
+        fields.append(_field(first, more))
 
 
-def _source_parse(lines: list[str]) -> tuple[str, str]:
-    name, value = lines[0].split(":", 1)
-    value = value.lstrip(" \t") + "".join(lines[1:])
+def _field(first: str, more: list[str]) -> tuple[str, str]:
+    """compat32's header_source_parse: the name, and the value from after the colon (leading
+    blanks dropped) through its continuation lines, less the final line break."""
+    name, value = first.split(":", 1)
+    value = value.lstrip(" \t")
+    if more:
+        value += "".join(more)
     return name, value.rstrip("\r\n")
 
 
