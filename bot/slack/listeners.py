@@ -26,7 +26,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.reading import off_loop
 from bot.render.blockkit import (
@@ -38,6 +37,16 @@ from bot.render.blockkit import (
 from bot.render.drafts import DELIST_CALLBACK, delist_modal, delist_modal_origin
 from bot.slack.files import FileFetcher
 from bot.slack.pictures import with_uploaded_picture, without_picture
+from bot.slack.replies import (
+    GONE,
+    MESSAGE_OPTIONS,
+    clicked,
+    pooled,
+    respond_with_card,
+    show_update,
+    slack_error,
+    webhook,
+)
 from bot.slack.translate import (
     PASTE_BLOCK,
     PASTE_CALLBACK,
@@ -49,7 +58,7 @@ from bot.slack.translate import (
     paste_modal,
     paste_origin,
 )
-from handlers.card import ActionKind, Card
+from handlers.card import ActionKind
 from handlers.cards import error_card
 from handlers.commands import command_names
 from handlers.events import Command, Message
@@ -65,15 +74,7 @@ COMMAND_NAMES = command_names()
 _COMMANDS = re.compile("^/(?:" + "|".join(COMMAND_NAMES) + ")$")
 WORKERS = 8  # answers worked on at once (NDRBOT_WORKERS); more wait, acknowledged, for a slot
 _CHECKING = ":hourglass_flowing_sand: Checking…"
-_GONE = "That card is no longer available (it is older than what ndrbot keeps)."
 _NOT_POSTED = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action")
-# Portal links would unfurl into big previews; a card is enough.
-_MESSAGE_OPTIONS: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False}
-
-
-def _slack_error(error: SlackApiError) -> str:
-    data = getattr(error.response, "data", None)
-    return str(data.get("error")) if isinstance(data, dict) else "http error"
 
 
 class Listeners:
@@ -107,18 +108,23 @@ class Listeners:
         self.slots = asyncio.Semaphore(workers)
 
     def register(self, app: AsyncApp) -> None:
-        """Attach every listener to ``app``."""
-        app.event("message")(self.on_message)
-        app.event("app_mention")(self.on_message)
-        app.command(_COMMANDS)(ack=self.ack_command, lazy=[self.run_command])
-        app.action(re.compile("^" + re.escape(TICK_ACTION_PREFIX) + r"\|"))(self.on_tick)
-        app.action(action_id(ActionKind.SHARE))(self.on_share)
-        app.action(action_id(ActionKind.RECHECK))(self.on_recheck)
-        app.action(action_id(ActionKind.TAKE))(self.on_take)
-        app.view(PASTE_CALLBACK)(ack=self.ack_paste, lazy=[self.run_paste])
-        app.action(action_id(ActionKind.DELIST))(self.on_delist)
+        """Attach every listener to ``app``; those that answer do it over the server's pooled
+        connections (``bot.slack.replies.pooled``)."""
+
+        def answering(listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+            return pooled(listener, self.web)
+
+        app.event("message")(answering(self.on_message))
+        app.event("app_mention")(answering(self.on_message))
+        app.command(_COMMANDS)(ack=answering(self.ack_command), lazy=[answering(self.run_command)])
+        app.action(re.compile("^" + re.escape(TICK_ACTION_PREFIX) + r"\|"))(answering(self.on_tick))
+        app.action(action_id(ActionKind.SHARE))(answering(self.on_share))
+        app.action(action_id(ActionKind.RECHECK))(answering(self.on_recheck))
+        app.action(action_id(ActionKind.TAKE))(answering(self.on_take))
+        app.view(PASTE_CALLBACK)(ack=self.ack_paste, lazy=[answering(self.run_paste)])
+        app.action(action_id(ActionKind.DELIST))(answering(self.on_delist))
         app.action("ndr_delist_open")(self.ack_only)  # the modal's link button: Slack opens it
-        app.view(DELIST_CALLBACK)(self.on_delist_sent)
+        app.view(DELIST_CALLBACK)(answering(self.on_delist_sent))
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -148,9 +154,9 @@ class Listeners:
         )
         try:
             async with self.slots:
-                await self._answer(slack, message, self.web() or client)
+                await self._answer(slack, message, client)
         except SlackApiError as error:
-            log.warning("reply to %s failed: %s", message.conversation, _slack_error(error))
+            log.warning("reply to %s failed: %s", message.conversation, slack_error(error))
         except Exception as error:
             log_failure(log, f"message {message.conversation}/{message.message_id}", error)
 
@@ -171,7 +177,7 @@ class Listeners:
                 # One message per diagnosis: a placeholder now, edited into the card once the
                 # checks are back (or into an apology if making the card failed).
                 posted = await client.chat_postMessage(
-                    **where, **_MESSAGE_OPTIONS, **render_blockkit(answer.placeholder)
+                    **where, **MESSAGE_OPTIONS, **render_blockkit(answer.placeholder)
                 )
                 placeholder = str(posted["ts"])
             try:
@@ -186,8 +192,8 @@ class Listeners:
                 )
                 return
             except SlackApiError as error:  # the card still reaches the thread, as a new reply
-                log.warning("chat.update of a placeholder failed: %s", _slack_error(error))
-        await client.chat_postMessage(**where, **_MESSAGE_OPTIONS, **render_blockkit(card))
+                log.warning("chat.update of a placeholder failed: %s", slack_error(error))
+        await client.chat_postMessage(**where, **MESSAGE_OPTIONS, **render_blockkit(card))
 
     # -- slash commands -----------------------------------------------------------------------
 
@@ -201,7 +207,7 @@ class Listeners:
             try:
                 await client.views_open(trigger_id=command.get("trigger_id", ""), view=view)
             except SlackApiError as error:
-                log.warning("views.open failed: %s", _slack_error(error))
+                log.warning("views.open failed: %s", slack_error(error))
             return
         await ack(response_type="ephemeral", text=_CHECKING)
 
@@ -242,7 +248,7 @@ class Listeners:
         except Exception as error:
             log_failure(log, f"/{name}", error)
             card = error_card("Something went wrong", "ndrbot could not finish; try again.")
-        await _respond(respond, card, replace_original=True, pooled=self.web())
+        await respond_with_card(respond, card, replace_original=True)
 
     # -- interactivity ------------------------------------------------------------------------
 
@@ -263,7 +269,7 @@ class Listeners:
         done = bool(action.get("selected_options"))
         card = await self.router.on_tick(ids[0], ids[1], user, done)
         log.info("tick %s/%s by %s: %s", ids[0], ids[1], user, "done" if done else "undone")
-        await _show_update(body, card, client, respond, "a tick")
+        await show_update(body, card, client, respond, "a tick")
 
     async def on_recheck(
         self,
@@ -275,11 +281,11 @@ class Listeners:
     ) -> None:
         """Re-check: run the card's checks again and edit the card in place with what changed."""
         await ack()
-        user, card_id = _clicked(body, action)
+        user, card_id = clicked(body, action)
         log.info("re-check %s by %s", card_id, user)
         async with self.slots:
             card = await self.router.on_recheck(card_id, user, PLATFORM)
-        await _show_update(body, card, client, respond, "a re-check")
+        await show_update(body, card, client, respond, "a re-check")
 
     async def on_take(
         self,
@@ -291,9 +297,9 @@ class Listeners:
     ) -> None:
         """An alert's "I'm on it": the card says who took it, for everyone."""
         await ack()
-        user, card_id = _clicked(body, action)
+        user, card_id = clicked(body, action)
         card = await self.router.on_take(card_id, user)
-        await _show_update(body, card, client, respond, "taking an alert")
+        await show_update(body, card, client, respond, "taking an alert")
 
     async def on_delist(
         self,
@@ -305,10 +311,10 @@ class Listeners:
     ) -> None:
         """ "Request delisting": the prefilled, editable request in a modal for whoever clicked."""
         await ack()
-        user, card_id = _clicked(body, action)
+        user, card_id = clicked(body, action)
         draft = await self.router.on_delist(card_id)
         if draft is None:
-            await respond(response_type="ephemeral", replace_original=False, text=_GONE)
+            await respond(response_type="ephemeral", replace_original=False, text=GONE)
             return
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
@@ -322,7 +328,7 @@ class Listeners:
         try:
             await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
         except SlackApiError as error:
-            log.warning("views.open for a delisting draft failed: %s", _slack_error(error))
+            log.warning("views.open for a delisting draft failed: %s", slack_error(error))
 
     async def ack_only(self, ack: AsyncAck) -> None:
         """A button Slack handles itself (a link): acknowledged, nothing else to do."""
@@ -341,7 +347,7 @@ class Listeners:
             if marked is not None and is_slack_url(private, self.api_url):
                 message: dict[str, Any] = {"replace_original": True, "response_type": "ephemeral"}
                 message.update(render_blockkit(marked))
-                await AsyncWebhookClient(private).send_dict(message)
+                await webhook(private, client).send_dict(message)
             return
         card = await self.router.on_delist_sent(
             card_id, user, platform=PLATFORM, conversation=channel, thread=thread
@@ -352,7 +358,7 @@ class Listeners:
         try:
             await client.chat_update(channel=channel, ts=ts, **render_blockkit(card))
         except SlackApiError as error:
-            log.warning("chat.update after a delisting request failed: %s", _slack_error(error))
+            log.warning("chat.update after a delisting request failed: %s", slack_error(error))
 
     async def on_share(
         self,
@@ -366,21 +372,21 @@ class Listeners:
         await ack()
         reply = await self.router.on_share(str(action.get("value") or ""))
         if reply is None:
-            await respond(response_type="ephemeral", replace_original=False, text=_GONE)
+            await respond(response_type="ephemeral", replace_original=False, text=GONE)
             return
         channel = str((body.get("channel") or {}).get("id") or "")
         card = await with_uploaded_picture(client, reply.card)
         message = render_blockkit(card)
         try:
             try:
-                await client.chat_postMessage(channel=channel, **_MESSAGE_OPTIONS, **message)
+                await client.chat_postMessage(channel=channel, **MESSAGE_OPTIONS, **message)
             except SlackApiError as error:
-                if _slack_error(error) != "invalid_blocks" or card.picture is None:
+                if slack_error(error) != "invalid_blocks" or card.picture is None:
                     raise
                 message = render_blockkit(without_picture(card))  # the words go, not the chart
-                await client.chat_postMessage(channel=channel, **_MESSAGE_OPTIONS, **message)
+                await client.chat_postMessage(channel=channel, **MESSAGE_OPTIONS, **message)
         except SlackApiError as error:
-            code = _slack_error(error)
+            code = slack_error(error)
             if code not in _NOT_POSTED:
                 log.warning("sharing in %s failed: %s", channel, code)
                 await respond(
@@ -420,7 +426,7 @@ class Listeners:
         message = {"response_type": "ephemeral", "replace_original": False}
         message.update(render_blockkit(card))
         if response_url and is_slack_url(response_url, self.api_url):
-            sent = await AsyncWebhookClient(response_url).send_dict(message)
+            sent = await webhook(response_url, client).send_dict(message)
             if sent.status_code == 200:
                 return
             log.warning("response_url answered HTTP %s; posting ephemerally", sent.status_code)
@@ -429,67 +435,7 @@ class Listeners:
                 await client.chat_postEphemeral(channel=channel, user=user, **render_blockkit(card))
             else:
                 await client.chat_postMessage(
-                    channel=user, **_MESSAGE_OPTIONS, **render_blockkit(card)
+                    channel=user, **MESSAGE_OPTIONS, **render_blockkit(card)
                 )
         except SlackApiError as error:
-            log.warning("could not deliver the /ndr form's answer: %s", _slack_error(error))
-
-
-def _clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[str, str]:
-    """Who clicked a card button, and the card's id (the button's value)."""
-    return str((body.get("user") or {}).get("id") or ""), str(action.get("value") or "")
-
-
-async def _show_update(
-    body: dict[str, Any],
-    card: Card | None,
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    what: str,
-) -> None:
-    """Show ``card`` in place of the message a button was clicked on (or say it is gone)."""
-    if card is None:
-        await respond(response_type="ephemeral", replace_original=False, text=_GONE)
-        return
-    container = body.get("container") or {}
-    if container.get("is_ephemeral"):
-        await _respond(respond, card, replace_original=True)
-        return
-    try:
-        await client.chat_update(
-            channel=str(container.get("channel_id") or ""),
-            ts=str(container.get("message_ts") or ""),
-            **render_blockkit(card),
-        )
-    except SlackApiError as error:
-        log.warning("chat.update after %s failed: %s", what, _slack_error(error))
-
-
-async def _respond(
-    respond: AsyncRespond,
-    card: Card,
-    *,
-    replace_original: bool,
-    pooled: AsyncWebClient | None = None,
-) -> None:
-    """Answer through the command's response_url, over ``pooled``'s connections when given."""
-    send: Callable[..., Awaitable[Any]] = respond
-    if pooled is not None and pooled.session is not None and respond.response_url:
-        send = AsyncWebhookClient(respond.response_url, session=pooled.session).send
-    response = await send(
-        response_type="ephemeral",
-        replace_original=replace_original,
-        **_MESSAGE_OPTIONS,
-        **render_blockkit(card),
-    )
-    if response.status_code != 200 and card.picture is not None and card.picture.slack_file:
-        # Slack refused the image (a file it has not finished processing, say): the words go.
-        log.warning("response_url refused the card with its chart; sending it without")
-        response = await send(
-            response_type="ephemeral",
-            replace_original=replace_original,
-            **_MESSAGE_OPTIONS,
-            **render_blockkit(without_picture(card)),
-        )
-    if response.status_code != 200:
-        log.warning("response_url answered HTTP %s", response.status_code)
+            log.warning("could not deliver the /ndr form's answer: %s", slack_error(error))

@@ -226,3 +226,24 @@ async def test_command_answers_share_one_connection(slack_bot: SlackBot) -> None
         await slack_bot.slack.wait_for("response_url", count=n + 1)
     peers = {call.peer for call in slack_bot.slack.calls_to("response_url")}
     assert len(peers) == 1 and "" not in peers  # kept alive, not reopened per answer
+
+
+async def test_button_answers_go_over_the_same_kept_alive_connection(slack_bot: SlackBot) -> None:
+    """A re-check, a share and its private copy's removal, after a command's answer: every call
+    after the ack reuses one connection (against Slack, each new one is a TLS handshake)."""
+    result = await _run(slack_bot, "/spfcheck", "contoso.com")
+    buttons = next(b for b in blocks_of(result) if b["type"] == "actions")["elements"]
+    url = slack_bot.slack.response_url("buttons")
+    for action in ("ndr_recheck", "ndr_share"):
+        value = next(b["value"] for b in buttons if b["action_id"] == action)
+        click = payload("block_actions_share.json", CARD_ID=value, RESPONSE_URL=url)
+        click["actions"][0]["action_id"] = action
+        assert (await slack_bot.interaction(click)).status == 200
+        await slack_bot.settle()
+    answers = [c for c in slack_bot.slack.calls if c.method in ("response_url", "chat.postMessage")]
+    # The command's answer, the re-check, the share, the private copy removed:
+    assert [c.method for c in answers] == [
+        "response_url", "response_url", "chat.postMessage", "response_url"
+    ]  # fmt: skip
+    peers = {c.peer for c in answers}
+    assert len(peers) == 1 and "" not in peers
