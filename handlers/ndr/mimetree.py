@@ -3,10 +3,12 @@
 ``email.message_from_bytes`` feeds a message through a line-by-line state machine (a generator
 per part, an end-of-file test per line per nesting level): about a fifth of the time the reader
 takes over a typical bounce. Most bounces are plain ASCII with well-formed headers, and for those
-:func:`message_tree` cuts the text at boundary and blank lines and builds the very same
-``email.message.Message`` objects (compat32 policy) that the standard parser builds: the same
-headers, payloads, preambles and trailing-newline rules, so everything downstream (content
-types, parameters, decoding) is still the standard library's.
+:func:`message_tree` cuts the text at boundary and blank lines and builds the tree the standard
+parser builds: the same headers, payloads, preambles and trailing-newline rules, so everything
+downstream (content types, parameters, decoding) is still the standard library's. Its parts are
+``email.message.Message`` objects (compat32) that remember their headers by name and their
+parameters once asked (``_Part``), as the reader asks each several times; the tree is read, not
+changed (a changed header is forgotten, and then read again).
 
 Anything out of the ordinary (8-bit bytes, line breaks other than CR and LF, an envelope line
 inside the headers, a nested multipart reusing a boundary, parts nested more than 40 deep)
