@@ -113,8 +113,8 @@ def strip_quote_markers(text: str) -> str:
     One level per pass keeps a quoted SMTP transcript's own ``>>>`` markers readable.
     """
     for _ in range(4):
-        if not _QUOTE.search(text):
-            return text  # no line is quoted (the common case): no need to count the lines
+        if ">" not in text:
+            return text  # no line can be quoted: no need to count the lines
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:
             return text
