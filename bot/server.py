@@ -22,6 +22,7 @@ from bot.doctor.quick import StartupCheck
 from bot.logs import request_ids
 from bot.metrics import METRICS_PATH, Metrics
 from bot.platform import Poster
+from bot.reading import off_loop
 from bot.services import Services, build_alerts, build_dmarc, build_router, build_services
 from bot.settings import Settings, SettingsError
 from bot.slack import SlackIntegration
@@ -124,6 +125,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
         observe=alerts.observe,
         cases=alerts.case_book,
         dmarc=dmarc,
+        offload=off_loop,  # cards are built and saved on the reader thread, not the acking loop
     )
     server.router = router
     teams = TeamsIntegration(settings, router, services.chat)

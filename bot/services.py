@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings
 from bot.store import Database, open_database
 from bot.store.chat import ChatStore
-from handlers.ports import CaseBook, Clock, DmarcReports, WatchCommands
+from handlers.ports import CaseBook, Clock, DmarcReports, Offload, WatchCommands, inline
 from knowledge import Catalogue, load_catalogue
 
 if TYPE_CHECKING:
@@ -146,8 +146,10 @@ def build_router(
     run_checks: bool = True,
     cases: CaseBook | None = None,
     dmarc: DmarcReports | None = None,
+    offload: Offload | None = None,
 ) -> Router:
-    """The router every front end (Slack, Teams, the console) talks to."""
+    """The router every front end (Slack, Teams, the console) talks to; ``offload`` is where it
+    builds and saves cards (the server's reader thread; inline by default)."""
     from handlers.limits import RateLimiter
     from handlers.router import Router
 
@@ -171,6 +173,7 @@ def build_router(
         run_checks=run_checks,
         cases=cases,
         dmarc=dmarc,
+        offload=offload or inline,
     )
 
 

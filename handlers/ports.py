@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from handlers.card import Card
 from handlers.cases import Case
@@ -16,9 +16,31 @@ from handlers.dmarc.readiness import Gates
 from handlers.dmarc.sources import DomainSummary
 from handlers.events import Command
 
-__all__ = ["CardStore", "CaseBook", "Clock", "DmarcReports", "SeenMessages", "WatchCommands"]
+__all__ = [
+    "CardStore",
+    "CaseBook",
+    "Clock",
+    "DmarcReports",
+    "Offload",
+    "SeenMessages",
+    "WatchCommands",
+    "inline",
+]
 
 Clock = Callable[[], datetime]  # returns an aware UTC datetime
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs CPU and storage work (building a card, saving it) where it does not hold up the
+    event loop that acknowledges requests: a server's worker thread. Awaited for its result."""
+
+    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+async def inline(work: Callable[[], T], /) -> T:
+    """The :class:`Offload` of a process with nothing to acknowledge (the console, tests)."""
+    return work()
 
 
 class SeenMessages(Protocol):

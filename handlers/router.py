@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from handlers.answers import check_answer, diagnosis_answer
 from handlers.card import Action, ActionKind, Card, Recheck
 from handlers.cards import (
-    check_card,
     check_lines,
-    diagnosis_card,
     error_card,
     help_card,
     not_a_bounce_card,
@@ -27,14 +26,23 @@ from handlers.cases import Case, Unfinished, cases_card
 from handlers.checklist import TickRecord, apply_ticks, toggle
 from handlers.checks import CheckPlan, CheckResult, DnsClient, InvalidTarget, run_plan
 from handlers.commands import UsageError, find_command, help_lines
-from handlers.delisting import DelistRequest, Draft, build_draft, delist_request
+from handlers.delisting import DelistRequest, Draft, build_draft
 from handlers.diagnosis import Diagnosis, diagnose
 from handlers.dmarc.answers import readiness_answer, report_answer, uploads_answer
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
 from handlers.ndr import Bounce, Kind, ReaderError, read
 from handlers.ndr.kind import BOUNCE_PHRASES
-from handlers.ports import CardStore, CaseBook, Clock, DmarcReports, SeenMessages, WatchCommands
+from handlers.ports import (
+    CardStore,
+    CaseBook,
+    Clock,
+    DmarcReports,
+    Offload,
+    SeenMessages,
+    WatchCommands,
+    inline,
+)
 from handlers.recheck import rechecked
 from handlers.refusals import Refusal
 from knowledge import Catalogue
@@ -84,8 +92,11 @@ class Router:
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         cases: CaseBook | None = None,
         dmarc: DmarcReports | None = None,
+        offload: Offload = inline,
     ) -> None:
         self.cases = cases
+        # Where an answer's card is built and saved (a server: off the loop that acks).
+        self.offload = offload
         self.dmarc = dmarc
         # Told the platform of every card answered (a paste's card, a command's), for metrics.
         self.on_card: Callable[[str], None] = lambda platform: None
@@ -184,24 +195,22 @@ class Router:
     async def _diagnosis_reply(
         self, diagnosis: Diagnosis, visibility: Visibility, place: str = ""
     ) -> Reply:
-        plan = diagnosis.plan
-        checks = await self.run_plan(plan) if self.run_checks else []
-        card_id = self.new_id()
-        card = diagnosis_card(diagnosis, self.catalogue, checks, card_id=card_id)
-        actions: list[Action] = []
-        if visibility is Visibility.PRIVATE:
-            # A private diagnosis (/ndr) can be shared, like a check result.
-            actions.append(Action(ActionKind.SHARE, "Share in channel"))
-        card = _with_recheck(replace(card, actions=tuple(actions)), plan if checks else None)
-        request = delist_request(diagnosis, self.catalogue)
-        if request is not None:
-            card = replace(
-                card,
-                actions=(*card.actions, Action(ActionKind.DELIST, "Request delisting")),
-                meta={**card.meta, "delist": request.to_json()},
+        checks = await self.run_plan(diagnosis.plan) if self.run_checks else []
+        private = visibility is Visibility.PRIVATE
+        return await self.offload(
+            lambda: self._saved(
+                lambda card_id: diagnosis_answer(
+                    diagnosis, self.catalogue, checks, card_id=card_id, private=private, place=place
+                ),
+                visibility,
             )
-        if place:
-            card = replace(card, meta={**card.meta, "place": place})
+        )
+
+    def _saved(self, build: Callable[[str], Card], visibility: Visibility) -> Reply:
+        """The card ``build`` makes for a new id, saved for its buttons (on ``offload``: the
+        card's making and saving are CPU and storage work a server keeps off its acking loop)."""
+        card_id = self.new_id()
+        card = build(card_id)
         self.cards.save_card(card_id, card)
         return Reply(card, visibility, card_id)
 
@@ -256,18 +265,20 @@ class Router:
         """Run ``plan`` and answer with a check card the caller can share (stored for that),
         ending with the catalogue's ``checklist`` and ``portals`` when named."""
         results = await self.run_plan(plan)
-        card_id = self.new_id()
-        card = check_card(
-            title,
-            results,
-            card_id=card_id,
-            shareable=True,
-            checklist=self.catalogue.checklists[checklist] if checklist else None,
-            portals=[self.catalogue.portal(name) for name in portals],
+        return await self.offload(
+            lambda: self._saved(
+                lambda card_id: check_answer(
+                    title,
+                    results,
+                    plan,
+                    self.catalogue,
+                    card_id=card_id,
+                    checklist=checklist,
+                    portals=portals,
+                ),
+                Visibility.PRIVATE,
+            )
         )
-        card = _with_recheck(card, plan)
-        self.cards.save_card(card_id, card)
-        return Reply(card, Visibility.PRIVATE, card_id)
 
     async def dmarc_report(self, domain: str, days: int) -> Reply:
         """``/dmarcreport``: who sends as ``domain`` (a card the caller can share)."""
@@ -477,17 +488,6 @@ class Router:
 def _place(platform: str, conversation: str) -> str:
     """Where a card is posted (``"slack:C123"``): what trends count and ``/ndr cases`` lists."""
     return f"{platform}:{conversation}"
-
-
-def _with_recheck(card: Card, plan: CheckPlan | None) -> Card:
-    """``card`` with a Re-check button and its plan stored, when the plan queries DNS."""
-    if plan is None or not plan.runnable:
-        return card
-    return replace(
-        card,
-        actions=(*card.actions, Action(ActionKind.RECHECK, "Re-check")),
-        meta={**card.meta, "plan": plan.to_json()},
-    )
 
 
 def _looks_mail_related(data: bytes | str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -181,3 +182,45 @@ async def test_a_new_dmarc_sender_posted_to_api_dmarc_becomes_one_alert(
         assert isinstance(alerts, Alerts)
         news = alerts.store.alerts("dmarc_new_source")
     assert [subject for _kind, subject, _card in news] == ["contoso.com 203.0.113.66"]
+
+
+async def test_an_answer_s_card_is_made_and_saved_off_the_loop_that_acks(
+    tmp_path: Path,
+    serve: Callable[..., LoopbackDns],
+    fake_teams_connector: FakeTeamsConnector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Building a card and writing it to the database (PostgreSQL: a round trip) happen on the
+    reader thread: the event loop that acknowledges every request never waits for them."""
+    dns = serve(copy.deepcopy(zones.healthy_domain()))
+    server = build_server(_settings(tmp_path, dns))
+    chat = server.services.chat
+    saved_on: list[str] = []
+    save = chat.save_card
+
+    def recording(card_id: str, card: object) -> None:
+        saved_on.append(threading.current_thread().name)
+        save(card_id, card)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chat, "save_card", recording)
+    url = fake_teams_connector.service_url
+    async with TestClient(TestServer(server.app, host="127.0.0.1")) as client:
+        for number, text in enumerate(
+            (f"spfcheck {zones.DOMAIN}", "550 5.7.1 Unable to relay (in reply to RCPT TO)")
+        ):
+            message_id = f"17636300300{number}"
+            activity = load_activity(
+                "channel_mention_command",
+                url,
+                id=message_id,
+                text=f"<at>ndrbot</at> {text}",
+                attachments=[],
+            )
+            activity["conversation"]["id"] = f"{CHANNEL};messageid={message_id}"
+            assert (await client.post("/api/messages", json=activity)).status == 200
+            teams = server.parts["teams"]
+            assert isinstance(teams, TeamsIntegration)
+            await teams.idle()
+    cards = [call.card for call in fake_teams_connector.calls if call.card is not None]
+    assert len(cards) >= 2 and "SPF" in str(cards[0]) and "relay" in str(cards[-1]).lower()
+    assert len(saved_on) == 2 and all(name.startswith("ndrbot-reader") for name in saved_on)
