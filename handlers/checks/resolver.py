@@ -267,6 +267,10 @@ class DnsClient:
         return not answer.void
 
     async def _probe_result(self, probe: asyncio.Future[bool]) -> bool:
+        if probe.done():  # the usual case once a resolver has been probed: no waiting task
+            if probe.cancelled() or probe.exception() is not None:
+                return False
+            return probe.result()
         deadline = _DEADLINE.get()
         remaining = self.timeout if deadline is None else max(deadline - time.monotonic(), 0.0)
         try:
