@@ -34,7 +34,7 @@ _MAX_PARTS = 200
 class Document:
     """The parts of an input that the reader looks at."""
 
-    headers: list[tuple[str, str]] = field(default_factory=list)  # the report's own headers
+    headers: tuple[tuple[str, str], ...] = ()  # the report's own headers
     texts: list[str] = field(default_factory=list)  # human-readable parts, in order
     dsn_texts: list[str] = field(default_factory=list)  # message/delivery-status bodies
     original_headers: list[tuple[str, str]] = field(default_factory=list)
@@ -51,15 +51,15 @@ class Document:
         return "" if value is None else decode_header(value)
 
     def _first_values(self) -> dict[str, str]:
-        """Each header's first value by lower-case name, kept while ``headers`` is the same list
-        of the same length (the reader asks for a dozen headers of every report)."""
+        """Each header's first value by lower-case name, kept while ``headers`` is the same
+        (immutable) tuple: the reader asks for a dozen headers of every report."""
         kept = self.__dict__.get("_first")
-        if kept is None or kept[0] is not self.headers or kept[1] != len(self.headers):
+        if kept is None or kept[0] is not self.headers:
             first: dict[str, str] = {}
             for key, value in self.headers:
                 first.setdefault(key.lower(), value)
-            kept = self.__dict__["_first"] = (self.headers, len(self.headers), first)
-        return kept[2]
+            kept = self.__dict__["_first"] = (self.headers, first)
+        return kept[1]
 
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}:")
@@ -129,7 +129,7 @@ def parse_document(data: bytes | str) -> Document:
                 message = None
         if message is not None:
             doc = Document(is_message=True)
-            doc.headers = [(k, str(v)) for k, v in message.items()[:500]]
+            doc.headers = tuple((k, str(v)) for k, v in message.items()[:500])
             _walk(message, doc, depth=0)
             if not doc.texts and not doc.dsn_texts:
                 # A multipart whose boundary never appears: the whole body is its preamble.

@@ -7,8 +7,9 @@ takes over a typical bounce. Most bounces are plain ASCII with well-formed heade
 parser builds: the same headers, payloads, preambles and trailing-newline rules, so everything
 downstream (content types, parameters, decoding) is still the standard library's. Its parts are
 ``email.message.Message`` objects (compat32) that remember their headers by name and their
-parameters once asked (``_Part``), as the reader asks each several times; the tree is read, not
-changed (a changed header is forgotten, and then read again).
+parameters once asked (``_Part``), as the reader asks each several times. The tree is
+``parse_document``'s alone, read and never changed or copied: a part's own methods that change
+its headers make it forget what it remembered, but a copy sharing its header list would not.
 
 Anything out of the ordinary (8-bit bytes, line breaks other than CR and LF, an envelope line
 inside the headers, a nested multipart reusing a boundary, parts nested more than 40 deep)
@@ -39,8 +40,10 @@ class _AsciiCompat32(Compat32):
     """compat32 for a tree of ASCII text: its headers hold no surrogates (undecodable bytes), so
     reading one returns the value as stored, without compat32's check for them on every read."""
 
-    def header_fetch_parse(self, name: str, value: str) -> str:
-        return value
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and value.isascii():  # (a value set later may not be)
+            return value
+        return super().header_fetch_parse(name, value)
 
 
 _ASCII = _AsciiCompat32()
@@ -55,12 +58,13 @@ class _Part(Message):
     charset, its boundary and its report type, several walks and parses each. A changed header
     forgets what was remembered."""
 
-    def _remembered(self) -> dict[str, Any]:
+    def _remembered(self) -> dict[str, tuple[str, Any]]:
+        """Each header's first field, (name, value), by lower-case name."""
         found = self.__dict__.get("_by_name")
         if found is None:
             found = {}
-            for name, value in self._headers:  # type: ignore[attr-defined]
-                found.setdefault(name.lower(), value)
+            for field in self._headers:  # type: ignore[attr-defined]
+                found.setdefault(field[0].lower(), field)
             self.__dict__["_by_name"] = found
         return found
 
@@ -69,9 +73,10 @@ class _Part(Message):
         self.__dict__.pop("_params", None)
 
     def get(self, name: str, failobj: Any = None) -> Any:
-        # The policy (_AsciiCompat32) returns a stored value as it is.
-        value = self._remembered().get(name.lower(), _MISSING)
-        return failobj if value is _MISSING else value
+        field = self._remembered().get(name.lower())
+        if field is None:
+            return failobj
+        return self.policy.header_fetch_parse(*field)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._remembered()
@@ -81,7 +86,7 @@ class _Part(Message):
         found = params.get(header, _MISSING)
         if found is _MISSING:
             found = params[header] = super()._get_params_preserve(_MISSING, header)  # type: ignore[misc]
-        return failobj if found is _MISSING else found
+        return failobj if found is _MISSING else list(found)  # a copy, as each call gives one
 
 
 def _forgetting(method: Any) -> Any:

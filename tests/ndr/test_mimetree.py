@@ -137,3 +137,18 @@ def test_a_part_answers_as_the_standard_one_after_its_headers_change() -> None:
         del message["Content-Type"]
         message.set_boundary("d") if "content-type" in message else None
     assert answers(mine) == answers(theirs)
+
+
+def test_a_part_answers_as_the_standard_one_whatever_is_done_with_its_answers() -> None:
+    raw = b'Content-Type: text/plain; charset="us-ascii"; format=flowed\nSubject: hi\n\nbody\n'
+    mine, theirs = message_tree(raw), email.message_from_bytes(raw)
+    assert mine is not None
+    for message in (mine, theirs):  # a caller changing the list it was given
+        message.get_params(unquote=False).append(("evil", "1"))
+        message["Subject"] = "caf\udce9"  # undecodable bytes, kept as a surrogate
+    assert mine.get_param("evil") is None is theirs.get_param("evil")
+    assert [str(v) for v in mine.get_all("subject")] == [str(v) for v in theirs.get_all("subject")]
+    assert type(mine.get_all("subject")[-1]) is type(theirs.get_all("subject")[-1])
+    del mine["Subject"], theirs["Subject"]
+    mine["Subject"] = theirs["Subject"] = "caf\udce9"
+    assert type(mine.get("subject")) is type(theirs.get("subject"))  # a Header, as compat32 has it
