@@ -41,6 +41,8 @@ from handlers.router import Router
 __all__ = ["EVENTS_PATH", "SlackIntegration"]
 
 EVENTS_PATH = "/slack/events"
+STOP_GRACE = 10.0  # seconds a stop waits for answers already acknowledged
+
 log = logging.getLogger(__name__)
 _AUTH_WAIT = 2.0  # seconds start() waits for auth.test before going on without it
 
@@ -94,7 +96,7 @@ class SlackIntegration:
         self._session: aiohttp.ClientSession | None = None
         self._authorizing: asyncio.Future[None] | None = None
         self._socket: AsyncSocketModeHandler | None = None
-        Listeners(
+        self.listeners = Listeners(
             router,
             files=self._files,
             is_admin=self.is_admin,
@@ -102,7 +104,8 @@ class SlackIntegration:
             workers=settings.workers,
             first_event=lambda team, event_id: store.first_time("slack-event", team, event_id),
             web=lambda: self.web if self.web.session is not None else None,
-        ).register(self.app)
+        )
+        self.listeners.register(self.app)
 
     @property
     def socket_mode(self) -> bool:
@@ -146,10 +149,17 @@ class SlackIntegration:
             log.info("slack: connected with Socket Mode")
 
     async def stop(self) -> None:
-        """Disconnect Socket Mode and close the download session."""
+        """Disconnect Socket Mode, let the answers under way finish (for up to ``STOP_GRACE``
+        seconds: a deploy's restart should not lose a card already acknowledged), then close
+        the connection pool."""
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+        under_way = set(self.listeners.running)
+        if under_way:
+            _done, late = await asyncio.wait(under_way, timeout=STOP_GRACE)
+            if late:
+                log.warning("slack: %d acknowledged answers left unsent at stop", len(late))
         if self._authorizing is not None and not self._authorizing.done():
             self._authorizing.cancel()
         if self._session is not None:

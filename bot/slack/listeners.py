@@ -106,13 +106,15 @@ class Listeners:
         # at a time; the rest wait their turn, acknowledged already, and none is dropped. Acks
         # then never queue behind a burst's worth of work on the event loop.
         self.slots = asyncio.Semaphore(workers)
+        # The listeners at work, acknowledged already: a stop lets them finish (for a while).
+        self.running: set[asyncio.Task[Any]] = set()
 
     def register(self, app: AsyncApp) -> None:
         """Attach every listener to ``app``; those that answer do it over the server's pooled
         connections (``bot.slack.replies.pooled``)."""
 
         def answering(listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-            return pooled(listener, self.web)
+            return pooled(listener, self.web, self.running)
 
         app.event("message")(answering(self.on_message))
         app.event("app_mention")(answering(self.on_message))

@@ -11,6 +11,7 @@ Logs carry ids and Slack's error codes only, never what was pasted.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -52,25 +54,34 @@ def slack_error(error: SlackApiError) -> str:
     return str(data.get("error")) if isinstance(data, dict) else "http error"
 
 
-class PooledRespond:
-    """Bolt's ``respond`` (the same keyword arguments, the same answer), sent through a shared
-    session instead of a session opened for the call."""
+class PooledRespond(AsyncRespond):
+    """Bolt's ``respond``: the same arguments and the same message (bolt's own
+    ``_build_message``), sent through a shared session instead of one opened for the call."""
 
     def __init__(self, response_url: str, session: aiohttp.ClientSession) -> None:
-        self.response_url = response_url
+        super().__init__(response_url=response_url)
         self._client = AsyncWebhookClient(response_url, session=session)
 
-    async def __call__(self, **message: Any) -> WebhookResponse:
-        return await self._client.send(**message)
+    async def __call__(  # type: ignore[override]
+        self, text: str | dict[str, Any] = "", **fields: Any
+    ) -> WebhookResponse:
+        if isinstance(text, dict):  # a whole message, as bolt takes it
+            return await self._client.send_dict(_build_message(**text))
+        return await self._client.send_dict(_build_message(text=text, **fields))
 
 
 Listener = Callable[..., Awaitable[None]]
 
 
-def pooled(listener: Listener, web: Callable[[], AsyncWebClient | None]) -> Listener:
+def pooled(
+    listener: Listener,
+    web: Callable[[], AsyncWebClient | None],
+    running: set[asyncio.Task[Any]] | None = None,
+) -> Listener:
     """``listener`` with bolt's ``client`` and ``respond`` replaced by ones over ``web()``'s
     connection pool (when the server has started one); bolt still reads the listener's own
-    parameters to know what to pass."""
+    parameters to know what to pass. While it runs, its task is in ``running`` (so that a stop
+    can let answers under way finish before the pool closes)."""
 
     @functools.wraps(listener)
     async def over_the_pool(**kwargs: Any) -> None:
@@ -81,7 +92,14 @@ def pooled(listener: Listener, web: Callable[[], AsyncWebClient | None]) -> List
             respond = kwargs.get("respond")
             if isinstance(respond, AsyncRespond) and respond.response_url:
                 kwargs["respond"] = PooledRespond(respond.response_url, client.session)
-        await listener(**kwargs)
+        task = asyncio.current_task()
+        if running is not None and task is not None:
+            running.add(task)
+        try:
+            await listener(**kwargs)
+        finally:
+            if running is not None and task is not None:
+                running.discard(task)
 
     return over_the_pool
 

@@ -108,6 +108,7 @@ class SlackBot:
     store: ChatStore
     watches: RecordingWatches
     http: aiohttp.ClientSession
+    integration: SlackIntegration
 
     async def send(
         self,
@@ -216,7 +217,7 @@ async def slack_bot(
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         await integration.start()  # as ndrbot serve does on startup
-        bot = SlackBot(slack, server, router, store, watches, http)
+        bot = SlackBot(slack, server, router, store, watches, http, integration)
         try:
             yield bot
         finally:

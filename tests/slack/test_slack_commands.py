@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -247,3 +248,21 @@ async def test_button_answers_go_over_the_same_kept_alive_connection(slack_bot: 
     ]  # fmt: skip
     peers = {c.peer for c in answers}
     assert len(peers) == 1 and "" not in peers
+
+
+async def test_a_stop_lets_an_acknowledged_answer_finish_before_closing_connections(
+    slack_bot: SlackBot, dns_server: LoopbackDns
+) -> None:
+    """A deploy restarts the server while a check is still running: the command was
+    acknowledged, so its answer must still reach Slack, over the connections it was using."""
+    dns_server.faults.latency = 0.15  # the check's look-ups take a while
+    url = slack_bot.slack.response_url("late")
+    response = await slack_bot.command(payload("command_spfcheck.json", RESPONSE_URL=url))
+    assert response.status == 200  # "Checking…": acknowledged
+    await asyncio.sleep(0.05)  # the answer is under way
+    assert slack_bot.integration.listeners.running  # ... and known to be
+    await slack_bot.integration.stop()
+    (answer,) = slack_bot.slack.calls_to("response_url")
+    assert answer.path == "/response/late" and header(answer.params).startswith(
+        ":white_check_mark: SPF check"
+    )
