@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.alerts import Alerts
-from bot.server import build_server
+from bot.server import Server, build_server
 from bot.settings import Settings, SettingsError
 from bot.teams import TeamsIntegration
 from handlers.checks import DnsClient
@@ -44,6 +44,25 @@ def _settings(tmp_path: Path, dns: LoopbackDns, **changes: object) -> Settings:
     return base.with_overrides(**changes)
 
 
+async def _say_in_channel(
+    client: TestClient, server: Server, url: str, text: str, message_id: str
+) -> None:
+    """``text`` said to ndrbot in the Teams channel; returns once it has been answered."""
+    activity = load_activity(
+        "channel_mention_command",
+        url,
+        id=message_id,
+        text=f"<at>ndrbot</at> {text}",
+        attachments=[],
+    )
+    activity["conversation"]["id"] = f"{CHANNEL};messageid={message_id}"
+    response = await client.post("/api/messages", json=activity)
+    assert response.status == 200, await response.text()
+    teams = server.parts["teams"]
+    assert isinstance(teams, TeamsIntegration)
+    await teams.idle()  # acknowledged at once; the answer follows
+
+
 def test_teams_refuses_to_run_unauthenticated_off_loopback(
     tmp_path: Path, serve: Callable[..., LoopbackDns]
 ) -> None:
@@ -64,19 +83,7 @@ async def test_from_a_teams_channel_to_a_proactive_alert(
     url = fake_teams_connector.service_url
 
     async def say(text: str, message_id: str) -> None:
-        activity = load_activity(
-            "channel_mention_command",
-            url,
-            id=message_id,
-            text=f"<at>ndrbot</at> {text}",
-            attachments=[],
-        )
-        activity["conversation"]["id"] = f"{CHANNEL};messageid={message_id}"
-        response = await client.post("/api/messages", json=activity)
-        assert response.status == 200, await response.text()
-        teams = server.parts["teams"]
-        assert isinstance(teams, TeamsIntegration)
-        await teams.idle()  # acknowledged at once; the answer follows
+        await _say_in_channel(client, server, url, text, message_id)
 
     async with TestClient(TestServer(server.app, host="127.0.0.1")) as client:
         health = await (await client.get("/healthz")).json()
@@ -205,22 +212,9 @@ async def test_an_answer_s_card_is_made_and_saved_off_the_loop_that_acks(
     monkeypatch.setattr(chat, "save_card", recording)
     url = fake_teams_connector.service_url
     async with TestClient(TestServer(server.app, host="127.0.0.1")) as client:
-        for number, text in enumerate(
-            (f"spfcheck {zones.DOMAIN}", "550 5.7.1 Unable to relay (in reply to RCPT TO)")
-        ):
-            message_id = f"17636300300{number}"
-            activity = load_activity(
-                "channel_mention_command",
-                url,
-                id=message_id,
-                text=f"<at>ndrbot</at> {text}",
-                attachments=[],
-            )
-            activity["conversation"]["id"] = f"{CHANNEL};messageid={message_id}"
-            assert (await client.post("/api/messages", json=activity)).status == 200
-            teams = server.parts["teams"]
-            assert isinstance(teams, TeamsIntegration)
-            await teams.idle()
+        await _say_in_channel(client, server, url, f"spfcheck {zones.DOMAIN}", "176363003000")
+        bounce = "550 5.7.1 Unable to relay (in reply to RCPT TO)"
+        await _say_in_channel(client, server, url, bounce, "176363003001")
     cards = [call.card for call in fake_teams_connector.calls if call.card is not None]
     assert len(cards) >= 2 and "SPF" in str(cards[0]) and "relay" in str(cards[-1]).lower()
     assert len(saved_on) == 2 and all(name.startswith("ndrbot-reader") for name in saved_on)
