@@ -160,6 +160,9 @@ class SlackIntegration:
             _done, late = await asyncio.wait(under_way, timeout=STOP_GRACE)
             if late:
                 log.warning("slack: %d acknowledged answers left unsent at stop", len(late))
+                for task in late:  # not left to run on a closed pool and database
+                    task.cancel()
+                await asyncio.wait(late, timeout=1.0)
         if self._authorizing is not None and not self._authorizing.done():
             self._authorizing.cancel()
         if self._session is not None:

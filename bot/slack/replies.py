@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncRespond
-from slack_bolt.context.respond.internals import _build_message
+from slack_bolt.context.respond.internals import _build_message  # (the same from 1.21 to 1.30)
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient

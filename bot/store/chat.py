@@ -83,12 +83,13 @@ class ChatStore:
 
     def save_card(self, card_id: str, card: Card) -> None:
         """Keep a posted card so a tick or a share can re-render it."""
+        saved = json.dumps(card_to_json(card))  # before the transaction: its lock is shared
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO cards (card_id, card, created_at, place) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (card_id) DO UPDATE SET card = excluded.card,"
                 " created_at = excluded.created_at, place = excluded.place",
-                (card_id, json.dumps(card_to_json(card)), _now(), card.meta.get("place")),
+                (card_id, saved, _now(), card.meta.get("place")),
             )
 
     def cards_at(self, place: str) -> list[tuple[str, Card]]:

@@ -8,6 +8,8 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from bot.render.blockkit import render_blockkit
 from handlers.card import Action, ActionKind, Card, Tone
 from tests.dns.server import LoopbackDns
@@ -266,3 +268,22 @@ async def test_a_stop_lets_an_acknowledged_answer_finish_before_closing_connecti
     assert answer.path == "/response/late" and header(answer.params).startswith(
         ":white_check_mark: SPF check"
     )
+
+
+async def test_an_answer_still_running_after_the_grace_is_stopped_not_left_behind(
+    slack_bot: SlackBot, dns_server: LoopbackDns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.slack.integration
+
+    monkeypatch.setattr(bot.slack.integration, "STOP_GRACE", 0.05)
+    dns_server.faults.latency = 0.4  # longer than the grace
+    url = slack_bot.slack.response_url("too-late")
+    assert (
+        await slack_bot.command(payload("command_spfcheck.json", RESPONSE_URL=url))
+    ).status == 200
+    await asyncio.sleep(0.05)
+    running = set(slack_bot.integration.listeners.running)
+    assert running
+    await slack_bot.integration.stop()
+    assert all(task.done() for task in running) and not slack_bot.integration.listeners.running
+    assert not slack_bot.slack.calls_to("response_url")  # cancelled, not sent on a closed pool
