@@ -6,9 +6,9 @@ memory. Handlers never open a database or a socket themselves.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from handlers.card import Card
 from handlers.cases import Case
@@ -25,6 +25,7 @@ __all__ = [
     "SeenMessages",
     "WatchCommands",
     "inline",
+    "offloaded",
 ]
 
 Clock = Callable[[], datetime]  # returns an aware UTC datetime
@@ -41,6 +42,27 @@ class Offload(Protocol):
 async def inline(work: Callable[[], T], /) -> T:
     """The :class:`Offload` of a process with nothing to acknowledge (the console, tests)."""
     return work()
+
+
+class _Offloading(Protocol):
+    offload: Offload
+
+
+S = TypeVar("S", bound=_Offloading)
+P = ParamSpec("P")
+
+
+def offloaded(
+    method: Callable[Concatenate[S, P], T],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+    """A method whose work is all storage and CPU, awaited through its object's ``offload``."""
+
+    async def through_offload(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.offload(lambda: method(self, *args, **kwargs))
+
+    through_offload.__name__ = method.__name__
+    through_offload.__doc__ = method.__doc__
+    return through_offload
 
 
 class SeenMessages(Protocol):

@@ -42,6 +42,7 @@ from handlers.ports import (
     SeenMessages,
     WatchCommands,
     inline,
+    offloaded,
 )
 from handlers.recheck import rechecked
 from handlers.refusals import Refusal
@@ -284,14 +285,16 @@ class Router:
         """``/dmarcreport``: who sends as ``domain`` (a card the caller can share)."""
         if self.dmarc is None:
             return Reply(_DMARC_OFF, Visibility.PRIVATE)
-        return self._shareable(await report_answer(self.dmarc, domain, days))
+        card = await report_answer(self.dmarc, domain, days)
+        return await self.offload(lambda: self._shareable(card))
 
     async def dmarc_ready(self, domain: str) -> Reply:
         """``/dmarcready``: the next step towards enforcement (a card the caller can share)."""
         if self.dmarc is None:
             return Reply(_DMARC_OFF, Visibility.PRIVATE)
         today = self.clock().date()
-        return self._shareable(await readiness_answer(self.dmarc, self.run_plan, domain, today))
+        card = await readiness_answer(self.dmarc, self.run_plan, domain, today)
+        return await self.offload(lambda: self._shareable(card))
 
     def _shareable(self, card: Card) -> Reply:
         """``card`` stored under a new id, privately, with a button to share it."""
@@ -308,7 +311,7 @@ class Router:
         blocklists limit queries); a refused one leaves the card's lines as they were and says
         when to try again.
         """
-        card = self.cards.load_card(card_id)
+        card = await self.offload(lambda: self.cards.load_card(card_id))
         plan_json = card.meta.get("plan") if card is not None else None
         if card is None or not plan_json:
             return None
@@ -320,15 +323,18 @@ class Router:
         if not self.limiter.allow(platform, user):
             wait = self.limiter.retry_after(platform, user)
             why = f"too many checks in a short time; try again in {wait} s"
-            card = replace(card, recheck=Recheck(user, at, (f"Not checked again: {why}",)))
-            return self._with_saved_ticks(card_id, card)
+            kept = replace(card, recheck=Recheck(user, at, (f"Not checked again: {why}",)))
+            return await self.offload(lambda: self._with_saved_ticks(card_id, kept))
         try:
             with self.dns.fresh():  # the record may have been fixed since: no cached answers
                 lines = check_lines(await self.run_plan(plan))
         except Refusal as refusal:  # a stored target this version refuses: say so, keep lines
-            card = replace(card, recheck=Recheck(user, at, (f"Not checked again: {refusal}",)))
-            return self._with_saved_ticks(card_id, card)
+            kept = replace(card, recheck=Recheck(user, at, (f"Not checked again: {refusal}",)))
+            return await self.offload(lambda: self._with_saved_ticks(card_id, kept))
         card = rechecked(card, lines, by=user, at=at)
+        return await self.offload(lambda: self._saved_recheck(card_id, card))
+
+    def _saved_recheck(self, card_id: str, card: Card) -> Card:
         self.cards.save_card(card_id, card)
         return self._with_saved_ticks(card_id, card)
 
@@ -346,7 +352,8 @@ class Router:
         except ValueError:
             return None
 
-    async def on_delist(self, card_id: str) -> Draft | None:
+    @offloaded
+    def on_delist(self, card_id: str) -> Draft | None:
         """The prefilled delisting request for a stored block card, built from the bounce, the
         card's checks as the last Re-check left them and the checklist's ticks (evidence first:
         :mod:`handlers.delisting`); None when the card, or its request, is gone."""
@@ -358,7 +365,8 @@ class Router:
             request, self.catalogue, card.checks, card.checklist, self._ticks(card_id)
         )
 
-    async def on_delist_sent(
+    @offloaded
+    def on_delist_sent(
         self,
         card_id: str,
         user: str,
@@ -413,7 +421,8 @@ class Router:
             )
         )
 
-    async def cases_here(self, command: Command) -> Reply:
+    @offloaded
+    def cases_here(self, command: Command) -> Reply:
         """``/ndr cases``: this conversation's open delisting cases and unfinished checklists."""
         cases = self.cases.open_cases(command.platform, command.conversation) if self.cases else []
         unfinished = []
@@ -437,7 +446,8 @@ class Router:
         """Who ticked what on a stored card, as the checklist rules take it."""
         return {item: TickRecord(*record) for item, record in self.cards.ticks(card_id).items()}
 
-    async def on_take(self, card_id: str, user: str) -> Card | None:
+    @offloaded
+    def on_take(self, card_id: str, user: str) -> Card | None:
         """An alert's "I'm on it": the card says who took it and when, for everyone; the first
         click wins (a second, or a redelivered one, changes nothing). None if the card is gone."""
         card = self.cards.load_card(card_id)
@@ -453,7 +463,8 @@ class Router:
             self.cards.save_card(card_id, card)
         return self._with_saved_ticks(card_id, card)
 
-    async def on_share(self, card_id: str) -> Reply | None:
+    @offloaded
+    def on_share(self, card_id: str) -> Reply | None:
         """ "Share in channel": the stored card, to post for everyone (without the Share
         button; a Re-check button stays, so the channel can check again)."""
         card = self.cards.load_card(card_id)
@@ -468,7 +479,8 @@ class Router:
         """Record one tick (or un-tick); the card as everyone should now see it."""
         return await self.on_toggles(card_id, {item_id: done}, user)
 
-    async def on_toggles(self, card_id: str, toggles: Mapping[str, bool], user: str) -> Card | None:
+    @offloaded
+    def on_toggles(self, card_id: str, toggles: Mapping[str, bool], user: str) -> Card | None:
         """Apply ``toggles`` (item id -> ticked) by ``user`` to a stored card's checklist, by the
         rules of :mod:`handlers.checklist`; the card as everyone should now see it, or None when
         the card (or its checklist) is no longer stored. The bot never unblocks anything."""

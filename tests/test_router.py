@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -317,3 +318,50 @@ async def test_taking_an_alert_says_who_and_the_first_click_wins(router: Router)
     again = await router.on_take("alert-1", "U8")
     assert again is not None and again.taken_by == "U7"
     assert await router.on_take("gone", "U7") is None
+
+
+async def test_every_click_s_database_work_runs_where_the_server_says(
+    catalogue: Catalogue, clock: FakeClock
+) -> None:
+    """A server keeps database work off the event loop that acknowledges requests (each write a
+    round trip to PostgreSQL): the router does every card read and write through ``offload``."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker")
+    loop = asyncio.get_running_loop()
+
+    async def offload(work: Callable[[], object]) -> object:
+        return await loop.run_in_executor(worker, work)
+
+    router = _router(catalogue, clock, DnsClient([("127.0.0.1", 9)], timeout=0.2),
+                     run_checks=False, commands=10)  # fmt: skip
+    router.offload = offload  # type: ignore[assignment]
+    calls: list[tuple[str, str]] = []
+    for name in ("save_card", "load_card", "ticks", "set_tick", "cards_at"):
+        method = getattr(router.cards, name)
+
+        def recording(
+            *args: object, _name: str = name, _method: Callable[..., object] = method
+        ) -> object:
+            calls.append((_name, threading.current_thread().name))
+            return _method(*args)
+
+        setattr(router.cards, name, recording)
+
+    reply = await router.on_message(
+        _message((SAMPLES / "restricted_sender_quoted.txt").read_text())
+    )
+    assert reply is not None and reply.card_id and reply.card.checklist is not None
+    first = reply.card.checklist.items[0]
+    ticked = await router.on_tick(reply.card_id, first.id, "U9", True)
+    assert ticked is not None and ticked.checklist is not None and ticked.checklist.items[0].done
+    assert await router.on_share(reply.card_id) is not None
+    assert await router.on_take(reply.card_id, "U9") is not None
+    assert await router.on_recheck(reply.card_id, "U9", "slack") is None  # no DNS plan kept
+    assert await router.on_delist(reply.card_id) is None  # not a block card
+    await router.cases_here(Command("slack", "C1", "U9", "ndr", "cases"))
+    worker.shutdown()
+    names = {name for name, _ in calls}
+    assert {"save_card", "load_card", "ticks", "set_tick", "cards_at"} <= names
+    assert all(thread.startswith("worker") for _, thread in calls), calls
