@@ -32,7 +32,7 @@ from handlers.dmarc.answers import readiness_answer, report_answer, uploads_answ
 from handlers.events import Attachment, Command, Message, Reply, Visibility
 from handlers.limits import RateLimiter
 from handlers.ndr import Bounce, Kind, ReaderError, read
-from handlers.ndr.kind import BOUNCE_PHRASES
+from handlers.ndr.kind import looks_mail_related
 from handlers.ports import (
     CardStore,
     CaseBook,
@@ -159,7 +159,7 @@ class Router:
             try:
                 bounce = read(data, max_bytes=self.max_paste_bytes)
             except ReaderError as refusal:
-                if message.direct or name != "message" or _looks_mail_related(data):
+                if message.direct or name != "message" or looks_mail_related(data):
                     return Reply(
                         error_card("Too large to read", f"{refusal} {_SIZE_HINT}"),
                         Visibility.THREAD,
@@ -500,8 +500,3 @@ class Router:
 def _place(platform: str, conversation: str) -> str:
     """Where a card is posted (``"slack:C123"``): what trends count and ``/ndr cases`` lists."""
     return f"{platform}:{conversation}"
-
-
-def _looks_mail_related(data: bytes | str) -> bool:
-    head = data[:65536] if isinstance(data, str) else data[:65536].decode("utf-8", "replace")
-    return bool(BOUNCE_PHRASES.search(head) or re.search(r"\b[245]\.\d{1,3}\.\d{1,3}\b", head))

@@ -19,7 +19,7 @@ from handlers.ndr.mime import Document
 from handlers.ndr.model import Kind
 from handlers.ndr.phrases import AUTO_REPLY_PHRASES, REPORT_PHRASES
 
-__all__ = ["BOUNCE_PHRASES", "non_bounce_kind"]
+__all__ = ["BOUNCE_PHRASES", "looks_mail_related", "non_bounce_kind"]
 
 # Headlines and fixed sentences of delivery-failure notices, in the languages people paste.
 BOUNCE_PHRASES = REPORT_PHRASES
@@ -102,6 +102,16 @@ _DMARC_XML = lazy(
     r"<feedback>\s*(?:<version>[^<]{0,20}</version>\s*)?<report_metadata>", re.IGNORECASE
 )
 _FEEDBACK_TYPE = lazy(r"^Feedback-Type:\s*([\w-]{1,40})", re.IGNORECASE | re.MULTILINE)
+
+
+def looks_mail_related(data: bytes | str) -> bool:
+    """True when a text too large to read still reads as a bounce (a report heading or an
+    enhanced status code in its first 64 KB): worth telling its sender why it was not read."""
+    head = data[:65536] if isinstance(data, str) else data[:65536].decode("utf-8", "replace")
+    return bool(BOUNCE_PHRASES.search(head) or _ENHANCED_CODE.search(head))
+
+
+_ENHANCED_CODE = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
 
 
 def non_bounce_kind(doc: Document, report_text: str, has_failure: bool) -> Kind | None:
