@@ -22,7 +22,7 @@ from bot.doctor.quick import StartupCheck
 from bot.logs import request_ids
 from bot.metrics import METRICS_PATH, Metrics
 from bot.platform import Poster
-from bot.reading import off_loop
+from bot.reading import drained, off_loop
 from bot.services import Services, build_alerts, build_dmarc, build_router, build_services
 from bot.settings import Settings, SettingsError
 from bot.slack import SlackIntegration
@@ -165,6 +165,7 @@ def build_server(settings: Settings, *, services: Services | None = None) -> Ser
     async def on_cleanup(_app: web.Application) -> None:
         for part in reversed(server.parts.values()):
             await part.stop()
+        await drained()  # work a stopped answer left on the reader thread writes to the database
         services.close()
         if lock is not None:
             lock.release()

@@ -6,6 +6,7 @@ memory. Handlers never open a database or a socket themselves.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -57,11 +58,10 @@ def offloaded(
 ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
     """A method whose work is all storage and CPU, awaited through its object's ``offload``."""
 
+    @functools.wraps(method)
     async def through_offload(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self.offload(lambda: method(self, *args, **kwargs))
 
-    through_offload.__name__ = method.__name__
-    through_offload.__doc__ = method.__doc__
     return through_offload
 
 

@@ -352,11 +352,11 @@ class Router:
         except ValueError:
             return None
 
-    @offloaded
-    def on_delist(self, card_id: str) -> Draft | None:
+    async def on_delist(self, card_id: str) -> Draft | None:
         """The prefilled delisting request for a stored block card, built from the bounce, the
         card's checks as the last Re-check left them and the checklist's ticks (evidence first:
-        :mod:`handlers.delisting`); None when the card, or its request, is gone."""
+        :mod:`handlers.delisting`); None when the card, or its request, is gone. On the loop, not
+        queued behind readings: Slack's ``trigger_id`` for the form expires after 3 s."""
         found = self._delisting(card_id)
         if found is None:
             return None

@@ -359,7 +359,6 @@ async def test_every_click_s_database_work_runs_where_the_server_says(
     assert await router.on_share(reply.card_id) is not None
     assert await router.on_take(reply.card_id, "U9") is not None
     assert await router.on_recheck(reply.card_id, "U9", "slack") is None  # no DNS plan kept
-    assert await router.on_delist(reply.card_id) is None  # not a block card
     await router.cases_here(Command("slack", "C1", "U9", "ndr", "cases"))
     worker.shutdown()
     names = {name for name, _ in calls}
