@@ -96,7 +96,7 @@ class Router:
         offload: Offload = inline,
     ) -> None:
         self.cases = cases
-        # Where an answer's card is built and saved (a server: off the loop that acks).
+        # Where cards are built, read and saved (a server: off the loop that acknowledges).
         self.offload = offload
         self.dmarc = dmarc
         # Told the platform of every card answered (a paste's card, a command's), for metrics.
@@ -298,10 +298,10 @@ class Router:
 
     def _shareable(self, card: Card) -> Reply:
         """``card`` stored under a new id, privately, with a button to share it."""
-        card_id = self.new_id()
-        card = replace(card, id=card_id, actions=(Action(ActionKind.SHARE, "Share in channel"),))
-        self.cards.save_card(card_id, card)
-        return Reply(card, Visibility.PRIVATE, card_id)
+        share = (Action(ActionKind.SHARE, "Share in channel"),)
+        return self._saved(
+            lambda card_id: replace(card, id=card_id, actions=share), Visibility.PRIVATE
+        )
 
     async def on_recheck(self, card_id: str, user: str, platform: str = "") -> Card | None:
         """Run a stored card's checks again and return it as everyone should now see it, with
