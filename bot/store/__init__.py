@@ -19,6 +19,7 @@ from typing import Any, Protocol
 __all__ = [
     "Connection",
     "Database",
+    "Fetched",
     "Result",
     "StoreUnavailable",
     "is_postgres_url",
@@ -41,6 +42,30 @@ class Result(Protocol):
     def fetchall(self) -> list[Any]: ...
 
     def __iter__(self) -> Iterator[Any]: ...
+
+
+class Fetched:
+    """A statement's rows, fetched whole before its connection is let go (returned to the pool,
+    or its lock released for another thread)."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+        self._at = 0  # how far fetchmany has read
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+    def fetchmany(self, size: int) -> list[Any]:
+        taken = self.rows[self._at : self._at + size]
+        self._at += len(taken)
+        return taken
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
 
 
 class Connection(Protocol):

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from bot.store import Database, StoreUnavailable, redact_url
+from bot.store import Database, Fetched, StoreUnavailable, redact_url
 
 __all__ = ["PostgresDatabase", "postgres_ddl"]
 
@@ -65,31 +65,13 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
     return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
 
 
-class _Result:
+def _fetched(cursor: Any) -> Fetched:
     """A statement's rows, fetched whole before its connection goes back to the pool."""
-
-    def __init__(self, cursor: Any) -> None:
-        self._at = 0  # how far fetchmany has read
-        self.rowcount = int(cursor.rowcount)
-        if cursor.description is None:
-            self.rows: list[Row] = []
-        else:
-            make = _row_class(tuple(column.name for column in cursor.description))
-            self.rows = [make(values) for values in cursor.fetchall()]
-
-    def fetchone(self) -> Row | None:
-        return self.rows[0] if self.rows else None
-
-    def fetchall(self) -> list[Row]:
-        return self.rows
-
-    def fetchmany(self, size: int) -> list[Row]:
-        taken = self.rows[self._at : self._at + size]
-        self._at += len(taken)
-        return taken
-
-    def __iter__(self) -> Iterator[Row]:
-        return iter(self.rows)
+    rows: list[Row] = []
+    if cursor.description is not None:
+        make = _row_class(tuple(column.name for column in cursor.description))
+        rows = [make(values) for values in cursor.fetchall()]
+    return Fetched(rows, int(cursor.rowcount))
 
 
 class _Bound:
@@ -98,10 +80,10 @@ class _Bound:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
 
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> _Result:
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Fetched:
         with self.connection.cursor() as cursor:
             cursor.execute(_pg(sql), tuple(parameters))
-            return _Result(cursor)
+            return _fetched(cursor)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> None:
         with self.connection.cursor() as cursor:
@@ -114,7 +96,7 @@ class _Pooled:
     def __init__(self, pool: Any) -> None:
         self.pool = pool
 
-    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> _Result:
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Fetched:
         with self.pool.connection() as connection:
             return _Bound(connection).execute(sql, parameters)
 

@@ -8,11 +8,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from bot.store import Database, StoreUnavailable
+from bot.store import Database, Fetched, StoreUnavailable
 
 __all__ = [
     "NETWORK_FILESYSTEMS",
@@ -40,11 +41,33 @@ def _retry_locked(step: Callable[[], object], *, seconds: float = 10.0) -> None:
             time.sleep(0.05)
 
 
+class _Serialised:
+    """Statements run one at a time under the database's lock, each with its rows fetched
+    whole before the lock is let go. The one connection is shared by the event loop and the
+    reader thread: a read from one thread must not run inside the other's open transaction
+    (it would see, or with ``COMMIT`` end, the other's uncommitted writes)."""
+
+    def __init__(self, connection: sqlite3.Connection, lock: threading.RLock) -> None:
+        self.connection = connection
+        self.lock = lock
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Fetched:
+        with self.lock:
+            cursor = self.connection.execute(sql, parameters)
+            return Fetched(cursor.fetchall(), cursor.rowcount)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Fetched:
+        with self.lock:
+            cursor = self.connection.executemany(sql, parameters)
+            return Fetched([], cursor.rowcount)
+
+
 class SqliteDatabase(Database):
     """One SQLite connection shared by the stores of one process."""
 
     dialect = "sqlite"
-    conn: sqlite3.Connection
+    conn: _Serialised  # a statement on its own (a read), under the lock
+    raw: sqlite3.Connection  # the connection itself, for transactions (which hold the lock)
 
     def __init__(self, path: str | Path) -> None:
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -56,10 +79,12 @@ class SqliteDatabase(Database):
         self.path = self.target = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # The event loop thread is the only writer; a lock covers executor threads too.
+        # The event loop and the reader thread share the connection: every statement and every
+        # transaction holds this lock.
         self._lock = threading.RLock()
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
+        self.raw = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.raw.row_factory = sqlite3.Row
+        self.conn = _Serialised(self.raw, self._lock)
         # The busy timeout first: switching a new file to WAL takes a lock too, and two processes
         # opening it at once must wait for each other, not fail.
         self.conn.execute("PRAGMA busy_timeout = 5000")
@@ -99,27 +124,27 @@ class SqliteDatabase(Database):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: the whole file is this writer's until then."""
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.raw.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
+                yield self.raw
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.raw.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
+            self.raw.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN`` (deferred) ... ``COMMIT``: in WAL mode, one consistent view for reading."""
         with self._lock:
-            self.conn.execute("BEGIN")
+            self.raw.execute("BEGIN")
             try:
-                yield self.conn
+                yield self.raw
             finally:
-                self.conn.execute("COMMIT")
+                self.raw.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
-            self.conn.close()
+            self.raw.close()
 
 
 NETWORK_FILESYSTEMS = frozenset(

@@ -1,10 +1,12 @@
 """SQLite is for one host: ``ndrbot serve`` refuses a file on a network filesystem and warns when
-a second server opens the same file; the doctor checks a PostgreSQL store like an SQLite one."""
+a second server opens the same file; the doctor checks a PostgreSQL store like an SQLite one; the
+one connection is safe to share between the event loop and the reader thread."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,9 @@ from bot.doctor import Verdict
 from bot.doctor.storage import check_storage
 from bot.server import single_host_guard
 from bot.settings import SettingsError
-from bot.store.sqlite import network_filesystem
+from bot.store.chat import ChatStore
+from bot.store.sqlite import SqliteDatabase, network_filesystem
+from handlers.card import Card, Tone
 from tests.postgres import fresh_schema
 
 MOUNTS = """\
@@ -87,3 +91,37 @@ def test_ndrbot_db_is_a_path_or_a_postgresql_url_and_a_typo_says_so() -> None:
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"NDRBOT_DB": "mysql://ndrbot:secret-pw@db.internal/ndrbot"})
     assert "postgresql://" in str(refused.value) and "secret-pw" not in str(refused.value)
+
+
+def test_a_read_on_another_thread_never_sees_a_write_that_is_rolled_back(tmp_path: Path) -> None:
+    """``ndrbot serve`` saves cards on its reader thread while the event loop loads them, over
+    one SQLite connection: a load must wait for the other thread's transaction, not read inside
+    it (it would show a card that was never saved)."""
+    db = SqliteDatabase(tmp_path / "ndrbot.sqlite3")
+    chat = ChatStore(db)
+    inside, read_done = threading.Event(), threading.Event()
+    seen: list[Card | None] = []
+
+    def reader() -> None:
+        inside.wait(5)
+        seen.append(chat.load_card("c1"))
+        read_done.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        with db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO cards (card_id, card, created_at) VALUES (?, ?, ?)",
+                ("c1", '{"title": "never saved"}', "2026-12-06T00:00:00+00:00"),
+            )
+            inside.set()
+            assert not read_done.wait(0.3)  # the read waits for the transaction
+            raise RuntimeError("the save failed")
+    except RuntimeError:
+        pass
+    thread.join(5)
+    assert seen == [None]
+    chat.save_card("c2", Card(title="Saved", tone=Tone.SUCCESS))
+    assert chat.load_card("c2") is not None
+    db.close()
