@@ -12,7 +12,9 @@ that alternative contains. A pattern with an
 alternative that has no such run (of 3 or more characters) gets no filter. The filter is exact:
 when none of the words is in the text the pattern cannot match, so the search returns None
 without asking ``re``; otherwise ``re`` answers as always. For a pattern that ignores case the
-test runs on the lower-cased text, and only for ASCII text (Unicode case folding is ``re``'s).
+test runs on the lower-cased text. Its words are ASCII, and the only other characters ``re``
+matches to an ASCII letter when ignoring case are four ("İ" and "ı" to i, "ſ" to s, the Kelvin
+sign to k): those become their letter before lower-casing, so a text in any script is tested too.
 """
 
 from __future__ import annotations
@@ -81,13 +83,22 @@ def _runs(items: list[tuple[Any, Any]], runs: list[str], folded: bool) -> None:
 _last: tuple[str | None, str] = (None, "")
 
 
+# The characters other than A-Z that re.IGNORECASE matches to an ASCII letter (a test checks
+# every code point). str.lower would give "İ" two characters and leave "ı" and "ſ" as they are.
+_FOLDED_TO_ASCII = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+_TO_ASCII_LETTER = str.maketrans(_FOLDED_TO_ASCII)
+
+
 def _lowered(text: str) -> str:
-    """``text.lower()``, kept for the last text: the reader asks many patterns about one text."""
+    """The text as a pattern that ignores case sees its ASCII letters (lower-cased, the four
+    letters above made ASCII), kept for the last text: the reader asks many patterns about one."""
     global _last
     last = _last
     if last[0] is text:
         return last[1]
     low = text.lower()
+    if not text.isascii() and any(char in text for char in _FOLDED_TO_ASCII):
+        low = text.translate(_TO_ASCII_LETTER).lower()
     _last = (text, low)
     return low
 
@@ -109,8 +120,6 @@ def filtered(
         if not isinstance(text, str):
             return False
         if folded:
-            if not text.isascii():
-                return False
             text = _lowered(text)
         for word in words:  # noqa: SIM110 (a loop: a generator costs more than the tests)
             if word in text:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import handlers.diagnosis  # noqa: F401  (imports every reader module, so every lazy pattern)
-from handlers.ndr import lazyre
+from handlers.ndr import lazyre, prefilter
 from handlers.ndr.prefilter import filtered, required_words
 from tests.ndr.test_automaton import _texts
 
@@ -67,10 +67,35 @@ def test_the_word_test_agrees_with_the_pattern_on_every_sample_text() -> None:
             assert mine == [_spans(m) for m in compiled.finditer(text)]
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.text(alphabet="AaBbRrEeMmOoTtSs :;.-\n\u0130\u212a", max_size=60))
-def test_case_folding_beyond_ascii_is_left_to_re(text: str) -> None:
-    compiled = re.compile(r"remote server|kelvin", re.IGNORECASE)
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="AaBbRrEeMmOoTtSsIiKkLlVvNn :;.-\n\u0130\u0131\u017f\u212a\u00e9\u03a3", max_size=60))
+def test_a_text_in_any_script_is_word_tested_as_re_folds_its_case(text: str) -> None:
+    compiled = re.compile(r"remote server|kelvin|mission", re.IGNORECASE)
     methods = filtered(compiled, compiled.search, compiled.finditer)
-    for candidate in (text, text + " Remote SERVER", text + " \u212aelvin"):
+    for candidate in (
+        text,
+        text + " Remote SERVER",
+        text + " \u212aelvin",
+        text + " M\u0130\u017f\u017f\u0131on",
+        text + " r\u00e9mote server",
+    ):
         assert _spans(methods["search"](candidate)) == _spans(compiled.search(candidate))
+        mine = [_spans(m) for m in methods["finditer"](candidate)]
+        assert mine == [_spans(m) for m in compiled.finditer(candidate)]
+
+
+def test_the_word_test_knows_every_character_re_matches_to_an_ascii_letter() -> None:
+    """The word test maps these to their letter before lower-casing; a Python whose ``re`` folds
+    another character to an ASCII letter would make it skip a search that could match."""
+    beyond = "".join(chr(code) for code in range(128, 0x110000) if not 0xD800 <= code <= 0xDFFF)
+    folded = {
+        char: letter
+        for char in re.findall(r"[a-z]", beyond, re.IGNORECASE)
+        for letter in "abcdefghijklmnopqrstuvwxyz"
+        if re.fullmatch(letter, char, re.IGNORECASE)
+    }
+    assert folded == {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+    for char, letter in folded.items():
+        assert letter in prefilter._lowered("x" + char + "\u00e9")
+    # and only "İ" and the Kelvin sign lower-case to ASCII (nothing else could join a word)
+    assert re.findall(r"[\x00-\x7f]", beyond.lower()) == ["i", "k"]
