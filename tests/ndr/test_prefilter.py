@@ -68,7 +68,12 @@ def test_the_word_test_agrees_with_the_pattern_on_every_sample_text() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="AaBbRrEeMmOoTtSsIiKkLlVvNn :;.-\n\u0130\u0131\u017f\u212a\u00e9\u03a3", max_size=60))
+@given(
+    st.text(
+        alphabet="AaBbRrEeMmOoTtSsIiKkLlVvNn :;.-\n\u0130\u0131\u017f\u212a\u00e9\u03a3",
+        max_size=60,
+    )
+)
 def test_a_text_in_any_script_is_word_tested_as_re_folds_its_case(text: str) -> None:
     compiled = re.compile(r"remote server|kelvin|mission", re.IGNORECASE)
     methods = filtered(compiled, compiled.search, compiled.finditer)
