@@ -46,8 +46,10 @@ CHECK = False  # tests: answer every accelerated call with both engines and comp
 _MIN_TEXT = 20  # shorter texts: re's call is cheaper than RE2's
 _MANY_WORDS = 40  # word tests in front of a set's pattern that only re can run
 _FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE  # UNICODE: every str pattern
-# Python's \s over ASCII (str.isspace): RE2's own \s lacks \v and \x1c-\x1f.
-_SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f"
+# Python's \s over ASCII (str.isspace): RE2's own \s lacks \v and \x1c-\x1f. _BLANK: the same
+# less the line break, what "[^\S\n]" means.
+_BLANK = r"\t\x0b\x0c\r \x1c-\x1f"
+_SPACE = r"\n" + _BLANK
 
 
 class Mismatch(AssertionError):
@@ -89,6 +91,10 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
                 in_class = False
             out.append(char)
         elif char == "[":
+            if source.startswith("[^\\S\\n]", i):  # a blank that is not a line break
+                out.append(f"[{_BLANK}]")
+                i += 7
+                continue
             in_class = True
             if source.startswith("[^", i):
                 out.append("[^")

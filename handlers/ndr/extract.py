@@ -359,20 +359,26 @@ def extract_prose_candidates(text: str) -> list[Candidate]:
 
 
 # Fixed sentences of report templates: never the reason for a particular failure.
+# Template sentences, one line each: searched over a whole report at once, so a blank is
+# "[^\S\n]" (any but a line break) and no match runs across lines.
 _BOILERPLATE = lazy(
     r"created automatically by mail delivery|a message that you sent could not be delivered"
     r"|this is a permanent error|the following address\(es\) failed|this is the mail system at"
     r"|i'm sorry to have to inform you|be delivered to one or more recipients|please send mail to"
-    r"|include this problem report|delete your own text|^\s*the mail system\s*$|qmail-send program"
+    r"|include this problem report|delete your own text|^[^\S\n]*the mail system[^\S\n]*$"
+    r"|qmail-send program"
     r"|wasn't able to deliver your message to the following|i've given up|sorry it didn't work out"
     r"|automatically generated delivery status notification|warning message only"
-    r"|do not need to resend|the original message was received at|^\s*-{3,}.*-{3,}\s*$"
+    r"|do not need to resend|the original message was received at"
+    r"|^[^\S\n]*-{3,}.*-{3,}[^\S\n]*$"
     r"|delivery has failed to these recipients|did not reach (?:some or all of )?the (?:intended|following)"
     r"|unable to deliver (?:your )?message to the following|has been a permanent failure"
     r"|no further delivery attempts|this is an automatically generated|do not reply to this"
-    r"|^\s*(?:from|to|subject|date|sent|cc):\s",
-    re.IGNORECASE,
+    r"|^[^\S\n]*(?:from|to|subject|date|sent|cc):[^\S\n]",
+    re.IGNORECASE | re.MULTILINE,
 )
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_REPLY_CODE_WORD = re.compile(r"(?:^|\s)[45]\d\d[ -]")
 
 
 def reason_paragraph(text: str, *, plain_ok: bool = False) -> str | None:
@@ -381,12 +387,23 @@ def reason_paragraph(text: str, *, plain_ok: bool = False) -> str | None:
     With ``plain_ok``, the first such paragraph is returned even when nothing in it reads like an
     error (for reports known to be failures, written in words we do not recognise).
     """
+    text = text[:50_000]
+    # The template lines, by where they start: one search over the report, not one per line.
+    template = {text.rfind("\n", 0, m.start()) + 1 for m in _BOILERPLATE.finditer(text)}
     best: tuple[int, int, str] | None = None
     first: str | None = None
-    for position, paragraph in enumerate(re.split(r"\n[ \t]*\n", text[:50_000])):
-        lines = [
-            line for line in paragraph.split("\n") if line.strip() and not _BOILERPLATE.search(line)
-        ]
+    spans, start = [], 0
+    for found in _PARAGRAPH_BREAK.finditer(text):
+        spans.append((start, found.start()))
+        start = found.end()
+    spans.append((start, len(text)))
+    for position, (start, end) in enumerate(spans):
+        lines = []
+        at = start
+        for line in text[start:end].split("\n"):
+            if line.strip() and at not in template:
+                lines.append(line)
+            at += len(line) + 1
         if not lines:
             continue
         joined = " ".join(line.strip() for line in lines)[:2000]
@@ -394,7 +411,7 @@ def reason_paragraph(text: str, *, plain_ok: bool = False) -> str | None:
         score = 0
         if STATUS_RE.search(joined):
             score += 3
-        if re.search(r"(?:^|\s)[45]\d\d[ -]", joined):
+        if _REPLY_CODE_WORD.search(joined):
             score += 2
         if FAILURE_WORDS.search(joined):
             score += 2

@@ -30,6 +30,7 @@ __all__ = ["filtered", "required_words"]
 
 _MIN_WORD = 3
 _MAX_WORDS = 8  # beyond this the substring tests cost about what the search does
+_MAX_WORDS_BEYOND_ASCII = 64  # for a text only re can search (RE2 takes ASCII)
 _ZERO_WIDTH = (sre.AT, sre.ASSERT, sre.ASSERT_NOT)
 
 
@@ -108,16 +109,25 @@ def filtered(
     search: Callable[..., Any],
     finditer: Callable[..., Any],
     most: int = _MAX_WORDS,
+    most_beyond_ascii: int = _MAX_WORDS_BEYOND_ASCII,
 ) -> dict[str, Callable[..., Any]]:
-    """``search`` and ``finditer`` behind the pattern's word test; none when it has no words
-    (or more than ``most``: a pattern only ``re`` can run is worth more substring tests)."""
-    words = required_words(compiled.pattern, compiled.flags, most)
-    if not words:
+    """``search`` and ``finditer`` behind the pattern's word test; none when it has no words.
+    A text is tested for at most ``most`` words, a text with non-ASCII characters for up to
+    ``most_beyond_ascii``: ``re`` runs it (not RE2), trying each position, and the substring
+    tests cost less than that."""
+    many = required_words(compiled.pattern, compiled.flags, max(most, most_beyond_ascii))
+    if not many:
         return {}
+    few = many if len(many) <= most else None
+    if len(many) > most_beyond_ascii:
+        many = few
     folded = bool(compiled.flags & re.IGNORECASE)
 
     def absent(text: object) -> bool:
         if not isinstance(text, str):
+            return False
+        words = few if text.isascii() else many
+        if words is None:
             return False
         if folded:
             text = _lowered(text)
