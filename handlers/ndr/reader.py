@@ -107,6 +107,11 @@ class _Reading:
     kind: Kind = Kind.UNKNOWN
 
     @functools.cached_property
+    def quoted_reply(self) -> str | None:
+        """The remote server's reply quoted anywhere in the report; read only when asked."""
+        return global_reply(self.report)
+
+    @functools.cached_property
     def phrased(self) -> bool:
         """A paste's report headings or a receiver's fixed refusal wording. Looked for at most
         once, and only when nothing cheaper (a code, a log's verdict) already says it failed."""
@@ -174,7 +179,7 @@ def _find_recipients(r: _Reading) -> _Reading:
         r.doc,
         r.dsn,
         list(r.candidates),
-        functools.cache(lambda: global_reply(r.report)),
+        lambda: r.quoted_reply,
         r.report,
         list(r.senders),
         r.original,

@@ -199,3 +199,82 @@ def test_mutated_real_bounces_never_raise(index: int, seed: int) -> None:
 )
 def test_hostile_whitespace_in_tables_and_logs_stays_fast(text: str) -> None:
     _timed_read(text)
+
+
+_BOUNCE_OF_A_MESSAGE_DATED = (
+    "From: MAILER-DAEMON@mx.example.net\nTo: ann@example.org\n"
+    "Subject: Undelivered Mail Returned to Sender\nContent-Type: text/plain\n\n"
+    "550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown\n\n"
+    "--- Original message ---\nFrom: ann@example.org\nTo: bob@example.com\n"
+    "Date: {date}\nSubject: report\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "window"),
+    [
+        ("Thu, 4 Dec 2026 10:00:00 +0000", ("2026-12-03", "2026-12-05")),
+        ("Fri, 31 Dec 9999 23:59:59 +0000", (None, None)),  # no day after: not a crash
+        ("Mon, 1 Jan 0001 00:00:00 +0000", ("2000-12-31", "2001-01-02")),  # year 1 read as 2001
+        ("31 Feb 2026 10:00 +0100", (None, None)),
+        ("Tuesday, 03-Mar-26 09:15:00 GMT", ("2026-03-02", "2026-03-04")),
+    ],
+)
+def test_the_original_message_s_date_gives_the_message_trace_window(
+    written: str, window: tuple[str | None, str | None]
+) -> None:
+    from handlers.diagnosis import diagnose
+    from knowledge import load_catalogue
+
+    facts = diagnose(read(_BOUNCE_OF_A_MESSAGE_DATED.format(date=written)), load_catalogue()).facts
+    assert (facts.start_date, facts.end_date) == window
+
+
+_DAY_NAMES = st.sampled_from(["", "Mon, ", "thu,", "SUN,  "])
+_MONTH_NAMES = st.sampled_from(
+    [
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "May",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dec",
+        "jan",
+        "DEC",
+        "Foo",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    day_name=_DAY_NAMES,
+    day=st.integers(0, 32),
+    month=_MONTH_NAMES,
+    year=st.integers(900, 10000),
+    clock=st.sampled_from(["10:00", "23:59:59", "00:00:60", "24:00:00", "7:05:09"]),
+    zone=st.sampled_from(["+0000", "-0000", "+2359", "-1130", "+2400", "GMT", "+0099"]),
+    comment=st.sampled_from(["", " (UTC)", "  (Pacific (Standard) Time)", " x"]),
+    blank=st.sampled_from([" ", "\t", "  ", "\u00a0"]),
+)
+def test_the_usual_date_is_read_as_the_standard_library_reads_it(
+    day_name: str, day: int, month: str, year: int, clock: str, zone: str, comment: str, blank: str
+) -> None:
+    from datetime import timedelta
+    from email.utils import parsedate_to_datetime
+
+    from handlers.diagnosis import _plain_date
+
+    written = f"{day_name}{day}{blank}{month} {year} {clock} {zone}{comment}"
+    mine = _plain_date(written)
+    if mine is None:
+        return  # left to the standard library itself
+    when = parsedate_to_datetime(written)
+    assert mine == when.date()
+    assert mine - timedelta(days=1) == (when - timedelta(days=1)).date()
