@@ -62,7 +62,7 @@ class Document:
         return kept[1]
 
 
-_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}:")
+_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9-]{0,60}):")
 _MAIL_HEADERS = frozenset(
     [
         "from",
@@ -97,19 +97,23 @@ _DSN_ONLY = frozenset(
 
 def _looks_like_message(text: str) -> bool:
     """True when ``text`` starts with an RFC 5322 header block (not with pasted DSN fields)."""
-    names: list[str] = []
+    known = dsn = 0
+    named = False
     for line in text.lstrip("\n").split("\n")[:60]:
+        field = _HEADER_LINE.match(line)
+        if field is not None:
+            named = True
+            name = field.group(1).lower()
+            if name in _MAIL_HEADERS or name.startswith("x-"):
+                known += 1
+            elif name in _DSN_ONLY:
+                dsn += 1
+            continue
         if not line.strip():
             break
-        if line[0] in " \t":
-            continue
-        if line.startswith("From ") and not names:  # mbox separator
-            continue
-        if not _HEADER_LINE.match(line):
-            return False
-        names.append(line.split(":", 1)[0].lower())
-    known = sum(1 for name in names if name in _MAIL_HEADERS or name.startswith("x-"))
-    dsn = sum(1 for name in names if name in _DSN_ONLY)
+        if line[0] in " \t" or (line.startswith("From ") and not named):
+            continue  # a folded line; an mbox separator
+        return False
     return known >= 2 and dsn < 2
 
 
