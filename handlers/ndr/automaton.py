@@ -248,8 +248,12 @@ def _checked(
     return both
 
 
-def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
-    """Methods to use in place of ``compiled``'s own: RE2's where it means the same, else none."""
+def accelerate(
+    compiled: re.Pattern[str], absent: Callable[[object], bool] | None = None
+) -> dict[str, Callable[..., Any]]:
+    """Methods to use in place of ``compiled``'s own: RE2's where it means the same, behind the
+    word test ``absent`` if given (one call each: a search is asked ~40 times per report, and
+    each layer of wrapping cost about as much as RE2's own call); else none."""
     if _re2 is None or not _worth_it(compiled):
         return {}
     translation = _translate(compiled.pattern, compiled.flags)
@@ -269,31 +273,38 @@ def accelerate(compiled: re.Pattern[str]) -> dict[str, Callable[..., Any]]:
     # cannot match the empty string.
     can_be_empty = _min_width(compiled) == 0
 
-    def slow(text: str, endpos: int | None) -> bool:
-        """True where the call goes to re: a short or non-ASCII text, an end position, or a
-        final newline the pattern's "$" would see differently."""
-        return (
-            endpos is not None
-            or len(text) < _MIN_TEXT
-            or not text.isascii()
-            or (dollar and text.endswith("\n"))
-        )
-
+    # RE2 takes a text of _MIN_TEXT or more ASCII characters, without an end position, and
+    # without a final newline the pattern's "$" would see differently; re takes the rest.
     # The parameters are named as re's (string, pos, endpos): callers may pass them by name.
     def search(string: str, pos: int = 0, endpos: int | None = None) -> Any:
-        text = string
-        if slow(text, endpos):
-            return py_search(text, pos) if endpos is None else py_search(text, pos, endpos)
-        data = text.encode("ascii")
-        pos = min(max(pos, 0), len(data))
-        spans = find(unanchored, data, pos, len(data))
-        return None if spans[0][0] < 0 else _Match(text, spans, groupindex, pos)
+        if absent is not None and absent(string):
+            return None
+        if (
+            endpos is None
+            and len(string) >= _MIN_TEXT
+            and string.isascii()
+            and not (dollar and string.endswith("\n"))
+        ):
+            data = string.encode("ascii")
+            pos = min(max(pos, 0), len(data))
+            spans = find(unanchored, data, pos, len(data))
+            return None if spans[0][0] < 0 else _Match(string, spans, groupindex, pos)
+        return py_search(string, pos) if endpos is None else py_search(string, pos, endpos)
 
     def finditer(string: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
-        text = string
-        if can_be_empty or slow(text, endpos):
-            yield from py_finditer(text, pos) if endpos is None else py_finditer(text, pos, endpos)
-            return
+        if absent is not None and absent(string):
+            return iter(())
+        if (
+            can_be_empty
+            or endpos is not None
+            or len(string) < _MIN_TEXT
+            or not string.isascii()
+            or (dollar and string.endswith("\n"))
+        ):
+            return py_finditer(string, pos) if endpos is None else py_finditer(string, pos, endpos)
+        return iterate(string, pos)
+
+    def iterate(text: str, pos: int) -> Iterator[Any]:
         data = text.encode("ascii")
         start = at = min(max(pos, 0), len(data))
         while at <= len(data):
@@ -431,10 +442,11 @@ class PatternSet(_OnePass):
             except _re2_pkg.error:
                 # Asked of re one by one, behind a word test where it has one (re is slow here:
                 # these are long lists of alternatives with a lookaround RE2 does not have).
-                from handlers.ndr.prefilter import filtered  # (it imports this module)
+                from handlers.ndr.prefilter import filtered, word_test  # (it imports this module)
 
-                search = filtered(compiled, compiled.search, compiled.finditer, _MANY_WORDS)
-                others.append((index, search.get("search", compiled.search)))
+                absent = word_test(compiled, _MANY_WORDS)
+                methods = filtered(compiled.search, compiled.finditer, absent) if absent else {}
+                others.append((index, methods.get("search", compiled.search)))
                 continue
             covered.append(index)
             dollar = dollar or translation[1]

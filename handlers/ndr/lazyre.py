@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from handlers.ndr.automaton import BUSY_AFTER, accelerate, prepare_sets
-from handlers.ndr.prefilter import filtered
+from handlers.ndr.prefilter import filtered, word_test
 
 __all__ = ["compile_all", "lazy"]
 
@@ -58,12 +58,11 @@ class _Lazy:
     def _faster(self, compiled: re.Pattern[str]) -> None:
         """Searches through RE2 where it means the same, and not at all where the words every
         match contains are absent (each step only where it applies)."""
-        methods: dict[str, Callable[..., Any]] = {
-            "search": compiled.search, "finditer": compiled.finditer
-        }  # fmt: skip
-        methods.update(accelerate(compiled))
-        methods.update(filtered(compiled, methods["search"], methods["finditer"]))
-        self.__dict__.update(methods)
+        absent = word_test(compiled)
+        methods = accelerate(compiled, absent)
+        if not methods and absent is not None:
+            methods = filtered(compiled.search, compiled.finditer, absent)
+        self.__dict__.update(methods or {"search": compiled.search, "finditer": compiled.finditer})
 
     def __getattr__(self, name: str) -> Any:
         """Only reached before the first use: compile, then answer from the compiled pattern."""

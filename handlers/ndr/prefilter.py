@@ -26,7 +26,7 @@ from typing import Any
 
 from handlers.ndr.automaton import syntax_tree
 
-__all__ = ["filtered", "required_words"]
+__all__ = ["filtered", "required_words", "word_test"]
 
 _MIN_WORD = 3
 _MAX_WORDS = 8  # beyond this the substring tests cost about what the search does
@@ -104,20 +104,18 @@ def _lowered(text: str) -> str:
     return low
 
 
-def filtered(
+def word_test(
     compiled: re.Pattern[str],
-    search: Callable[..., Any],
-    finditer: Callable[..., Any],
     most: int = _MAX_WORDS,
     most_beyond_ascii: int = _MAX_WORDS_BEYOND_ASCII,
-) -> dict[str, Callable[..., Any]]:
-    """``search`` and ``finditer`` behind the pattern's word test; none when it has no words.
-    A text is tested for at most ``most`` words, a text with non-ASCII characters for up to
-    ``most_beyond_ascii``: ``re`` runs it (not RE2), trying each position, and the substring
-    tests cost less than that."""
+) -> Callable[[object], bool] | None:
+    """A test that is True for a text the pattern cannot match (none of its words is there), or
+    None when it has no words. A text is tested for at most ``most`` words, a text with
+    non-ASCII characters for up to ``most_beyond_ascii``: ``re`` runs it (not RE2), trying each
+    position, and the substring tests cost less than that."""
     many = required_words(compiled.pattern, compiled.flags, max(most, most_beyond_ascii))
     if not many:
-        return {}
+        return None
     few = many if len(many) <= most else None
     if len(many) > most_beyond_ascii:
         many = few
@@ -136,12 +134,23 @@ def filtered(
                 return False
         return True
 
-    def filtered_search(*args: Any, **kwargs: Any) -> Any:
-        text = args[0] if args else kwargs.get("string")
-        return None if absent(text) else search(*args, **kwargs)
+    return absent
 
-    def filtered_finditer(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        text = args[0] if args else kwargs.get("string")
-        return iter(()) if absent(text) else finditer(*args, **kwargs)
+
+def filtered(
+    search: Callable[..., Any], finditer: Callable[..., Any], absent: Callable[[object], bool]
+) -> dict[str, Callable[..., Any]]:
+    """``search`` and ``finditer`` (a pattern's own, re's) behind the word test ``absent``."""
+
+    # The parameters are named as re's (string, pos, endpos): callers may pass them by name.
+    def filtered_search(string: str, pos: int = 0, endpos: int | None = None) -> Any:
+        if absent(string):
+            return None
+        return search(string, pos) if endpos is None else search(string, pos, endpos)
+
+    def filtered_finditer(string: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
+        if absent(string):
+            return iter(())
+        return finditer(string, pos) if endpos is None else finditer(string, pos, endpos)
 
     return {"search": filtered_search, "finditer": filtered_finditer}

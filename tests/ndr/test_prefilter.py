@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import handlers.diagnosis  # noqa: F401  (imports every reader module, so every lazy pattern)
 from handlers.ndr import lazyre, prefilter
-from handlers.ndr.prefilter import filtered, required_words
+from handlers.ndr.prefilter import filtered, required_words, word_test
 from tests.ndr.test_automaton import _texts
 
 
@@ -49,9 +49,9 @@ def _spans(match: object) -> object:
 
 
 FILTERED = [
-    (compiled, methods)
+    (compiled, filtered(compiled.search, compiled.finditer, absent))
     for compiled in map(_plain, lazyre._ALL)
-    if (methods := filtered(compiled, compiled.search, compiled.finditer))
+    if (absent := word_test(compiled))
 ]
 
 
@@ -76,7 +76,9 @@ def test_the_word_test_agrees_with_the_pattern_on_every_sample_text() -> None:
 )
 def test_a_text_in_any_script_is_word_tested_as_re_folds_its_case(text: str) -> None:
     compiled = re.compile(r"remote server|kelvin|mission", re.IGNORECASE)
-    methods = filtered(compiled, compiled.search, compiled.finditer)
+    absent = word_test(compiled)
+    assert absent is not None
+    methods = filtered(compiled.search, compiled.finditer, absent)
     for candidate in (
         text,
         text + " Remote SERVER",
