@@ -272,19 +272,21 @@ def find_remote(text: str) -> tuple[str | None, str | None]:
     return (host.rstrip(".").lower() if host else None), (ips[0] if ips else None)
 
 
-# Lower case, run on lower-cased text: several times faster than re.IGNORECASE here.
+# Lower case, run on lower-cased text: several times faster than re.IGNORECASE here. Each stage
+# is a whole word ("after database", "after authentication" are prose): "(?:[^a-z]|$)" rather
+# than a lookahead, which RE2 does not have (only the groups are read, not where a match ends).
 _COMMAND = lazy(
-    r"in reply to (?:the )?(rcpt to|mail from|data|end of data|helo|ehlo|starttls|auth|quit|rset)"
+    r"(?:in reply to (?:the )?(rcpt to|mail from|data|end of data|helo|ehlo|starttls|auth|quit|rset)"
     r"|after (rcpt to|mail from|end of data|data|helo|ehlo|starttls|initial connection|auth)"
     r"|>>> (rcpt to|mail from|data|helo|ehlo|starttls)"
-    r"|\[(rcpt_to|mail_from|data)\]"
     r"|after (rcpt|mail|data) command"
     r"|smtp:(rcpt|mail|data)\b"
     r"|did not like our (rcpt to|mail from|final data|data)"
     r"|(?:failed|error) after i sent the (message)"
     r"|most progress was (rcpt to|mail from|data)"
-    r"|does not like (recipient)"  # qmail-remote: the recipient was refused at RCPT TO
-    r"(?![a-z])",  # a whole word: "after database", "after authentication" are prose
+    r"|does not like (recipient))"  # qmail-remote: the recipient was refused at RCPT TO
+    r"(?:[^a-z]|$)"
+    r"|\[(rcpt_to|mail_from|data)\]",  # (a tag, not a word: anything may follow)
 )
 _COMMAND_NAMES = {
     "rcpt": "RCPT",

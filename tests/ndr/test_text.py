@@ -69,3 +69,17 @@ def test_a_dotted_quad_is_an_address_exactly_when_python_says_so(octets: list[in
     except ValueError:
         expected = []
     assert find_ips(f"client [{dotted}] refused") == expected
+
+
+def test_the_smtp_stage_is_a_whole_word_not_the_start_of_one() -> None:
+    """ "after database" in a sentence is not the DATA stage; the real one comes later."""
+    from handlers.ndr import read
+
+    pasted = (
+        "<bob@example.com>: host mx.example.com[192.0.2.10] said: 550 5.1.1 <bob@example.com>:\n"
+        "    Recipient address rejected: no such user after database lookup\n"
+        "    (in reply to RCPT TO command)\n"
+    )
+    (recipient,) = read(pasted).recipients
+    assert recipient.command == "RCPT"
+    assert read(pasted.replace("RCPT TO command", "end of DATA")).recipients[0].command == "DATA"
