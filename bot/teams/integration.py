@@ -37,6 +37,7 @@ from bot.settings import Settings, SettingsError
 from bot.store.chat import ChatStore
 from bot.teams.activities import problems
 from bot.teams.bot import NdrTeamsBot
+from bot.teams.clients import ReusedClients
 from bot.teams.files import FileFetcher
 from bot.teams.poster import TeamsPoster
 from handlers.router import Router
@@ -102,7 +103,7 @@ class TeamsIntegration:
         """``authentication`` is a seam for tests (botbuilder's own parameterised
         authentication pointed at loopback); by default it is built from the settings."""
         self.settings = settings
-        self.authentication = authentication or self.authentication_for(settings)
+        self.authentication = ReusedClients(authentication or self.authentication_for(settings))
         self.adapter = CloudAdapter(self.authentication)
         self.adapter.on_turn_error = _on_turn_error
         self.files = FileFetcher(
