@@ -2,7 +2,7 @@
 
 ``email.message_from_bytes`` feeds a message through a line-by-line state machine (a generator
 per part, an end-of-file test per line per nesting level): about a fifth of the time the reader
-takes over a typical bounce. Most bounces are plain ASCII with well-formed headers, and for those
+takes over a typical bounce. Most bounces have well-formed headers, and for those
 :func:`message_tree` cuts the text at boundary and blank lines and builds the tree the standard
 parser builds: the same headers, payloads, preambles and trailing-newline rules, so everything
 downstream (content types, parameters, decoding) is still the standard library's. Its parts are
@@ -11,9 +11,10 @@ parameters once asked (``_Part``), as the reader asks each several times. The tr
 ``parse_document``'s alone, read and never changed or copied: a part's own methods that change
 its headers make it forget what it remembered, but a copy sharing its header list would not.
 
-Anything out of the ordinary (8-bit bytes, line breaks other than CR and LF, an envelope line
-inside the headers, a nested multipart reusing a boundary, parts nested more than 40 deep)
-returns None, and the caller uses ``email.message_from_bytes``. Header and boundary mistakes the
+Anything out of the ordinary (line breaks other than CR and LF, an envelope line inside the
+headers, a nested multipart reusing a boundary, parts nested more than 40 deep) returns None, and
+the caller uses ``email.message_from_bytes``. 8-bit bytes are read as that parser reads them
+(surrogates), and parts keep compat32's own handling of such headers. Header and boundary mistakes the
 standard parser tolerates are tolerated the same way (the same tree), but the ``defects`` it
 lists are not: the reader never reads them. A test builds both trees for every sample message,
 and for generated ones, and compares them.
@@ -37,11 +38,12 @@ _MAX_DEPTH = 40
 
 
 class _AsciiCompat32(Compat32):
-    """compat32 for a tree of ASCII text: its headers hold no surrogates (undecodable bytes), so
-    reading one returns the value as stored, without compat32's check for them on every read."""
+    """compat32, but an ASCII header value (most of them) is returned as stored: it holds no
+    surrogates (undecodable bytes), so compat32's check for them on every read is skipped. Any
+    other value gets compat32's own handling."""
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
-        if isinstance(value, str) and value.isascii():  # (a value set later may not be)
+        if isinstance(value, str) and value.isascii():
             return value
         return super().header_fetch_parse(name, value)
 
@@ -117,9 +119,9 @@ class _Unusual(Exception):
 
 def message_tree(raw: bytes) -> Message | None:
     """What ``email.message_from_bytes(raw)`` returns, or None where only it can say."""
-    if not raw.isascii():
-        return None
-    text = raw.decode("ascii")
+    # As the standard parser reads bytes: 8-bit ones become surrogates, which no header or
+    # boundary test matches and which compat32 turns back into bytes where they are read.
+    text = raw.decode("ascii", "surrogateescape")
     if any(char in text for char in _OTHER_BREAKS):
         return None
     try:

@@ -53,8 +53,22 @@ def test_every_corpus_bounce_gives_the_standard_tree() -> None:
     assert built >= 0.9 * len(paths)
 
 
+def test_eight_bit_bytes_give_the_standard_tree() -> None:
+    for raw in (
+        "Subject: caf\u00e9\n\nbody \u00e9\n".encode(),
+        "Subject: caf\u00e9\nContent-Type: text/plain; charset=iso-8859-1\n\nna\u00efve\n".encode(
+            "latin-1"
+        ),
+        b"From: a@b.example\nX-\xff: broken name\nTo: c@d.example\n\nbody\n",
+        b'Content-Type: multipart/mixed; boundary="b\xe9"\n\n--b\xe9\nx\n--b\xe9--\n',
+    ):
+        assert _check(raw)
+        part = message_tree(raw)
+        assert part is not None
+        assert part.items() == email.message_from_bytes(raw).items()  # compat32's own reading
+
+
 def test_unusual_input_is_left_to_the_standard_parser() -> None:
-    assert message_tree("Subject: caf\u00e9\n\nbody\n".encode()) is None  # 8-bit
     assert message_tree(b"Subject: a\n\nform\x0cfeed\n") is None  # a break only splitlines sees
     nested_same = (
         b'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
@@ -72,6 +86,7 @@ _BODY_LINE = st.sampled_from(
         "Content-Type: text/plain", "Content-Type: message/delivery-status",
         "Content-Type: message/rfc822", "Content-Type: multipart/mixed; boundary=c",
         "Content-Type: multipart/digest; boundary=c", " folded", "not a header line",
+        "caf\u00e9", "X-Caf\u00e9: 1", "Subject: \u00fcber", "--b\u00e9", "\u3042",
     ]
 )  # fmt: skip
 _TOP = st.sampled_from(
@@ -100,7 +115,8 @@ def test_generated_messages_give_the_standard_tree(
 ) -> None:
     lines = [*headers, "", *body]
     text = "".join(line + ends[number % len(ends)] for number, line in enumerate(lines))
-    _check(text.encode("ascii"))
+    _check(text.encode("utf-8"))
+    _check(text.encode("latin-1", "replace"))
 
 
 def test_parts_nested_beyond_reason_are_left_to_the_standard_parser() -> None:
