@@ -125,7 +125,10 @@ def parse_document(data: bytes | str) -> Document:
     # Only the first 60 lines (after leading blank ones) say whether it is a message: decode no more.
     head = b"\n".join(raw[:8192].lstrip(b"\r\n").split(b"\n", 61)[:61])
     if _looks_like_message(normalise(decode_bytes(head))):
-        message = message_tree(raw)  # the standard parser's tree, built faster where it can be
+        try:  # the standard parser's tree, built faster where it can be
+            message = message_tree(raw)
+        except Exception:  # a header the standard library itself cannot read (its own bug): the
+            message = None  # standard parser then fails the same way, and is guarded below
         if message is None:
             try:
                 message = email.message_from_bytes(raw)

@@ -278,3 +278,16 @@ def test_the_usual_date_is_read_as_the_standard_library_reads_it(
     when = parsedate_to_datetime(written)
     assert mine == when.date()
     assert mine - timedelta(days=1) == (when - timedelta(days=1)).date()
+
+
+@pytest.mark.parametrize("subject", [b"x", b"x\xe9"])  # ASCII, and 8-bit (the faster tree's too)
+def test_a_boundary_the_standard_library_cannot_decode_is_read_not_raised(subject: bytes) -> None:
+    """``boundary*=`` beside ``boundary*1=`` makes the standard library's RFC 2231 decoding fail
+    (it sorts None against an int); the message is still read, as text."""
+    raw = (
+        b"From: postmaster@example.com\nTo: a@example.org\nSubject: " + subject + b"\n"
+        b"Content-Type: multipart/report; boundary*=utf-8''%E9; boundary*1=x\n\n"
+        b"--x\nContent-Type: text/plain\n\n550 5.1.1 <bob@example.com>: user unknown\n--x--\n"
+    )
+    bounce = read(raw)
+    assert [r.status for r in bounce.recipients] == ["5.1.1"]
