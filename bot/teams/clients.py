@@ -8,6 +8,11 @@ Slack and Teams acknowledgements wait behind it. Apart from their credentials (w
 own token) the clients hold nothing of a turn, and botbuilder never closes them, so one per
 (bot, service URL, audience) serves every turn. :class:`ReusedClients` wraps the authentication
 the adapter is given and keeps them.
+
+The clients a proactive post is made with (``create_connector_factory``: ``continue_conversation``,
+``create_conversation``) are kept apart from those that answer an activity (the factory of an
+authenticated request): the poster turns msrest's own retries off on its clients, as the outbox
+retries on its own schedule, and replies keep them.
 """
 
 from __future__ import annotations
@@ -69,7 +74,8 @@ class ReusedClients(BotFrameworkAuthentication):
 
     def __init__(self, inner: BotFrameworkAuthentication) -> None:
         self.inner = inner
-        self._connectors: dict[Any, ConnectorClient] = {}
+        self._replying: dict[Any, ConnectorClient] = {}  # answers to an activity
+        self._posting: dict[Any, ConnectorClient] = {}  # proactive posts
         self._tokens: dict[str | None, UserTokenClient] = {}
 
     async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
@@ -86,12 +92,12 @@ class ReusedClients(BotFrameworkAuthentication):
         factory = getattr(result, "connector_factory", None)
         if factory is not None and not isinstance(factory, _Connectors):
             identity = result.claims_identity or ClaimsIdentity({}, is_authenticated=False)
-            result.connector_factory = _Connectors(factory, self._connectors, _app_id(identity))
+            result.connector_factory = _Connectors(factory, self._replying, _app_id(identity))
         return result
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
         inner = self.inner.create_connector_factory(claims_identity)
-        return _Connectors(inner, self._connectors, _app_id(claims_identity))
+        return _Connectors(inner, self._posting, _app_id(claims_identity))
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
         key = _app_id(claims_identity)

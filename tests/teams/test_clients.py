@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application
 from botframework.connector.auth import (
+    AuthenticateRequestResult,
     AuthenticationConstants,
     BotFrameworkAuthentication,
     ClaimsIdentity,
@@ -95,7 +96,11 @@ class _Inner(BotFrameworkAuthentication):
         self.made = 0
 
     async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
-        raise NotImplementedError
+        result = AuthenticateRequestResult()
+        result.claims_identity = _claims(auth_header)
+        result.audience = "https://api.botframework.com"
+        result.connector_factory = self.create_connector_factory(result.claims_identity)
+        return result
 
     async def authenticate_streaming_request(self, auth_header: str, channel: str) -> Any:
         raise NotImplementedError
@@ -137,3 +142,20 @@ async def test_a_client_is_kept_per_bot_service_url_and_audience() -> None:
     tokens = await reused.create_user_token_client(bot)
     assert await reused.create_user_token_client(bot) is tokens
     assert await reused.create_user_token_client(_claims("another-bot")) is not tokens
+
+
+async def test_a_proactive_post_s_client_is_not_the_one_that_answers_activities() -> None:
+    """The poster turns msrest's retries off on the clients it posts with (the outbox has its own
+    schedule); answers to activities keep them, so they never share a client."""
+    reused = ReusedClients(_Inner())
+    service, audience = "https://smba.trafficmanager.net/emea/", "https://api.botframework.com"
+    bot = "0f3c9a52-6d1e-4b7a-9c83-2e5f4a1b7d60"
+    answering = await reused.authenticate_request(None, bot)
+    replies = await answering.connector_factory.create(service, answering.audience)
+    again = await (await reused.authenticate_request(None, bot)).connector_factory.create(
+        service, audience
+    )
+    posting = await reused.create_connector_factory(_claims(bot)).create(service, audience)
+    assert again is replies
+    assert posting is not replies
+    assert await reused.create_connector_factory(_claims(bot)).create(service, audience) is posting
