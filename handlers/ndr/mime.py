@@ -160,10 +160,19 @@ def _part_text(part: email.message.Message) -> str:
     except Exception:
         payload = None
     if isinstance(payload, bytes):
-        charset = part.get_content_charset() or part.get_param("charset") or None
+        charset = _charset(part)
         return normalise(decode_bytes(payload, charset if isinstance(charset, str) else None))
     raw = part.get_payload()
     return normalise(raw) if isinstance(raw, str) else ""
+
+
+def _charset(part: email.message.Message) -> object:
+    """The part's declared charset, or None. A malformed RFC 2231 parameter (``charset*=`` beside
+    ``charset*1=``) makes the standard library's own decoding raise: no charset, then."""
+    try:
+        return part.get_content_charset() or part.get_param("charset") or None
+    except Exception:
+        return None
 
 
 def _message_block_text(part: email.message.Message) -> str:
@@ -187,7 +196,10 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
     ctype = ctype or part.get_content_type()
     doc.content_types.append(ctype)
     if ctype == "multipart/report" and not doc.report_type:
-        doc.report_type = str(part.get_param("report-type") or "").lower()
+        try:
+            doc.report_type = str(part.get_param("report-type") or "").lower()
+        except Exception:  # a malformed RFC 2231 parameter: the standard library raises
+            doc.report_type = ""
     if ctype.startswith("multipart/") and isinstance(part.get_payload(), str):
         # A multipart whose boundary parameter was lost (a badly folded header): its body is
         # still the text, sub-part headers and all.

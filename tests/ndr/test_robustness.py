@@ -281,13 +281,24 @@ def test_the_usual_date_is_read_as_the_standard_library_reads_it(
 
 
 @pytest.mark.parametrize("subject", [b"x", b"x\xe9"])  # ASCII, and 8-bit (the faster tree's too)
-def test_a_boundary_the_standard_library_cannot_decode_is_read_not_raised(subject: bytes) -> None:
-    """``boundary*=`` beside ``boundary*1=`` makes the standard library's RFC 2231 decoding fail
-    (it sorts None against an int); the message is still read, as text."""
+@pytest.mark.parametrize(
+    ("report", "part"),
+    [
+        (b"boundary*=utf-8''%E9; boundary*1=x", b"text/plain"),
+        (b"report-type*=utf-8''%E9; report-type*1=x; boundary=x", b"text/plain"),
+        (b"boundary=x", b"text/plain; charset*=utf-8''%E9; charset*1=x"),
+    ],
+)
+def test_a_parameter_the_standard_library_cannot_decode_is_read_not_raised(
+    subject: bytes, report: bytes, part: bytes
+) -> None:
+    """``name*=`` beside ``name*1=`` makes the standard library's RFC 2231 decoding fail (it
+    sorts None against an int), whether in a boundary, a report type or a charset; the message
+    is still read."""
     raw = (
         b"From: postmaster@example.com\nTo: a@example.org\nSubject: " + subject + b"\n"
-        b"Content-Type: multipart/report; boundary*=utf-8''%E9; boundary*1=x\n\n"
-        b"--x\nContent-Type: text/plain\n\n550 5.1.1 <bob@example.com>: user unknown\n--x--\n"
+        b"Content-Type: multipart/report; " + report + b"\n\n"
+        b"--x\nContent-Type: " + part + b"\n\n550 5.1.1 <bob@example.com>: user unknown\n--x--\n"
     )
     bounce = read(raw)
     assert [r.status for r in bounce.recipients] == ["5.1.1"]
