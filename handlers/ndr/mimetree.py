@@ -80,6 +80,16 @@ class _Part(Message):
             return failobj
         return self.policy.header_fetch_parse(*field)
 
+    def items(self) -> list[tuple[str, Any]]:
+        """As ``Message.items``, without a policy call for each ASCII value (returned as is)."""
+        fetch = self.policy.header_fetch_parse
+        return [
+            (name, value)
+            if value.__class__ is str and value.isascii()
+            else (name, fetch(name, value))
+            for name, value in self._headers  # type: ignore[attr-defined]
+        ]
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._remembered()
 

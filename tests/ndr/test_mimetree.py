@@ -20,6 +20,10 @@ def _difference(mine: Message, theirs: Message, path: str = "message") -> str | 
     for attr in ("_headers", "_unixfrom", "preamble", "epilogue", "_default_type"):
         if getattr(mine, attr) != getattr(theirs, attr):
             return f"{path}.{attr}: {getattr(mine, attr)!r} != {getattr(theirs, attr)!r}"
+    if [(k, type(v), str(v)) for k, v in mine.items()] != [
+        (k, type(v), str(v)) for k, v in theirs.items()
+    ]:
+        return f"{path}.items(): {mine.items()!r} != {theirs.items()!r}"
     a, b = mine._payload, theirs._payload  # type: ignore[attr-defined]
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
