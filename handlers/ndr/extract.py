@@ -383,6 +383,20 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _REPLY_CODE_WORD = re.compile(r"(?:^|\s)[45]\d\d[ -]")
 
 
+def _template_lines(text: str) -> set[int]:
+    """Where the template lines start. An ASCII report is searched once, by RE2; one in another
+    script only ``re`` can search, which tries every position of the whole list at each
+    character: there, line by line (no match runs across lines, so both find the same)."""
+    if text.isascii():
+        return {text.rfind("\n", 0, m.start()) + 1 for m in _BOILERPLATE.finditer(text)}
+    found, at = set(), 0
+    for line in text.split("\n"):
+        if _BOILERPLATE.search(line):
+            found.add(at)
+        at += len(line) + 1
+    return found
+
+
 def reason_paragraph(text: str, *, plain_ok: bool = False) -> str | None:
     """The report's most error-like paragraph once template sentences are set aside.
 
@@ -390,8 +404,7 @@ def reason_paragraph(text: str, *, plain_ok: bool = False) -> str | None:
     error (for reports known to be failures, written in words we do not recognise).
     """
     text = text[:50_000]
-    # The template lines, by where they start: one search over the report, not one per line.
-    template = {text.rfind("\n", 0, m.start()) + 1 for m in _BOILERPLATE.finditer(text)}
+    template = _template_lines(text)
     best: tuple[int, int, str] | None = None
     first: str | None = None
     spans, start = [], 0
