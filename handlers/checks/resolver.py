@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import cast
 
 import dns.asyncquery
 import dns.asyncresolver
@@ -41,6 +43,7 @@ import dns.message
 import dns.name
 import dns.nameserver
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 
 from handlers.checks.transport import UdpPool
@@ -54,6 +57,20 @@ _NEGATIVE_TTL_WITHOUT_SOA = 30  # seconds; RFC 2308 section 5 would not cache at
 _MAX_CACHE = 20_000
 PROBE_TTL = 600.0  # seconds a resolver's probe result is trusted before it is asked again
 PROBE_RETRY = 30.0  # seconds before a probe that got no answer at all is asked again
+
+
+_HEADER = struct.Struct("!HHHHHH")  # id, flags, and the four section counts
+_QUESTION_END = struct.Struct("!HH")  # type, class
+
+
+def query_wire(qid: int, qname: dns.name.Name, rdtype: int) -> bytes:
+    """``dns.message.make_query(qname, rdtype)`` as dnspython renders it with id ``qid``
+    (recursion desired, one question in class IN, no EDNS), built directly: its renderer takes
+    about 35 us a query, on the event loop that acknowledges chat requests, and this about 1 us.
+    A test holds the two to the same bytes."""
+    header = _HEADER.pack(qid, dns.flags.RD, 1, 0, 0, 0)
+    name = cast("bytes", qname.to_wire())  # (bytes when no file is given to write into)
+    return header + name + _QUESTION_END.pack(rdtype, dns.rdataclass.IN)
 
 
 class DnsUnavailable(Exception):
@@ -357,8 +374,8 @@ class DnsClient:
                 query = dns.message.make_query(qname, wanted)
 
                 def render(qid: int, query: dns.message.Message = query) -> bytes:
-                    query.id = qid
-                    return query.to_wire()
+                    query.id = qid  # (is_response below compares it)
+                    return query_wire(qid, qname, wanted)
 
                 try:
                     _qid, wire = await self._pools[(ip, port)].exchange(
