@@ -141,7 +141,7 @@ def parse_document(data: bytes | str) -> Document:
             if not doc.texts and not doc.dsn_texts:
                 # A multipart whose boundary never appears: the whole body is its preamble.
                 preamble = message.preamble or ""
-                body = message.get_payload()
+                body = _payload(message)
                 if not preamble and isinstance(body, str):
                     preamble = body
                 if preamble.strip():
@@ -162,8 +162,22 @@ def _part_text(part: email.message.Message) -> str:
     if isinstance(payload, bytes):
         charset = _charset(part)
         return normalise(decode_bytes(payload, charset if isinstance(charset, str) else None))
-    raw = part.get_payload()
+    raw = _payload(part)
     return normalise(raw) if isinstance(raw, str) else ""
+
+
+def _payload(part: email.message.Message) -> object:
+    """``part.get_payload()``; where that raises, the payload as the standard library gives it
+    with no usable charset. It decodes an 8-bit text payload with the part's charset parameter
+    and catches only LookupError: a malformed RFC 2231 parameter raises TypeError, a charset
+    like "idna" UnicodeError."""
+    try:
+        return part.get_payload()
+    except Exception:
+        raw = part._payload  # type: ignore[attr-defined]
+        if isinstance(raw, str):
+            return raw.encode("utf-8", "surrogateescape").decode("ascii", "replace")
+        return raw
 
 
 def _charset(part: email.message.Message) -> object:
@@ -177,13 +191,13 @@ def _charset(part: email.message.Message) -> object:
 
 def _message_block_text(part: email.message.Message) -> str:
     """The text of a ``message/delivery-status`` part, whichever way the parser stored it."""
-    payload = part.get_payload()
+    payload = _payload(part)
     if isinstance(payload, list):
         blocks = []
         for sub in payload[:_MAX_PARTS]:
             if isinstance(sub, email.message.Message):
                 blocks.append("\n".join(f"{k}: {decode_header(v)}" for k, v in sub.items()))
-                body = sub.get_payload()
+                body = _payload(sub)
                 if isinstance(body, str) and body.strip():
                     blocks[-1] += "\n" + body.strip()
         return normalise("\n\n".join(blocks))
@@ -200,7 +214,7 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
             doc.report_type = str(part.get_param("report-type") or "").lower()
         except Exception:  # a malformed RFC 2231 parameter: the standard library raises
             doc.report_type = ""
-    if ctype.startswith("multipart/") and isinstance(part.get_payload(), str):
+    if ctype.startswith("multipart/") and isinstance(_payload(part), str):
         # A multipart whose boundary parameter was lost (a badly folded header): its body is
         # still the text, sub-part headers and all.
         text = _part_text(part)
@@ -210,7 +224,7 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
     if part.is_multipart() and ctype.startswith("multipart/"):
         html_parts: list[email.message.Message] = []
         before = len(doc.texts)
-        payload = part.get_payload()
+        payload = _payload(part)
         for sub in payload if isinstance(payload, list) else []:
             if not isinstance(sub, email.message.Message):
                 continue
@@ -227,7 +241,7 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         doc.dsn_texts.append(_message_block_text(part))
     elif ctype in ("message/rfc822", "message/global", "message/partial"):
-        payload = part.get_payload()
+        payload = _payload(part)
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, email.message.Message) and not doc.original_headers:
             doc.original_headers = [(k, str(v)) for k, v in inner.items()[:500]]

@@ -71,7 +71,7 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
             continue
         try:
             return data.decode(_charset_alias(candidate))
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # (UnicodeError too: "idna", "undefined", a NUL)
             continue
     return data.decode("cp1252", errors="replace")
 

@@ -302,3 +302,55 @@ def test_a_parameter_the_standard_library_cannot_decode_is_read_not_raised(
     )
     bounce = read(raw)
     assert [r.status for r in bounce.recipients] == ["5.1.1"]
+
+
+_H = b"From: a@b.example\nTo: d@e.example\n"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _H + b"Content-Type: image/png; charset*=''x\n\n\xe9\n",
+        _H + b"Content-Type: multipart/report; charset*=us-ascii''utf-8\n\n\xe9\n",
+        _H + b"Content-Type: multipart/report; boundary=x; charset=idna\n\n\xe9\n",
+        _H + b"Content-Type: message/delivery-status\n\n"
+        b"Status: 5.1.1\nContent-Type: text/plain; charset*=''x\n\xe9\n",
+        _H + b"Content-Type: text/plain; charset=undefined\n\n550 5.1.1 <bob@example.com>\n",
+        _H + b'Content-Type: text/plain; charset="a\x00b"\n\n550 5.1.1 <bob@example.com>\n',
+    ],
+)
+def test_a_charset_the_standard_library_cannot_use_is_read_not_raised(raw: bytes) -> None:
+    """The standard library decodes an 8-bit payload with the part's charset parameter and only
+    expects an unknown name: a malformed RFC 2231 one, a codec that is not a text encoding
+    ("idna", "undefined") or a NUL raised out of read()."""
+    read(raw)
+
+
+_PARAMETER_NAMES = st.sampled_from([b"charset", b"boundary", b"report-type", b"name", b"format"])
+_STARS = st.sampled_from([b"", b"*", b"*0", b"*1", b"*0*", b"*1*", b"*x", b"**"])
+_VALUES = st.sampled_from(
+    [b"utf-8", b"us-ascii", b"undefined", b"idna", b"punycode", b"utf-16", b"\xe9", b"''", b"%",
+     b"utf-8''%E9", b"bogus'en'%G1", b"\"quoted \\\" \xe9\"", b"", b"a\x00b", b"B0", b"x" * 300]
+)  # fmt: skip
+_PARAMETER = st.tuples(_PARAMETER_NAMES, _STARS, _VALUES).map(lambda t: t[0] + t[1] + b"=" + t[2])
+_TYPES = st.sampled_from(
+    [b"text/plain", b"multipart/report", b"multipart/mixed", b"message/delivery-status",
+     b"message/rfc822", b"text/rfc822-headers", b"image/png", b"text/html", b""]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(_TYPES, st.lists(_PARAMETER, max_size=4)), min_size=1, max_size=3),
+    st.sampled_from([b"caf\xe9 550 5.1.1 <bob@example.com>\n", b"Status: 5.1.1\n\n\xe9\n"]),
+    st.booleans(),
+)
+def test_parts_with_any_parameters_never_raise(
+    parts: list[tuple[bytes, list[bytes]]], body: bytes, crlf: bool
+) -> None:
+    raw = _H + b"MIME-Version: 1.0\n"
+    for number, (ctype, parameters) in enumerate(parts):
+        header = b"Content-Type: " + ctype + b"".join(b"; " + p for p in parameters)
+        raw += (b"--B0\n" if number else b"") + header + b"\n\n"
+    raw += body + b"--B0--\n"
+    read(raw.replace(b"\n", b"\r\n") if crlf else raw)
