@@ -134,7 +134,10 @@ class Dmarc:
         if failure is not None:
             return [self._failure(failure, now)]
         if is_feedback_report(data):  # an ARF message that is no failure report: not kept
-            why = "a feedback report that is not a DMARC failure report (not kept: it carries mail)"
+            why = (
+                "a feedback report that is not a readable DMARC failure report"
+                " (not kept: it carries mail)"
+            )
             self.store.refuse(raw=b"", source=source, reason=why, at=now)
             return [Ingested("refused", why)]
         try:

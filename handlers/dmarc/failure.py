@@ -53,9 +53,18 @@ def is_feedback_report(data: bytes) -> bool:
 
 
 def read_failure_report(data: bytes) -> FailureReport | None:
-    """The report in ``data`` when it is an authentication-failure report, else None."""
+    """The report in ``data`` when it is an authentication-failure report, else None (also when
+    the standard library cannot read the message: it raises on some malformed RFC 2231
+    parameters and charsets)."""
     if b"feedback-report" not in data[:65536].lower():
         return None
+    try:
+        return _read_failure_report(data)
+    except Exception:
+        return None
+
+
+def _read_failure_report(data: bytes) -> FailureReport | None:
     message = email.message_from_bytes(data[: 4 * 1024 * 1024], policy=email.policy.compat32)
     for part in message.walk():
         if part.get_content_type() != "message/feedback-report":

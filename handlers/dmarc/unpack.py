@@ -125,13 +125,20 @@ def _members(data: bytes, budget: _Budget, where: str) -> list[tuple[str, bytes]
 def _attachments(data: bytes) -> list[tuple[str, bytes]]:
     if data.startswith(b"From "):  # one message of an mbox: drop the separator line
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
-    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.compat32)
+        parts = list(message.walk())
+    except Exception as error:  # the standard library's own bugs on malformed RFC 2231 parameters
+        raise UnpackError(f"the message cannot be read ({type(error).__name__})") from None
     out: list[tuple[str, bytes]] = []
-    for part in message.walk():
+    for part in parts:
         if part.is_multipart() or len(out) >= _MAX_FILES:
             continue
         ctype = part.get_content_type()
-        name = str(part.get_filename() or "")
+        try:
+            name = str(part.get_filename() or "")
+        except Exception:  # a malformed RFC 2231 filename: the attachment has no name then
+            name = ""
         if ctype.startswith("text/plain") and not name:
             continue  # the covering note
         if ctype.startswith(("image/", "audio/", "video/")):

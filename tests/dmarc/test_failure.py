@@ -113,3 +113,13 @@ def test_an_abuse_report_is_refused_and_its_mail_not_kept(
     assert result.status == "refused" and "not kept" in result.message
     ((raw,),) = db.conn.execute("SELECT raw FROM dmarc_refused").fetchall()
     assert zlib.decompress(raw) == b""  # the refusal is kept, the mail it carried is not
+
+
+def test_a_failure_report_the_standard_library_cannot_read_is_none_not_raised() -> None:
+    raw = (
+        b"From: a@b.example\nTo: dmarc@contoso.com\n"
+        b"Content-Type: multipart/report; report-type=feedback-report;"
+        b" boundary*=utf-8''%E9; boundary*1=x\n\n--x\nContent-Type: message/feedback-report\n\n"
+        b"Feedback-Type: auth-failure\n--x--\n"
+    )
+    assert read_failure_report(raw) is None

@@ -115,3 +115,21 @@ def test_a_gzip_of_several_members_is_read_whole() -> None:
     half = len(XML) // 2
     (found,) = unpack(gzip.compress(XML[:half]) + gzip.compress(XML[half:]))
     assert found.xml == XML
+
+
+def test_a_malformed_attachment_name_or_boundary_is_read_or_refused_not_raised() -> None:
+    """The standard library raises on ``name*=`` beside ``name*1=`` (RFC 2231): the attachment
+    is still read without its name, and a message whose boundary cannot be read is refused
+    with the reason, as any unreadable input is."""
+    named = _message(gzip.compress(XML), "r.xml.gz", "application/gzip").replace(
+        b'filename="r.xml.gz"', b"filename*=utf-8''%E9; filename*1=r.xml.gz"
+    )
+    assert b"filename*1=" in named
+    (found,) = unpack(named)
+    assert found.xml == XML
+    broken = (
+        b"From: a@b.example\nTo: dmarc@contoso.com\n"
+        b"Content-Type: multipart/mixed; boundary*=utf-8''%E9; boundary*1=x\n\n--x\n--x--\n"
+    )
+    with pytest.raises(UnpackError, match="cannot be read"):
+        unpack(broken)
