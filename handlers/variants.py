@@ -41,7 +41,7 @@ def match_variant(
     # Variants with text rules can only match when text one of their rules needs is present
     # (a phrase, a tag, the literal part of a regex): the rest are skipped without scoring.
     textual = set(index.ungated)
-    for needed in hits.present:
+    for needed in hits.found:
         textual.update(index.triggers[needed])
     best: tuple[float, Variant, CodeRange | None, str] | None = None
     microsoft = system in MICROSOFT
@@ -287,8 +287,7 @@ class _TextHits:
         self.lowered = text.lower()
         # Every trigger of the catalogue (phrase, tag, regex literal) looked for once, up front,
         # in one pass.
-        self.present = index.words.present(self.lowered)
-        self.found = frozenset(self.present)
+        self.found = frozenset(index.words.present(self.lowered))
         self._regexes: dict[re.Pattern[str], int] = {}
         self._tags: dict[str, bool] = {}
 

@@ -273,18 +273,21 @@ def accelerate(
     # cannot match the empty string.
     can_be_empty = _min_width(compiled) == 0
 
-    # RE2 takes a text of _MIN_TEXT or more ASCII characters, without an end position, and
-    # without a final newline the pattern's "$" would see differently; re takes the rest.
+    def for_re2(text: str, endpos: int | None) -> bool:
+        """RE2 takes a text of _MIN_TEXT or more ASCII characters, without an end position, and
+        without a final newline the pattern's "$" would see differently; re takes the rest."""
+        return (
+            endpos is None
+            and len(text) >= _MIN_TEXT
+            and text.isascii()
+            and not (dollar and text.endswith("\n"))
+        )
+
     # The parameters are named as re's (string, pos, endpos): callers may pass them by name.
     def search(string: str, pos: int = 0, endpos: int | None = None) -> Any:
         if absent is not None and absent(string):
             return None
-        if (
-            endpos is None
-            and len(string) >= _MIN_TEXT
-            and string.isascii()
-            and not (dollar and string.endswith("\n"))
-        ):
+        if for_re2(string, endpos):
             data = string.encode("ascii")
             pos = min(max(pos, 0), len(data))
             spans = find(unanchored, data, pos, len(data))
@@ -294,13 +297,7 @@ def accelerate(
     def finditer(string: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
         if absent is not None and absent(string):
             return iter(())
-        if (
-            can_be_empty
-            or endpos is not None
-            or len(string) < _MIN_TEXT
-            or not string.isascii()
-            or (dollar and string.endswith("\n"))
-        ):
+        if can_be_empty or not for_re2(string, endpos):
             return py_finditer(string, pos) if endpos is None else py_finditer(string, pos, endpos)
         return iterate(string, pos)
 

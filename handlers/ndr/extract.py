@@ -360,9 +360,8 @@ def extract_prose_candidates(text: str) -> list[Candidate]:
     return found
 
 
-# Fixed sentences of report templates: never the reason for a particular failure.
-# Template sentences, one line each: searched over a whole report at once, so a blank is
-# "[^\S\n]" (any but a line break) and no match runs across lines.
+# Fixed sentences of report templates, never the reason for a particular failure; one line each:
+# a blank is "[^\S\n]" (any but a line break), so no match runs across lines.
 _BOILERPLATE = lazy(
     r"created automatically by mail delivery|a message that you sent could not be delivered"
     r"|this is a permanent error|the following address\(es\) failed|this is the mail system at"

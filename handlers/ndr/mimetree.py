@@ -14,9 +14,9 @@ its headers make it forget what it remembered, but a copy sharing its header lis
 Anything out of the ordinary (line breaks other than CR and LF, an envelope line inside the
 headers, a nested multipart reusing a boundary, parts nested more than 40 deep) returns None, and
 the caller uses ``email.message_from_bytes``. 8-bit bytes are read as that parser reads them
-(surrogates), and parts keep compat32's own handling of such headers. Header and boundary mistakes the
-standard parser tolerates are tolerated the same way (the same tree), but the ``defects`` it
-lists are not: the reader never reads them. A test builds both trees for every sample message,
+(surrogates), and parts keep compat32's own handling of such headers. Header and boundary
+mistakes the standard parser tolerates are tolerated the same way (the same tree), but the
+``defects`` it lists are not: the reader never reads them. A test builds both trees for every sample message,
 and for generated ones, and compares them.
 """
 

@@ -97,9 +97,8 @@ def _lowered(text: str) -> str:
     last = _last
     if last[0] is text:
         return last[1]
-    low = text.lower()
-    if not text.isascii() and any(char in text for char in _FOLDED_TO_ASCII):
-        low = text.translate(_TO_ASCII_LETTER).lower()
+    folded = not text.isascii() and any(char in text for char in _FOLDED_TO_ASCII)
+    low = (text.translate(_TO_ASCII_LETTER) if folded else text).lower()
     _last = (text, low)
     return low
 
