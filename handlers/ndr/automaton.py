@@ -60,7 +60,7 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
     """``source`` in RE2's syntax with ``re``'s meaning, or None where they could differ; and
     whether it has a ``$`` that means "end" only for a text not ending in a newline (``re``'s
     ``$`` outside ``MULTILINE`` also matches before a final newline; RE2's ``\\z`` does not)."""
-    if not source.isascii() or flags & ~_FLAGS or "{," in source:
+    if flags & ~_FLAGS or "{," in source:
         return None
     if not _reads_alike(source, flags):
         return None
@@ -70,6 +70,20 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
     i = 0
     while i < len(source):
         char = source[i]
+        if not char.isascii() or (char == "\\" and not source[i + 1 : i + 2].isascii()):
+            # A character beyond ASCII (or its escape) never matches in an ASCII text, the only
+            # kind RE2 is given; U+0080 neither, and as a range's end it keeps the range's ASCII.
+            # Unless re's case folding matches it to ASCII ("K", the Kelvin sign, to "k"), or it
+            # ends a range that ignores case (which could hold such a character).
+            width = 2 if char == "\\" else 1
+            ranged = source[i + width : i + width + 1] == "-" or (out and out[-1] == "-")
+            if _folds_to_ascii(source[i + width - 1], flags) or (
+                in_class and ranged and flags & re.IGNORECASE
+            ):
+                return None
+            out.append("\\x80" if in_class else "\\x{80}")
+            i += width
+            continue
         if char == "\\" and i + 1 < len(source):
             escaped = source[i + 1]
             if (escaped.isdigit() and escaped != "0") or escaped in "ZgNu":
@@ -121,6 +135,17 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
     )  # fmt: skip
     translated = "".join(out)
     return (f"(?{prefix}){translated}" if prefix else translated), dollar
+
+
+_ASCII_CHARACTERS = "".join(map(chr, range(128)))
+
+
+def _folds_to_ascii(char: str, flags: int) -> bool:
+    """True when ``re`` matches the (non-ASCII) character to an ASCII one: ignoring case, "K"
+    (the Kelvin sign) matches "k". Asked of ``re`` itself, once per pattern."""
+    if not flags & re.IGNORECASE:
+        return False
+    return re.search(re.escape(char), _ASCII_CHARACTERS, re.IGNORECASE) is not None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from handlers.ndr.headers import parse_header_block
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.mimetree import message_tree
 from handlers.ndr.paste import repair
 from handlers.ndr.text import (
@@ -268,7 +269,7 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
 
 # Where a copy of the original message starts inside a text part (Exim, qmail, Sendmail, Exchange,
 # Gmail and generic "original message" separators). One line each, anchored: linear to search.
-_ORIGINAL_MARKERS = re.compile(
+_ORIGINAL_MARKERS = lazy(
     r"^[ \t]*(?:"
     r"-{2,}\s*This is a copy of the message, including all the headers\.?\s*-*"
     r"|-{2,}\s*The header of the original message is following\.?\s*-*"

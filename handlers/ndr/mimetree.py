@@ -97,8 +97,35 @@ class _Part(Message):
         params = self.__dict__.setdefault("_params", {})
         found = params.get(header, _MISSING)
         if found is _MISSING:
-            found = params[header] = super()._get_params_preserve(_MISSING, header)  # type: ignore[misc]
+            value = self.get(header, _MISSING)
+            if value.__class__ is str and not _NOT_PLAIN.intersection(value):
+                found = _plain_params(value)
+            else:  # quoting, escapes, RFC 2231 (or no such header): the standard library's
+                found = super()._get_params_preserve(_MISSING, header)  # type: ignore[misc]
+            params[header] = found
         return failobj if found is _MISSING else list(found)  # a copy, as each call gives one
+
+
+_NOT_PLAIN = frozenset('"\\*')  # the characters the standard parse does more than split on
+
+
+def _plain_params(value: str) -> list[tuple[str, str]]:
+    """What ``Message._get_params_preserve`` gives for a value without quotes, backslashes or
+    RFC 2231 asterisks: each ";"-separated piece split at its first "=" and stripped, the name
+    lower-cased when there is an "="; every value after the first quoted, a "<...>" unwrapped."""
+    params: list[tuple[str, str]] = []
+    for piece in value.split(";"):
+        name, equals, rest = piece.partition("=")
+        if equals:
+            name, rest = name.strip().lower(), rest.strip()
+        else:
+            name = piece.strip()
+        if params:
+            if len(rest) > 1 and rest.startswith("<") and rest.endswith(">"):
+                rest = rest[1:-1]
+            rest = f'"{rest}"'
+        params.append((name, rest))
+    return params
 
 
 def _forgetting(method: Any) -> Any:

@@ -24,6 +24,7 @@ from handlers.ndr.facts import (
 )
 from handlers.ndr.headers import parse_original
 from handlers.ndr.kind import BOUNCE_PHRASES, non_bounce_kind
+from handlers.ndr.lazyre import lazy
 from handlers.ndr.mime import Document, parse_document, split_original
 from handlers.ndr.model import Bounce, FailedRecipient, Kind, OriginalMessage
 from handlers.ndr.phrases import REFUSAL_SENTENCES
@@ -319,10 +320,10 @@ def _is_failure(recipient: FailedRecipient) -> bool:
     return bool(recipient.diagnostic and FAILURE_WORDS.search(recipient.diagnostic))
 
 
-_FINAL = re.compile(r"gave up|giving up|expired|will not (?:be )?retr|permanent", re.I)
+_FINAL = lazy(r"gave up|giving up|expired|will not (?:be )?retr|permanent", re.I)
 # The words of a delay notice: the sending side telling its user it is still trying (as opposed
 # to a 4xx reply quoted in a log or an app's error, which is only a transient refusal).
-_DELAY_TEXT = re.compile(
+_DELAY_TEXT = lazy(
     r"\(Delay\)|has been delayed|delivery delayed|will be retried|will retry|warning message only"
     r"|not yet been delivered|still trying|delivery incomplete|this is a temporary (?:error|problem)"
     r"|temporary problem delivering|address(?:\(es\)|es) deferred|delay reason:|will be reattempted"
@@ -338,11 +339,11 @@ def _ndr_kind(
         delayed = all(
             r.action == "delayed" or (r.action is None and r.permanent is False) for r in recipients
         )
-        if delayed and not re.search(_FINAL, report[:50_000]):
+        if delayed and not _FINAL.search(report[:50_000]):
             return Kind.DELAY
-        if all(r.status is None and r.reply_code is None for r in recipients) and re.search(
-            _DELAY_TEXT, doc.header("subject") + "\n" + report[:50_000]
-        ):
+        if all(
+            r.status is None and r.reply_code is None for r in recipients
+        ) and _DELAY_TEXT.search(doc.header("subject") + "\n" + report[:50_000]):
             return Kind.DELAY
         return Kind.BOUNCE
     if recipients and all(r.action in ("delivered", "relayed", "expanded") for r in recipients):

@@ -104,11 +104,36 @@ def test_the_engines_agree_on_generated_text(text: str) -> None:
         (r"(a*)+b|c|d", 0),
         (r"(?m:x$)|q1|q2|q3|q4|q5|q6", 0),  # a group switching MULTILINE on
         (r"(?-m:x$)|q1|q2|q3|q4|q5|q6", re.MULTILINE),  # or off
+        ("\u212aelvin|b|c", re.IGNORECASE),  # the Kelvin sign: "k" to re, ignoring case
+        ("[\u2000-\u2200]x|b|c", re.IGNORECASE),  # a range that holds the Kelvin sign
     ],
 )
 @pytest.mark.filterwarnings("ignore:Possible nested set")
 def test_syntax_the_engines_read_differently_stays_with_re(source: str, flags: int) -> None:
     assert automaton.accelerate(re.compile(source, flags)) == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["to", "To", ":", "\uff1a", "<", "a@b.example", " ", "\u53d1\u9001\u7ed9", "x", "\n"]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_characters_beyond_ascii_in_a_pattern_mean_what_they_mean_to_re(text: str) -> None:
+    # On an ASCII text (the only kind RE2 is given) such a character matches nothing: RE2 is
+    # given a character no ASCII text holds, in a class too, and in a range's end.
+    for source, flags in [
+        ("(?:\u53d1\u9001\u7ed9|to|for)\\s*[:\uff1a]?\\s*<?([a-z@.]+)", re.IGNORECASE),
+        ("[^\uff1a<]+|[a-\u00ff]+x|\u00e9t\u00e9|q|r|s|t", 0),
+    ]:
+        compiled = re.compile(source, flags)
+        methods = automaton.accelerate(compiled)
+        assert methods, source
+        _agree(compiled, methods, text)
+        _agree(compiled, methods, "...................." + text)
 
 
 def test_whitespace_means_what_re_means() -> None:

@@ -172,3 +172,26 @@ def test_a_part_answers_as_the_standard_one_whatever_is_done_with_its_answers() 
     del mine["Subject"], theirs["Subject"]
     mine["Subject"] = theirs["Subject"] = "caf\udce9"
     assert type(mine.get("subject")) is type(theirs.get("subject"))  # a Header, as compat32 has it
+
+
+_PARAM_TEXT = st.text(alphabet=";=<> \t\"\\*%'abcXY/.-1é", max_size=12)
+_PARAM = st.tuples(
+    _PARAM_TEXT,
+    st.sampled_from(["", "=", " = ", "*=", "*0*="]),
+    st.one_of(_PARAM_TEXT, _PARAM_TEXT.map("<{}>".format), _PARAM_TEXT.map('"{}"'.format)),
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_PARAM, max_size=4).map(";".join))
+def test_a_part_reads_parameters_as_the_standard_one(value: str) -> None:
+    raw = f"Content-Type: text/plain;{value}\nX-Report: a;{value}\n\nbody\n".encode()
+    mine, theirs = message_tree(raw), email.message_from_bytes(raw)
+    assert mine is not None
+    for header in ("content-type", "x-report"):
+        assert mine.get_params(header=header) == theirs.get_params(header=header)
+        assert mine.get_params(header=header, unquote=False) == theirs.get_params(
+            header=header, unquote=False
+        )
+    assert mine.get_content_charset() == theirs.get_content_charset()
+    assert mine.get_param("a") == theirs.get_param("a")
