@@ -8,7 +8,7 @@ to 30 times faster here, and never backtracks on a hostile paste.
 RE2 answers a ``search`` or ``finditer`` only where the answer is provably ``re``'s:
 
 * the pattern is ASCII, uses only the ``IGNORECASE``, ``MULTILINE`` and ``DOTALL`` flags, and none
-  of the syntax the two engines read differently (lookaround, back-references, ``\\Z``, ``{,n}``,
+  of the syntax the two engines read differently (lookaround, back-references, ``{,n}``,
   ``\\S`` inside a class, a repeat whose body can match nothing, a group switching MULTILINE);
   ``\\s`` is spelled out as Python's set, and a ``$`` outside ``MULTILINE`` is RE2's ``\\z``,
   with a text that ends in a newline left to ``re``;
@@ -86,9 +86,11 @@ def _translate(source: str, flags: int) -> tuple[str, bool] | None:
             continue
         if char == "\\" and i + 1 < len(source):
             escaped = source[i + 1]
-            if (escaped.isdigit() and escaped != "0") or escaped in "ZgNu":
-                return None  # back-reference, \Z, \g<...>, named character, \uXXXX
-            if escaped == "s":
+            if (escaped.isdigit() and escaped != "0") or escaped in "gNu":
+                return None  # back-reference, \g<...>, named character, \uXXXX
+            if escaped == "Z":
+                out.append("\\z")  # the very end, in both (RE2 spells it \z)
+            elif escaped == "s":
                 out.append(_SPACE if in_class else f"[{_SPACE}]")
             elif escaped == "S":
                 if in_class:

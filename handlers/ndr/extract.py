@@ -273,8 +273,10 @@ def find_remote(text: str) -> tuple[str | None, str | None]:
 
 
 # Lower case, run on lower-cased text: several times faster than re.IGNORECASE here. Each stage
-# is a whole word ("after database", "after authentication" are prose): "(?:[^a-z]|$)" rather
-# than a lookahead, which RE2 does not have (only the groups are read, not where a match ends).
+# is a whole word ("after database", "after authentication" are prose): "(?:[^a-z]|\Z)" rather
+# than a lookahead, which RE2 does not have (only the groups are read, not where a match ends);
+# "\Z", not "$", which also matches before a final newline (where "[^a-z]" already does) and
+# would send every text ending in one to re.
 _COMMAND = lazy(
     r"(?:in reply to (?:the )?(rcpt to|mail from|data|end of data|helo|ehlo|starttls|auth|quit|rset)"
     r"|after (rcpt to|mail from|end of data|data|helo|ehlo|starttls|initial connection|auth)"
@@ -285,7 +287,7 @@ _COMMAND = lazy(
     r"|(?:failed|error) after i sent the (message)"
     r"|most progress was (rcpt to|mail from|data)"
     r"|does not like (recipient))"  # qmail-remote: the recipient was refused at RCPT TO
-    r"(?:[^a-z]|$)"
+    r"(?:[^a-z]|\Z)"
     r"|\[(rcpt_to|mail_from|data)\]",  # (a tag, not a word: anything may follow)
 )
 _COMMAND_NAMES = {

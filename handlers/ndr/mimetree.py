@@ -98,32 +98,34 @@ class _Part(Message):
         found = params.get(header, _MISSING)
         if found is _MISSING:
             value = self.get(header, _MISSING)
-            if value.__class__ is str and not _NOT_PLAIN.intersection(value):
-                found = _plain_params(value)
-            else:  # quoting, escapes, RFC 2231 (or no such header): the standard library's
+            found = _plain_params(value) if value.__class__ is str else None
+            if found is None:  # escapes, RFC 2231, a quoted ";" (or no such header): the standard
                 found = super()._get_params_preserve(_MISSING, header)  # type: ignore[misc]
             params[header] = found
         return failobj if found is _MISSING else list(found)  # a copy, as each call gives one
 
 
-_NOT_PLAIN = frozenset('"\\*')  # the characters the standard parse does more than split on
-
-
-def _plain_params(value: str) -> list[tuple[str, str]]:
-    """What ``Message._get_params_preserve`` gives for a value without quotes, backslashes or
-    RFC 2231 asterisks: each ";"-separated piece split at its first "=" and stripped, the name
-    lower-cased when there is an "="; every value after the first quoted, a "<...>" unwrapped."""
+def _plain_params(value: str) -> list[tuple[str, str]] | None:
+    """What ``Message._get_params_preserve`` gives for a value without backslashes or RFC 2231
+    asterisks whose quotes hold no ";" (None for any other): each ";"-separated piece split at
+    its first "=" and stripped, the name lower-cased when there is an "="; every value after
+    the first unquoted (or a "<...>" unwrapped), then quoted again with its quotes escaped."""
+    if "\\" in value or "*" in value:
+        return None
+    pieces = value.split(";")
+    if '"' in value and any(piece.count('"') % 2 for piece in pieces):
+        return None  # a quoted ";": the standard parse does not split there
     params: list[tuple[str, str]] = []
-    for piece in value.split(";"):
+    for piece in pieces:
         name, equals, rest = piece.partition("=")
         if equals:
             name, rest = name.strip().lower(), rest.strip()
         else:
             name = piece.strip()
         if params:
-            if len(rest) > 1 and rest.startswith("<") and rest.endswith(">"):
+            if len(rest) > 1 and rest[0] + rest[-1] in ('""', "<>"):
                 rest = rest[1:-1]
-            rest = f'"{rest}"'
+            rest = '"' + rest.replace('"', '\\"') + '"'
         params.append((name, rest))
     return params
 

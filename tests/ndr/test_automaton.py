@@ -96,7 +96,6 @@ def test_the_engines_agree_on_generated_text(text: str) -> None:
         (r"abc(?!x)|def|ghi", 0),
         (r"(a)\1|b|c", 0),  # back-reference
         (r"a{,3}|b|c", 0),  # re's {,n}: a literal to RE2
-        (r"abc\Z|d|e", 0),
         (r"[[:alpha:]]|b|c", 0),  # a POSIX class to RE2, a set to re
         (r"caf\u00e9|b|c", 0),
         (r"abc|d|e", re.VERBOSE),
@@ -134,6 +133,20 @@ def test_characters_beyond_ascii_in_a_pattern_mean_what_they_mean_to_re(text: st
         assert methods, source
         _agree(compiled, methods, text)
         _agree(compiled, methods, "...................." + text)
+
+
+def test_the_very_end_means_what_re_means() -> None:
+    # re's \Z is the end of the text only (its "$" is also before a final newline): RE2's \z.
+    compiled = re.compile(r"(?:after|before) (data|rcpt)(?:[^a-z]|\Z)|q1|q2|q3|q4|q5|q6")
+    methods = automaton.accelerate(compiled)
+    assert methods
+    for text in (
+        "...... failed after data",
+        "...... failed after data\n",
+        "after rcpt\nafter data",
+    ):
+        _agree(compiled, methods, text)
+    assert methods["search"]("..... failed after database") is None
 
 
 def test_whitespace_means_what_re_means() -> None:
