@@ -7,11 +7,13 @@ to 30 times faster here, and never backtracks on a hostile paste.
 
 RE2 answers a ``search`` or ``finditer`` only where the answer is provably ``re``'s:
 
-* the pattern is ASCII, uses only the ``IGNORECASE``, ``MULTILINE`` and ``DOTALL`` flags, and none
+* the pattern uses only the ``IGNORECASE``, ``MULTILINE`` and ``DOTALL`` flags, and none
   of the syntax the two engines read differently (lookaround, back-references, ``{,n}``,
   ``\\S`` inside a class, a repeat whose body can match nothing, a group switching MULTILINE);
   ``\\s`` is spelled out as Python's set, and a ``$`` outside ``MULTILINE`` is RE2's ``\\z``,
-  with a text that ends in a newline left to ``re``;
+  with a text that ends in a newline left to ``re``; a character beyond ASCII in the pattern
+  matches nothing in an ASCII text, and RE2 is given one that matches nothing there either
+  (unless ``re``'s case folding could match it to an ASCII letter);
 * the text is ASCII (Unicode ``\\w``, ``\\b`` and case folding differ beyond it) and at least 20
   characters long (RE2's call costs about a microsecond);
 * the pattern is one ``re`` finds slowly: six alternatives or more, or two or more ignoring case.
@@ -23,13 +25,12 @@ and :class:`PatternSet` find many strings or patterns in one pass, under the sam
 
 from __future__ import annotations
 
-import functools
 import re
 import weakref
 from collections.abc import Callable, Iterator
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser  # type: ignore[attr-defined]
 from typing import Any
+
+from handlers.ndr.re2syntax import relaxed, syntax_tree, translate
 
 try:  # the automaton is an optimisation: without it every pattern is re's
     import re2 as _re2_pkg  # type: ignore[import-untyped]
@@ -39,154 +40,15 @@ except ImportError:  # pragma: no cover - exercised on installs without the whee
 
 __all__ = [
     "BUSY_AFTER", "CHECK", "LiteralSet", "Mismatch", "PatternSet", "accelerate", "prepare_sets",
-    "syntax_tree",
 ]  # fmt: skip
 
 CHECK = False  # tests: answer every accelerated call with both engines and compare
 _MIN_TEXT = 20  # shorter texts: re's call is cheaper than RE2's
 _MANY_WORDS = 40  # word tests in front of a set's pattern that only re can run
-_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE  # UNICODE: every str pattern
-# Python's \s over ASCII (str.isspace): RE2's own \s lacks \v and \x1c-\x1f. _BLANK: the same
-# less the line break, what "[^\S\n]" means.
-_BLANK = r"\t\x0b\x0c\r \x1c-\x1f"
-_SPACE = r"\n" + _BLANK
 
 
 class Mismatch(AssertionError):
     """With CHECK on: the two engines answered one call differently."""
-
-
-def _translate(source: str, flags: int) -> tuple[str, bool] | None:
-    """``source`` in RE2's syntax with ``re``'s meaning, or None where they could differ; and
-    whether it has a ``$`` that means "end" only for a text not ending in a newline (``re``'s
-    ``$`` outside ``MULTILINE`` also matches before a final newline; RE2's ``\\z`` does not)."""
-    if flags & ~_FLAGS or "{," in source:
-        return None
-    if not _reads_alike(source, flags):
-        return None
-    out: list[str] = []
-    in_class = False
-    dollar = False
-    i = 0
-    while i < len(source):
-        char = source[i]
-        if not char.isascii() or (char == "\\" and not source[i + 1 : i + 2].isascii()):
-            # A character beyond ASCII (or its escape) never matches in an ASCII text, the only
-            # kind RE2 is given; U+0080 neither, and as a range's end it keeps the range's ASCII.
-            # Unless re's case folding matches it to ASCII ("K", the Kelvin sign, to "k"), or it
-            # ends a range that ignores case (which could hold such a character).
-            width = 2 if char == "\\" else 1
-            ranged = source[i + width : i + width + 1] == "-" or (out and out[-1] == "-")
-            if _folds_to_ascii(source[i + width - 1], flags) or (
-                in_class and ranged and flags & re.IGNORECASE
-            ):
-                return None
-            out.append("\\x80" if in_class else "\\x{80}")
-            i += width
-            continue
-        if char == "\\" and i + 1 < len(source):
-            escaped = source[i + 1]
-            if (escaped.isdigit() and escaped != "0") or escaped in "gNu":
-                return None  # back-reference, \g<...>, named character, \uXXXX
-            if escaped == "Z":
-                out.append("\\z")  # the very end, in both (RE2 spells it \z)
-            elif escaped == "s":
-                out.append(_SPACE if in_class else f"[{_SPACE}]")
-            elif escaped == "S":
-                if in_class:
-                    return None
-                out.append(f"[^{_SPACE}]")
-            else:
-                out.append(source[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if char == "[" and source.startswith("[:", i):
-                return None  # RE2 reads "[:alpha:]" inside a class as a POSIX class
-            if char == "]" and not (out and out[-1] in ("[", "[^")):
-                in_class = False
-            out.append(char)
-        elif char == "[":
-            if source.startswith("[^\\S\\n]", i):  # a blank that is not a line break
-                out.append(f"[{_BLANK}]")
-                i += 7
-                continue
-            in_class = True
-            if source.startswith("[^", i):
-                out.append("[^")
-                i += 2
-                if source.startswith("]", i):  # "[^]...]": a literal ] first
-                    out.append("\\]")
-                    i += 1
-                continue
-            out.append("[")
-            if source.startswith("]", i + 1):
-                out.append("\\]")
-                i += 1
-        elif char == "$" and not flags & re.MULTILINE:
-            out.append("\\z")
-            dollar = True
-        elif char == "(" and source.startswith(("(?=", "(?!", "(?<=", "(?<!", "(?>", "(?P="), i):
-            return None
-        else:
-            out.append(char)
-        i += 1
-    prefix = "".join(
-        flag for bit, flag in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
-        if flags & bit
-    )  # fmt: skip
-    translated = "".join(out)
-    return (f"(?{prefix}){translated}" if prefix else translated), dollar
-
-
-_ASCII_CHARACTERS = "".join(map(chr, range(128)))
-
-
-def _folds_to_ascii(char: str, flags: int) -> bool:
-    """True when ``re`` matches the (non-ASCII) character to an ASCII one: ignoring case, "K"
-    (the Kelvin sign) matches "k". Asked of ``re`` itself, once per pattern."""
-    if not flags & re.IGNORECASE:
-        return False
-    return re.search(re.escape(char), _ASCII_CHARACTERS, re.IGNORECASE) is not None
-
-
-@functools.lru_cache(maxsize=1024)
-def syntax_tree(source: str, flags: int) -> Any:
-    """``re``'s own parse of a pattern (read here and by the word test; parsed once), or None
-    when it does not parse."""
-    try:
-        return _parser.parse(source, flags)
-    except (re.error, RecursionError):
-        return None
-
-
-def _reads_alike(source: str, flags: int) -> bool:
-    """False for the syntax whose meaning differs in a way the characters alone do not show: a
-    repeat whose body can match nothing (``(a*)+``: re stops the loop where one pass matched
-    nothing, RE2 goes on to the next alternative) and a group that switches MULTILINE itself
-    (``(?m:...)``: the $ rule above reads only the pattern's own flags)."""
-    tree = syntax_tree(source, flags)
-    if tree is None:
-        return False
-    pending = [list(tree)]
-    while pending:
-        for op, av in pending.pop():
-            if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-                _low, high, body = av
-                if high > 1 and body.getwidth()[0] == 0:
-                    return False
-                pending.append(list(body))
-            elif op is sre.SUBPATTERN:
-                if (av[1] | av[2]) & re.MULTILINE:
-                    return False
-                pending.append(list(av[3]))
-            elif op is sre.BRANCH:
-                pending.extend(list(branch) for branch in av[1])
-            elif op in (sre.ASSERT, sre.ASSERT_NOT):
-                pending.append(list(av[1]))
-            elif op is sre.GROUPREF_EXISTS:
-                return False
-    return True
 
 
 def _worth_it(compiled: re.Pattern[str]) -> bool:
@@ -283,14 +145,12 @@ def accelerate(
     each layer of wrapping cost about as much as RE2's own call); else none."""
     if _re2 is None or not _worth_it(compiled):
         return {}
-    translation = _translate(compiled.pattern, compiled.flags)
+    translation = translate(compiled.pattern, compiled.flags)
     if translation is None:
-        return {}
+        return _ruled_out(compiled, absent)
     translated, dollar = translation
-    options = _re2_pkg.Options()
-    options.log_errors = False
-    automaton = _re2.RE2(translated.encode("ascii"), options)
-    if not automaton.ok() or automaton.NumberOfCapturingGroups() != compiled.groups:
+    automaton = _automaton(translated)
+    if automaton is None or automaton.NumberOfCapturingGroups() != compiled.groups:
         return {}
     groupindex = dict(compiled.groupindex)
     find = automaton.Match
@@ -300,15 +160,7 @@ def accelerate(
     # cannot match the empty string.
     can_be_empty = _min_width(compiled) == 0
 
-    def for_re2(text: str, endpos: int | None) -> bool:
-        """RE2 takes a text of _MIN_TEXT or more ASCII characters, without an end position, and
-        without a final newline the pattern's "$" would see differently; re takes the rest."""
-        return (
-            endpos is None
-            and len(text) >= _MIN_TEXT
-            and text.isascii()
-            and not (dollar and text.endswith("\n"))
-        )
+    for_re2 = _for_re2(dollar)
 
     # The parameters are named as re's (string, pos, endpos): callers may pass them by name.
     def search(string: str, pos: int = 0, endpos: int | None = None) -> Any:
@@ -339,6 +191,73 @@ def accelerate(
             at = spans[0][1]
 
     # No match(): anchored at one position, re gives up at once and RE2's call costs more.
+    methods: dict[str, Callable[..., Any]] = {"search": search, "finditer": finditer}
+    if CHECK:
+        answers: dict[str, Callable[..., Any]] = {"search": py_search, "finditer": py_finditer}
+        methods = {n: _checked(n, f, answers[n], compiled.pattern) for n, f in methods.items()}
+    return methods
+
+
+def _automaton(translated: str) -> Any:
+    """RE2's automaton for a translated pattern, or None where RE2 refuses it."""
+    options = _re2_pkg.Options()
+    options.log_errors = False
+    automaton = _re2.RE2(translated.encode("ascii"), options)
+    return automaton if automaton.ok() else None
+
+
+def _for_re2(dollar: bool) -> Callable[[str, int | None], bool]:
+    """Whether RE2 takes a text: one of _MIN_TEXT or more ASCII characters, without an end
+    position, and without a final newline the pattern's "$" would see differently ("dollar");
+    re takes the rest."""
+
+    def for_re2(text: str, endpos: int | None) -> bool:
+        return (
+            endpos is None
+            and len(text) >= _MIN_TEXT
+            and text.isascii()
+            and not (dollar and text.endswith("\n"))
+        )
+
+    return for_re2
+
+
+def _ruled_out(
+    compiled: re.Pattern[str], absent: Callable[[object], bool] | None
+) -> dict[str, Callable[..., Any]]:
+    """For a pattern RE2 cannot run (a lookaround): re's methods, behind RE2's search for the
+    pattern without its lookarounds, which matches wherever it does. Where that finds nothing,
+    re is not asked (most texts: the pattern looks for a rare sentence); else re answers."""
+    loose = relaxed(compiled.pattern)
+    # (None too for one that no longer parses: "(?!x)*" less its lookahead)
+    translation = None if loose is None else translate(loose, compiled.flags)
+    automaton = None if translation is None else _automaton(translation[0])
+    if translation is None or automaton is None:
+        return {}
+    find, unanchored = automaton.Match, _re2.RE2.Anchor.UNANCHORED
+    for_re2 = _for_re2(translation[1])
+    py_search, py_finditer = compiled.search, compiled.finditer
+
+    def nowhere(text: str, pos: int, endpos: int | None) -> bool:
+        """True where the pattern cannot match: the word test says so, or RE2 finds the looser
+        pattern nowhere after ``pos``."""
+        if absent is not None and absent(text):
+            return True
+        if not for_re2(text, endpos):
+            return False
+        data = text.encode("ascii")
+        return find(unanchored, data, min(max(pos, 0), len(data)), len(data))[0][0] < 0
+
+    def search(string: str, pos: int = 0, endpos: int | None = None) -> Any:
+        if nowhere(string, pos, endpos):
+            return None
+        return py_search(string, pos) if endpos is None else py_search(string, pos, endpos)
+
+    def finditer(string: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
+        if nowhere(string, pos, endpos):
+            return iter(())
+        return py_finditer(string, pos) if endpos is None else py_finditer(string, pos, endpos)
+
     methods: dict[str, Callable[..., Any]] = {"search": search, "finditer": finditer}
     if CHECK:
         answers: dict[str, Callable[..., Any]] = {"search": py_search, "finditer": py_finditer}
@@ -458,7 +377,7 @@ class PatternSet(_OnePass):
         dollar = False
         for index, (source, flags) in enumerate(self.sources):
             compiled = re.compile(source, flags)
-            translation = _translate(source, compiled.flags)
+            translation = translate(source, compiled.flags)
             try:
                 if translation is None:
                     raise _re2_pkg.error("not the same in RE2")

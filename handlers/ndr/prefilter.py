@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from re import _constants as sre  # type: ignore[attr-defined]
 from typing import Any
 
-from handlers.ndr.automaton import syntax_tree
+from handlers.ndr.re2syntax import syntax_tree
 
 __all__ = ["filtered", "required_words", "word_test"]
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import handlers.diagnosis  # noqa: F401  (imports every reader module, so every lazy pattern)
-from handlers.ndr import automaton, lazyre
+from handlers.ndr import automaton, lazyre, re2syntax
 
 SAMPLES = Path(__file__).parent / "samples"
 pytestmark = pytest.mark.skipif(automaton._re2 is None, reason="google-re2 is not installed")
@@ -147,6 +147,32 @@ def test_the_very_end_means_what_re_means() -> None:
     ):
         _agree(compiled, methods, text)
     assert methods["search"]("..... failed after database") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=40).map("".join))
+def test_a_pattern_with_a_lookaround_is_ruled_out_only_where_re_finds_nothing(text: str) -> None:
+    # RE2 runs the pattern without its lookarounds and bounds (which match more): where that
+    # finds nothing, re would not either; elsewhere re answers.
+    sources = [
+        r"(?<![\w.])(host|user) unknown(?![\w-])|said:? (?=[45]\d\d\b)|550 5\.\d{1,3}\.\d{1,3}",
+        r"(?:in reply to|after) (rcpt to|data)(?!base)|(?P<code>[45]\d\d)[ -](?=\d\.)|q1|q2|q3",
+    ]
+    for source in sources:
+        compiled = re.compile(source, re.IGNORECASE)
+        methods = automaton.accelerate(compiled)
+        assert methods, source
+        _agree(compiled, methods, text)
+        _agree(compiled, methods, "...................." + text + "\n")
+
+
+def test_the_looser_pattern_matches_wherever_the_pattern_does() -> None:
+    assert re2syntax.relaxed(r"(?<![\w.])(a)(?P<b>b){1,255}(?=c[)])d[(?!]{2}") == (
+        r"(?:a)(?:b){1,}d[(?!]{2,}"
+    )
+    assert re2syntax.relaxed(r"(a)\1|b") == r"(?:a)\1|b"  # (translate refuses the back-reference)
+    for refused in (r"(?P<a>x)(?P=a)", r"(a)?(?(1)b|c)", r"a(?#comment)"):
+        assert re2syntax.relaxed(refused) is None
 
 
 def test_whitespace_means_what_re_means() -> None:
