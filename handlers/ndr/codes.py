@@ -61,7 +61,15 @@ def find_status(text: str) -> str | None:
     After an ``smtp;`` wrapper only the wrapped reply counts; otherwise the first code that is
     not a bare ``x.0.0`` wins over later ones, since later codes are usually quoted boilerplate.
     """
-    wrapped = _SMTP_WRAPPER.split(text)
+    return _status_in(text, _unwrapped(text))
+
+
+def _unwrapped(text: str) -> list[str]:
+    """``text`` split at its ``smtp;`` wrappers (a text without ";" has none: not searched)."""
+    return _SMTP_WRAPPER.split(text) if ";" in text else [text]
+
+
+def _status_in(text: str, wrapped: list[str]) -> str | None:
     if len(wrapped) > 1:
         for part in reversed(wrapped[1:]):
             code = _first_status(part)
@@ -106,7 +114,10 @@ def is_generic_status(code: str | None) -> bool:
 
 def leading_reply_code(text: str) -> str | None:
     """The SMTP reply code the rejecting server's reply starts with, if it does."""
-    wrapped = _SMTP_WRAPPER.split(text)
+    return _leading_in(_unwrapped(text))
+
+
+def _leading_in(wrapped: list[str]) -> str | None:
     for part in reversed(wrapped):
         match = _LEADING_REPLY.match(part)
         if match:
@@ -125,8 +136,9 @@ def split_reply(text: str) -> tuple[str | None, str | None]:
     When the status came from a cause quoted inside an expiry wrapper, the reply code is the one
     that goes with that cause.
     """
-    status = find_status(text)
-    reply = leading_reply_code(text)
+    wrapped = _unwrapped(text)
+    status = _status_in(text, wrapped)
+    reply = _leading_in(wrapped)
     matches = [m.group(1) for m in _ANY_REPLY.finditer(text[:4000])]
     if reply is None and matches:
         reply = matches[0]
@@ -139,7 +151,7 @@ def split_reply(text: str) -> tuple[str | None, str | None]:
 
 def rejecting_text(text: str) -> str:
     """The part of a diagnostic written by the rejecting server (after any ``smtp;`` wrapper)."""
-    parts = _SMTP_WRAPPER.split(text)
+    parts = _unwrapped(text)
     return parts[-1].strip() if len(parts) > 1 else text.strip()
 
 

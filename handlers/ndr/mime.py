@@ -48,19 +48,25 @@ class Document:
 
     def header(self, name: str) -> str:
         """The first value of a top-level header (RFC 2047 decoded), or ``""``."""
-        value = self._first_values().get(name.lower())
-        return "" if value is None else decode_header(value)
+        first, decoded = self._first_values()
+        key = name.lower()
+        found = decoded.get(key)
+        if found is None:
+            value = first.get(key)
+            found = decoded[key] = "" if value is None else decode_header(value)
+        return found
 
-    def _first_values(self) -> dict[str, str]:
-        """Each header's first value by lower-case name, kept while ``headers`` is the same
-        (immutable) tuple: the reader asks for a dozen headers of every report."""
+    def _first_values(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Each header's first value by lower-case name, and those decoded so far, kept while
+        ``headers`` is the same (immutable) tuple: the reader asks for a dozen headers of every
+        report, several more than once."""
         kept = self.__dict__.get("_first")
         if kept is None or kept[0] is not self.headers:
             first: dict[str, str] = {}
             for key, value in self.headers:
                 first.setdefault(key.lower(), value)
-            kept = self.__dict__["_first"] = (self.headers, first)
-        return kept[1]
+            kept = self.__dict__["_first"] = (self.headers, first, {})
+        return kept[1], kept[2]
 
 
 _HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9-]{0,60}):")
