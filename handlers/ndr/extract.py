@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import accumulate
 
 from handlers.ndr.codes import (
     ADDRESS_BODY,
@@ -130,16 +131,14 @@ def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidat
     """Every address-anchored paragraph in ``text``, best reading per address, in order."""
     lines = text[:_MAX_SCAN_CHARS].split("\n")
     found: list[Candidate] = []
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line) + 1)
+    lengths = list(accumulate(map(len, lines), initial=0))  # line i starts at lengths[i] + i
     index = 0
     while index < len(lines):
         anchor = _anchor(lines[index])
         if anchor is None:
             index += 1
             continue
-        start = starts[index]
+        start = lengths[index] + index
         address, tail, hidden = anchor
         body: list[str] = [] if _ON_DATE.match(tail) else [tail]
         index += 1

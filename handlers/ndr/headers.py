@@ -104,15 +104,17 @@ def parse_auth_results(value: str) -> list[AuthResult]:
 
 _RECEIVED_FROM = lazy(r"\bfrom\s+([^\s;()]{1,255})", re.IGNORECASE)
 _RECEIVED_BY = lazy(r"\bby\s+([^\s;()]{1,255})", re.IGNORECASE)
+_BY = lazy(r"\bby\s", re.IGNORECASE)
 
 
 def parse_received(value: str) -> Hop:
     """The from/by hosts, the connecting IP and the date of one Received: header."""
     value = value[:2000]
-    by_at = re.search(r"\bby\s", value, re.IGNORECASE)
+    by_at = _BY.search(value)
     from_part = value[: by_at.start()] if by_at else value
     from_match = _RECEIVED_FROM.search(from_part)
-    by_match = _RECEIVED_BY.search(value)
+    # (A "by" clause starts where the first "by" does, or later: no need to search before it.)
+    by_match = _RECEIVED_BY.search(value, by_at.start()) if by_at else None
     ips = find_ips(from_part)
     date = value.rpartition(";")[2].strip() if ";" in value else None
     from_host = from_match.group(1).strip("[]") if from_match else None
