@@ -113,8 +113,8 @@ def strip_quote_markers(text: str) -> str:
     One level per pass keeps a quoted SMTP transcript's own ``>>>`` markers readable.
     """
     for _ in range(4):
-        if ">" not in text:
-            return text  # no line can be quoted: no need to count the lines
+        if ">" not in text or not _QUOTE.search(text):
+            return text  # no line is quoted: no need to count the lines
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:
             return text
@@ -208,6 +208,8 @@ def decode_header(value: object) -> str:
     """An RFC 2047-decoded, single-line header value; undecodable words are kept as they are."""
     if not isinstance(value, str):
         value = str(value)
+    if value.isascii() and value.isprintable() and "=?" not in value:
+        return value.strip()  # the common case: nothing to decode, map or unfold
     text = value
     if "=?" in value:
         try:

@@ -83,3 +83,22 @@ def test_the_smtp_stage_is_a_whole_word_not_the_start_of_one() -> None:
     (recipient,) = read(pasted).recipients
     assert recipient.command == "RCPT"
     assert read(pasted.replace("RCPT TO command", "end of DATA")).recipients[0].command == "DATA"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_CHARS | st.sampled_from(["=?", "?=", "x", "  "]), max_size=30).map("".join))
+def test_a_header_value_reads_as_one_normalised_line(value: str) -> None:
+    # A value with no encoded word is the same text normalised, on one line, trimmed.
+    if "=?" not in value:
+        assert text.decode_header(value) == normalise(value).replace("\n", " ").strip()
+
+
+def test_a_quoted_paste_loses_its_quote_markers_and_a_report_keeps_its_brackets() -> None:
+    quoted = "> Delivery has failed to:\n> pat@example.com\n>\n> 550 5.1.1 User unknown\n"
+    assert text.strip_quote_markers(quoted) == (
+        "Delivery has failed to:\npat@example.com\n\n550 5.1.1 User unknown\n"
+    )
+    report = "<pat@example.com>: host mx.example.com[192.0.2.1] said:\n    550 5.1.1 <pat@...>\n"
+    assert text.strip_quote_markers(report) == report
+    half = "> quoted line\nplain line\nanother plain line\n"
+    assert text.strip_quote_markers(half) == half  # most lines are not quoted: left as it is
