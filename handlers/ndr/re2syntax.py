@@ -40,12 +40,13 @@ def translate(source: str, flags: int) -> tuple[str, bool] | None:
         if not char.isascii() or (char == "\\" and not source[i + 1 : i + 2].isascii()):
             # A character beyond ASCII (or its escape) never matches in an ASCII text, the only
             # kind RE2 is given; U+0080 neither, and as a range's end it keeps the range's ASCII.
-            # Unless re's case folding matches it to ASCII ("K", the Kelvin sign, to "k"), or it
-            # ends a range that ignores case (which could hold such a character).
+            # Unless re's case folding could match it to ASCII ("K", the Kelvin sign, to "k";
+            # asked whatever the flags, as a group may ignore case on its own), or it ends a
+            # range in a pattern that ignores case anywhere (the range could hold such a one).
             width = 2 if char == "\\" else 1
             ranged = source[i + width : i + width + 1] == "-" or (out and out[-1] == "-")
-            if _folds_to_ascii(source[i + width - 1], flags) or (
-                in_class and ranged and flags & re.IGNORECASE
+            if _folds_to_ascii(source[i + width - 1]) or (
+                in_class and ranged and (flags & re.IGNORECASE or _CASE_GROUP.search(source))
             ):
                 return None
             out.append("\\x80" if in_class else "\\x{80}")
@@ -109,11 +110,12 @@ def translate(source: str, flags: int) -> tuple[str, bool] | None:
 _ASCII_CHARACTERS = "".join(map(chr, range(128)))
 
 
-def _folds_to_ascii(char: str, flags: int) -> bool:
-    """True when ``re`` matches the (non-ASCII) character to an ASCII one: ignoring case, "K"
-    (the Kelvin sign) matches "k". Asked of ``re`` itself, once per pattern."""
-    if not flags & re.IGNORECASE:
-        return False
+_CASE_GROUP = re.compile(r"\(\?[a-zA-Z-]*i")  # an inline flag group that may ignore case
+
+
+def _folds_to_ascii(char: str) -> bool:
+    """True when ``re``, ignoring case, matches the (non-ASCII) character to an ASCII one ("K",
+    the Kelvin sign, to "k"). Asked of ``re`` itself, once per pattern."""
     return re.search(re.escape(char), _ASCII_CHARACTERS, re.IGNORECASE) is not None
 
 
@@ -157,7 +159,7 @@ def _reads_alike(source: str, flags: int) -> bool:
 
 
 _LOOKAROUNDS = ("(?=", "(?!", "(?<=", "(?<!")
-_COUNT = re.compile(r"\{(\d*)(?:,\d*)?\}")
+_COUNT = re.compile(r"\{(?:(\d+)(?:,\d*)?|,\d*)\}")  # {m} {m,} {m,n} {,n} {,}; "{}" is a literal
 
 
 def relaxed(source: str) -> str | None:
@@ -186,6 +188,8 @@ def relaxed(source: str) -> str | None:
             i += 1
         elif source.startswith(_LOOKAROUNDS, i):
             i = _group_end(source, i)
+            if source[i : i + 1] in ("*", "+", "?", "{"):
+                return None  # a repeated lookaround: its repeat would fall on what precedes it
         elif source.startswith(("(?P=", "(?(", "(?#"), i):
             return None
         elif source.startswith("(?P<", i):

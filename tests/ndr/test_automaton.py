@@ -166,6 +166,29 @@ def test_a_pattern_with_a_lookaround_is_ruled_out_only_where_re_finds_nothing(te
         _agree(compiled, methods, "...................." + text + "\n")
 
 
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("(?i:\u212a)|1|2|3|4|5|6", "k"),  # a group that ignores case on its own: "K" is "k"
+        ("(?i:\u017f)|1|2|3|4|5|6", "s"),
+        ("(?i:[\u0100-\u212a])|1|2|3|4|5|6", "k"),
+        ("x(?=y){2}|1|2|3|4|5|6", "xy"),  # a repeated lookaround
+        ("x(?!y){3,5}|1|2|3|4|5|6", "xz"),
+        ("(?=a)ab{}c|1|2|3|4|5|6", "ab{}c"),  # "{}" is a literal to re
+        ("a{,2}xb{}c|1|2|3|4|5|6", "axb{}c"),
+    ],
+)
+def test_a_review_s_counterexamples_to_the_faster_paths_answer_as_re_does(
+    source: str, text: str
+) -> None:
+    compiled = re.compile(source)
+    methods = automaton.accelerate(compiled)
+    for whole in (text + "-" * 20, "-" * 20 + text, text):
+        if methods:
+            _agree(compiled, methods, whole)
+        assert compiled.search(whole) is not None
+
+
 def test_the_looser_pattern_matches_wherever_the_pattern_does() -> None:
     assert re2syntax.relaxed(r"(?<![\w.])(a)(?P<b>b){1,255}(?=c[)])d[(?!]{2}") == (
         r"(?:a)(?:b){1,}d[(?!]{2,}"
