@@ -99,7 +99,7 @@ class _Part(Message):
         if found is _MISSING:
             value = self.get(header, _MISSING)
             found = _plain_params(value) if value.__class__ is str else None
-            if found is None:  # escapes, RFC 2231, a quoted ";" (or no such header): the standard
+            if found is None:  # not plain (or no such header): the standard library's parse
                 found = super()._get_params_preserve(_MISSING, header)  # type: ignore[misc]
             params[header] = found
         return failobj if found is _MISSING else list(found)  # a copy, as each call gives one
