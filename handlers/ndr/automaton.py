@@ -137,6 +137,18 @@ def _checked(
     return both
 
 
+def _checking(
+    methods: dict[str, Callable[..., Any]], compiled: re.Pattern[str]
+) -> dict[str, Callable[..., Any]]:
+    """``methods``, or with CHECK on, each answering both ways and comparing with ``compiled``'s."""
+    if not CHECK:
+        return methods
+    answers: dict[str, Callable[..., Any]] = {
+        "search": compiled.search, "finditer": compiled.finditer
+    }  # fmt: skip
+    return {n: _checked(n, f, answers[n], compiled.pattern) for n, f in methods.items()}
+
+
 def accelerate(
     compiled: re.Pattern[str], absent: Callable[[object], bool] | None = None
 ) -> dict[str, Callable[..., Any]]:
@@ -192,10 +204,7 @@ def accelerate(
 
     # No match(): anchored at one position, re gives up at once and RE2's call costs more.
     methods: dict[str, Callable[..., Any]] = {"search": search, "finditer": finditer}
-    if CHECK:
-        answers: dict[str, Callable[..., Any]] = {"search": py_search, "finditer": py_finditer}
-        methods = {n: _checked(n, f, answers[n], compiled.pattern) for n, f in methods.items()}
-    return methods
+    return _checking(methods, compiled)
 
 
 def _automaton(translated: str) -> Any:
@@ -259,10 +268,7 @@ def _ruled_out(
         return py_finditer(string, pos) if endpos is None else py_finditer(string, pos, endpos)
 
     methods: dict[str, Callable[..., Any]] = {"search": search, "finditer": finditer}
-    if CHECK:
-        answers: dict[str, Callable[..., Any]] = {"search": py_search, "finditer": py_finditer}
-        methods = {n: _checked(n, f, answers[n], compiled.pattern) for n, f in methods.items()}
-    return methods
+    return _checking(methods, compiled)
 
 
 def _min_width(compiled: re.Pattern[str]) -> int:
