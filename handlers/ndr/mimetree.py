@@ -16,8 +16,8 @@ headers, a nested multipart reusing a boundary, parts nested more than 40 deep) 
 the caller uses ``email.message_from_bytes``. 8-bit bytes are read as that parser reads them
 (surrogates), and parts keep compat32's own handling of such headers. Header and boundary
 mistakes the standard parser tolerates are tolerated the same way (the same tree), but the
-``defects`` it lists are not: the reader never reads them. A test builds both trees for every sample message,
-and for generated ones, and compares them.
+``defects`` it lists are not: the reader never reads them. A test builds both trees for every
+sample message, and for generated ones, and compares them.
 """
 
 from __future__ import annotations
