@@ -221,7 +221,8 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
             doc.report_type = str(part.get_param("report-type") or "").lower()
         except Exception:  # a malformed RFC 2231 parameter: the standard library raises
             doc.report_type = ""
-    if ctype.startswith("multipart/") and isinstance(_payload(part), str):
+    payload = _payload(part) if ctype.startswith("multipart/") else None
+    if isinstance(payload, str):
         # A multipart whose boundary parameter was lost (a badly folded header): its body is
         # still the text, sub-part headers and all.
         text = _part_text(part)
@@ -231,7 +232,6 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
     if part.is_multipart() and ctype.startswith("multipart/"):
         html_parts: list[email.message.Message] = []
         before = len(doc.texts)
-        payload = _payload(part)
         for sub in payload if isinstance(payload, list) else []:
             if not isinstance(sub, email.message.Message):
                 continue
