@@ -247,25 +247,32 @@ def _ruled_out(
     for_re2 = _for_re2(translation[1])
     py_search, py_finditer = compiled.search, compiled.finditer
 
-    def nowhere(text: str, pos: int, endpos: int | None) -> bool:
-        """True where the pattern cannot match: the word test says so, or RE2 finds the looser
-        pattern nowhere after ``pos``."""
+    def first(text: str, pos: int, endpos: int | None) -> int:
+        """Where re is to start: -1 where the pattern cannot match (the word test says so, or
+        RE2 finds the looser pattern nowhere after ``pos``), else where RE2 finds the looser one
+        first, as the pattern cannot match before it (``pos`` where RE2 does not take the text).
+        re started there answers as from ``pos``: it sees the text before a start position (for
+        "^", "\\b" and lookbehinds) as it does the text before the positions it tries."""
         if absent is not None and absent(text):
-            return True
+            return -1
         if not for_re2(text, endpos):
-            return False
+            return pos
         data = text.encode("ascii")
-        return find(unanchored, data, min(max(pos, 0), len(data)), len(data))[0][0] < 0
+        return find(unanchored, data, min(max(pos, 0), len(data)), len(data))[0][0]
 
     def search(string: str, pos: int = 0, endpos: int | None = None) -> Any:
-        if nowhere(string, pos, endpos):
+        start = first(string, pos, endpos)
+        if start < 0:
             return None
-        return py_search(string, pos) if endpos is None else py_search(string, pos, endpos)
+        return py_search(string, start) if endpos is None else py_search(string, start, endpos)
 
     def finditer(string: str, pos: int = 0, endpos: int | None = None) -> Iterator[Any]:
-        if nowhere(string, pos, endpos):
+        start = first(string, pos, endpos)
+        if start < 0:
             return iter(())
-        return py_finditer(string, pos) if endpos is None else py_finditer(string, pos, endpos)
+        if endpos is None:
+            return py_finditer(string, start)
+        return py_finditer(string, start, endpos)
 
     methods: dict[str, Callable[..., Any]] = {"search": search, "finditer": finditer}
     return _checking(methods, compiled)

@@ -191,7 +191,6 @@ def find_sender_in_text(text: str) -> str | None:
 
 
 _GMAIL_CONTINUATION = lazy(r"\s[245]\d\d-[245]\.\d{1,3}\.\d{1,3}\s")
-_WS = lazy(r"\s+")
 
 
 # An application's stack trace glued after the server's reply: two frames in a row of Node
@@ -212,7 +211,7 @@ _PY_REPLY = lazy(r"['\"]?[:\s]*\(\s*([2-5]\d\d)\s*,\s*b?(['\"])([^'\"]{0,2000})\
 def clean_diagnostic(text: str) -> str:
     """One line of the rejecting server's text: wrapping, multi-line reply prefixes, quotes and
     an application's stack trace gone."""
-    text = _WS.sub(" ", text).strip()
+    text = " ".join(text.split())  # (re's \s is str.isspace: the same runs, one space each)
     stack = _STACK.search(text)
     if stack and stack.start() > 0:
         text = text[: stack.start()]
@@ -226,5 +225,5 @@ def clean_diagnostic(text: str) -> str:
         text = f"{code} {status} " + text[first.end() :]
         text = re.sub(rf"\s{code}[- ]{re.escape(status)}(?=\s|$)", " ", text)
     text = _GMAIL_CONTINUATION.sub(" ", text)
-    text = _WS.sub(" ", text).strip().strip("'\"").strip()
+    text = " ".join(text.split()).strip("'\"").strip()
     return text[:2000]

@@ -227,6 +227,8 @@ def transcript_command(text: str) -> str | None:
     """The SMTP command an error answered, from a ``>>>``/``<<<`` transcript in a report."""
     last_sent: str | None = None
     scan = text[:200_000]
+    if ">>>" not in scan and "<<<" not in scan:
+        return None  # (most reports: no need to try the pattern at every line)
     for match in _TRANSCRIPT_LINE.finditer(scan):
         direction, line = match.groups()
         if direction == ">>>":
