@@ -1,6 +1,6 @@
 """Reading bounces: ``read()`` turns a paste or a message into a :class:`Bounce` value."""
 
-from handlers.ndr.model import AuthResult, Bounce, FailedRecipient, Hop, Kind, Mta, OriginalMessage
+from handlers.ndr.model import AuthResult, Bounce, FailedRecipient, Kind, Mta, OriginalMessage
 from handlers.ndr.reader import DEFAULT_MAX_BYTES, InputTooLarge, ReaderError, read
 
 __all__ = [
@@ -8,7 +8,6 @@ __all__ = [
     "AuthResult",
     "Bounce",
     "FailedRecipient",
-    "Hop",
     "InputTooLarge",
     "Kind",
     "Mta",

@@ -1,4 +1,4 @@
-"""Header facts of the original message: who sent it, how it authenticated, where it went.
+"""Header facts of the original message: who sent it, how it authenticated, the IP it came from.
 
 Input is a list of ``(name, value)`` pairs (from the MIME parser) or a block of header text
 (from a paste); folded lines are unfolded first (RFC 5322 section 2.2.3).
@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 
 from handlers.ndr.codes import find_ips, normalise_address
 from handlers.ndr.lazyre import lazy
-from handlers.ndr.model import AuthResult, Hop, OriginalMessage
+from handlers.ndr.model import AuthResult, OriginalMessage
 from handlers.ndr.text import decode_header
 
-__all__ = ["parse_auth_results", "parse_header_block", "parse_original", "parse_received"]
+__all__ = ["parse_auth_results", "parse_header_block", "parse_original"]
 
 _HEADER = lazy(r"^([!-9;-~]{1,76}):[ \t]?(.*)$")
 _MAX_HEADERS = 500
@@ -102,32 +102,18 @@ def parse_auth_results(value: str) -> list[AuthResult]:
     return results
 
 
-_RECEIVED_FROM = lazy(r"\bfrom\s+([^\s;()]{1,255})", re.IGNORECASE)
-_RECEIVED_BY = lazy(r"\bby\s+([^\s;()]{1,255})", re.IGNORECASE)
-_BY = lazy(r"\bby\s", re.IGNORECASE)
-
-
-def parse_received(value: str) -> Hop:
-    """The from/by hosts, the connecting IP and the date of one Received: header."""
-    value = value[:2000]
-    by_at = _BY.search(value)
-    from_part = value[: by_at.start()] if by_at else value
-    from_match = _RECEIVED_FROM.search(from_part)
-    # (A "by" clause starts where the first "by" does, or later: no need to search before it.)
-    by_match = _RECEIVED_BY.search(value, by_at.start()) if by_at else None
-    ips = find_ips(from_part)
-    date = value.rpartition(";")[2].strip() if ";" in value else None
-    from_host = from_match.group(1).strip("[]") if from_match else None
-    return Hop(
-        from_host=from_host,
-        from_ip=ips[0] if ips else None,
-        by_host=by_match.group(1) if by_match else None,
-        date=date or None,
-    )
-
-
 _UNFOLD = lazy(r"\r?\n[ \t]*")
 _DKIM_TAG = lazy(r"(?:^|;)\s*([ds])\s*=\s*([^;\s]{1,255})")
+
+
+# The headers parse_original reads (the first value of the first six; every one of the rest).
+_READ = frozenset(
+    (
+        "from", "return-path", "to", "subject", "message-id", "date",
+        "authentication-results", "arc-authentication-results", "authentication-results-original",
+        "dkim-signature", "x-forefront-antispam-report", "received-spf",
+    )
+)  # fmt: skip
 
 
 def parse_original(headers: Sequence[tuple[str, str]]) -> OriginalMessage | None:
@@ -136,21 +122,21 @@ def parse_original(headers: Sequence[tuple[str, str]]) -> OriginalMessage | None
         return None
     first: dict[str, str] = {}
     auth: list[AuthResult] = []
-    hops: list[Hop] = []
     selectors: list[tuple[str, str]] = []
     connecting_ip: str | None = None
     for name, raw in headers:
         key = name.lower()
+        if key not in _READ:
+            continue  # (most of an original's headers: Received:, ARC-Seal:, X-...)
         value = _UNFOLD.sub(" ", raw) if "\n" in raw else raw
-        first.setdefault(key, value)
+        if key not in first:
+            first[key] = value
         if key in (
             "authentication-results",
             "arc-authentication-results",
             "authentication-results-original",
         ):
             auth.extend(parse_auth_results(value))
-        elif key == "received" and len(hops) < 50:
-            hops.append(parse_received(value))
         elif key == "dkim-signature":
             tags = dict((m.group(1), m.group(2)) for m in _DKIM_TAG.finditer(value))
             if "d" in tags and "s" in tags:
@@ -170,7 +156,6 @@ def parse_original(headers: Sequence[tuple[str, str]]) -> OriginalMessage | None
         message_id=first.get("message-id") or None,
         date=first.get("date") or None,
         auth_results=tuple(auth),
-        received=tuple(hops),
         connecting_ip=connecting_ip,
         dkim_selectors=tuple(dict.fromkeys(selectors)),
     )

@@ -13,7 +13,6 @@ __all__ = [
     "AuthResult",
     "Bounce",
     "FailedRecipient",
-    "Hop",
     "Kind",
     "Mta",
     "OriginalMessage",
@@ -105,16 +104,6 @@ class AuthResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Hop:
-    """One Received: header of the original message (newest first)."""
-
-    from_host: str | None = None
-    from_ip: str | None = None
-    by_host: str | None = None
-    date: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class OriginalMessage:
     """Facts about the message that bounced, from its returned headers."""
 
@@ -125,7 +114,6 @@ class OriginalMessage:
     message_id: str | None = None
     date: str | None = None
     auth_results: tuple[AuthResult, ...] = ()
-    received: tuple[Hop, ...] = ()
     connecting_ip: str | None = None  # X-Forefront-Antispam-Report CIP:, Received-SPF client-ip=
     dkim_selectors: tuple[tuple[str, str], ...] = ()  # (domain, selector) from DKIM-Signature
 
