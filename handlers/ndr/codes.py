@@ -31,9 +31,12 @@ __all__ = [
 
 # An enhanced status code not glued to other digits or dots (so not "15.1.112.19" or an IPv4).
 # RFC 3463 section 3.2: subjects run from 0 to 7.
-STATUS_RE = lazy(r"(?<![\d.])([245])\.([0-7]|0[0-7])\.(\d{1,3})(?!\.?\d)")
+# (In these patterns a character's lookbehind comes after it, "[245](?<![\d.][245])": the
+# same as "(?<![\d.])[245]", but a pattern that starts with a class lets re skip to the next
+# character in it instead of trying the lookbehind at every position; about three times faster.)
+STATUS_RE = lazy(r"([245])(?<![\d.][245])\.([0-7]|0[0-7])\.(\d{1,3})(?!\.?\d)")
 # A reply code directly followed by an enhanced code: the rejecting server speaking.
-_PAIR_RE = lazy(r"(?<![\d.])[245][0-5]\d[ -]['\"]?([245]\.(?:[0-7]|0[0-7])\.\d{1,3})(?!\.?\d)")
+_PAIR_RE = lazy(r"[245](?<![\d.][245])[0-5]\d[ -]['\"]?([245]\.(?:[0-7]|0[0-7])\.\d{1,3})(?!\.?\d)")
 # A reply code at the start of the text or after a wrapper, followed by space, dash or end.
 _LEADING_REPLY = lazy(r"^[\s'\"(<#]{0,4}([245][0-5]\d)(?:[ \-:]|$)")
 _SMTP_WRAPPER = lazy(r"smtp\s*;\s*", re.IGNORECASE)
@@ -43,7 +46,7 @@ ADDRESS_BODY = (
     r"[A-Za-z]{2,24}|[\w.+=-]{1,64}@\[[0-9A-Fa-f:.]{3,45}\]"
 )
 ADDRESS_RE = lazy(r"(?<![\w.+=-])(" + ADDRESS_BODY + r")(?![\w-])")
-_IPV4 = lazy(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)")
+_IPV4 = lazy(r"(\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3})(?![\d.]?\d)")
 _IPV6 = lazy(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
 
 
@@ -126,7 +129,7 @@ def _leading_in(wrapped: list[str]) -> str | None:
 
 
 _ANY_REPLY = lazy(
-    r"(?<![\w.#-])([245][0-5]\d)(?:[ -][245]\.\d{1,3}\.\d{1,3}|[ -](?=[A-Za-z<'\"])|:\s)"
+    r"([245](?<![\w.#-][245])[0-5]\d)(?:[ -][245]\.\d{1,3}\.\d{1,3}|[ -](?=[A-Za-z<'\"])|:\s)"
 )
 
 

@@ -1,0 +1,35 @@
+"""The code patterns, spelt for speed (a lookbehind after the character it guards), find exactly
+what their plain spelling (the lookbehind first) finds."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.ndr import codes
+
+# Each pattern as it reads plainly: the lookbehind before the character it guards.
+_PLAIN = {
+    "STATUS_RE": r"(?<![\d.])([245])\.([0-7]|0[0-7])\.(\d{1,3})(?!\.?\d)",
+    "_PAIR_RE": r"(?<![\d.])[245][0-5]\d[ -]['\"]?([245]\.(?:[0-7]|0[0-7])\.\d{1,3})(?!\.?\d)",
+    "_IPV4": r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]?\d)",
+    "_ANY_REPLY": r"(?<![\w.#-])([245][0-5]\d)(?:[ -][245]\.\d{1,3}\.\d{1,3}|[ -](?=[A-Za-z<'\"])|:\s)",
+}
+_PIECES = st.sampled_from(
+    ["5", "4", "2", "0", "1", "7", "9", "55", "550", "5.7.1", "4.4.7", "192.0.2.1", ".", "-",
+     " ", ":", "#", "'", "a", "<", "x", "\u0665", "_", "\n"]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_the_fast_spelling_finds_what_the_plain_one_finds(text: str) -> None:
+    for name, plain in _PLAIN.items():
+        fast = re.compile(getattr(codes, name).pattern)
+        slow = re.compile(plain)
+        assert [m.span(0) for m in fast.finditer(text)] == [m.span(0) for m in slow.finditer(text)]
+        assert [m.groups() for m in fast.finditer(text)] == [
+            m.groups() for m in slow.finditer(text)
+        ]
