@@ -76,6 +76,9 @@ _RECIPIENT_LABEL = lazy(
     r"^\s*(?:Recipient address|Recipient|Failed recipient|Address)\s*:\s*", re.IGNORECASE
 )
 _SEPARATOR = lazy(r"^\s*(?:[-=*_#~]{3,}.*|.*[-=*_#~]{5,}\s*)$")
+# Three separator characters in a row, which every separator line has: most lines have none,
+# and this search (which re starts at each such character) says so faster than the one above.
+_SEPARATOR_RUN = re.compile(r"[-=*_#~]{3}")
 
 
 def _anchor(line: str) -> tuple[str | None, str, str | None] | None:
@@ -159,7 +162,7 @@ def extract_candidates(text: str, *, sender: str | None = None) -> list[Candidat
                 and not (body and _CUT_AFTER_CODE.search(body[-1]))
             ):
                 break
-            if _SEPARATOR.match(line):
+            if _SEPARATOR_RUN.search(line) and _SEPARATOR.match(line):
                 break  # "----- Transcript of session follows -----" and the like
             body.append(line)
             index += 1

@@ -105,6 +105,14 @@ def normalise(text: str) -> str:
 
 
 _QUOTE = lazy(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
+_QUOTE_AFTER_BREAK = re.compile(r"\n[ \t]{0,3}>")
+
+
+def _quoted_line(text: str) -> bool:
+    """Whether a line starts with a quote marker (``_QUOTE`` finds one): the first line, or one
+    after a line break, which re finds by jumping from break to break (``^`` it tries everywhere)."""
+    first = text[:4].lstrip(" \t")
+    return first.startswith(">") or _QUOTE_AFTER_BREAK.search(text) is not None
 
 
 def strip_quote_markers(text: str) -> str:
@@ -113,7 +121,7 @@ def strip_quote_markers(text: str) -> str:
     One level per pass keeps a quoted SMTP transcript's own ``>>>`` markers readable.
     """
     for _ in range(4):
-        if ">" not in text or not _QUOTE.search(text):
+        if ">" not in text or not _quoted_line(text):
             return text  # no line is quoted: no need to count the lines
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:

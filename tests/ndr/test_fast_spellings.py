@@ -1,14 +1,14 @@
-"""The code patterns, spelt for speed (a lookbehind after the character it guards), find exactly
-what their plain spelling (the lookbehind first) finds."""
+"""Searches written for speed answer as their plain spelling does: the code patterns with a
+lookbehind after the character it guards, and the quick tests in front of two line patterns."""
 
 from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from handlers.ndr import codes
+from handlers.ndr import codes, extract, text
 
 # Each pattern as it reads plainly: the lookbehind before the character it guards.
 _PLAIN = {
@@ -33,3 +33,23 @@ def test_the_fast_spelling_finds_what_the_plain_one_finds(text: str) -> None:
         assert [m.groups() for m in fast.finditer(text)] == [
             m.groups() for m in slow.finditer(text)
         ]
+
+
+_LINE_PIECES = st.sampled_from(
+    [" ", "\t", ">", "> ", "-", "--", "---", "=", "*", "_", "#", "~", "x", "\n", "\r", "\u3000"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_LINE_PIECES, max_size=30).map("".join))
+@example("   > quoted")  # three blanks: still a marker
+@example("    > code")  # four: not one
+@example(" \t >")
+@example("text\n   >")
+@example("x-=*y")  # a run of three mixed separators
+def test_the_quick_tests_say_no_only_where_the_pattern_finds_nothing(sample: str) -> None:
+    assert text._quoted_line(sample) == bool(text._QUOTE.search(sample))
+    line = sample.replace("\n", "")  # (extract_candidates asks it of one line at a time)
+    separator = re.compile(extract._SEPARATOR.pattern, extract._SEPARATOR.flags)
+    if separator.match(line):
+        assert extract._SEPARATOR_RUN.search(line)
