@@ -60,10 +60,13 @@ class DsnFields:
     recipients: list[DsnRecipient] = field(default_factory=list)
 
 
+_TYPE = re.compile(r"[A-Za-z0-9-]{1,20}")
+
+
 def strip_type(value: str) -> tuple[str, str]:
     """Split ``"rfc822; user@example.com"`` into ``("rfc822", "user@example.com")``."""
     kind, sep, rest = value.partition(";")
-    if sep and re.fullmatch(r"[A-Za-z0-9-]{1,20}", kind.strip()):
+    if sep and _TYPE.fullmatch(kind.strip()):
         return kind.strip().lower(), rest.strip()
     return "", value.strip()
 

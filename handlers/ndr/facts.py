@@ -208,6 +208,9 @@ _STACK = lazy(
 _PY_REPLY = lazy(r"['\"]?[:\s]*\(\s*([2-5]\d\d)\s*,\s*b?(['\"])([^'\"]{0,2000})\2\s*\)\s*\}?\s*$")
 
 
+_CONTINUED_REPLY = re.compile(r"([245]\d\d)-([245]\.\d{1,3}\.\d{1,3})\s")
+
+
 def clean_diagnostic(text: str) -> str:
     """One line of the rejecting server's text: wrapping, multi-line reply prefixes, quotes and
     an application's stack trace gone."""
@@ -219,7 +222,7 @@ def clean_diagnostic(text: str) -> str:
     if python:
         text = f"{python.group(1)} {python.group(3)}"  # smtplib's {'a@b': (550, b'...')}
     # Gmail repeats "550-5.7.26" on every line of a multi-line reply (RFC 5321 section 4.2.1).
-    first = re.match(r"([245]\d\d)-([245]\.\d{1,3}\.\d{1,3})\s", text)
+    first = _CONTINUED_REPLY.match(text)
     if first:
         code, status = first.groups()
         text = f"{code} {status} " + text[first.end() :]

@@ -373,11 +373,14 @@ def _ndr_kind(
 # ---------------------------------------------------------------------------------------------
 
 
+_HOST_START = re.compile(r"([A-Za-z0-9][\w.-]{0,253})")
+
+
 def _reporting_mta(dsn: DsnFields, report: str) -> str | None:
     field = dsn.message.get("reporting-mta", "")
     if field:
         value = field.split(";", 1)[-1].strip()
-        match = re.match(r"([A-Za-z0-9][\w.-]{0,253})", value)
+        match = _HOST_START.match(value)
         if match:
             return match.group(1).rstrip(".").lower()
     return find_reporting_mta(report)

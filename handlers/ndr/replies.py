@@ -52,15 +52,17 @@ _ERROR_LINE = lazy(
 )
 
 
+_REPLY_START = re.compile(r"[245]\d\d[ -]")
+_FAILURE_REPLY_START = re.compile(r"[45]\d\d[ -]")
+
+
 def bare_error(report: str) -> str | None:
     """The first line that reads like an SMTP error, for partial pastes ("550 5.7.1 Unable to relay")."""
     for match in _ERROR_LINE.finditer(report[:200_000]):
         line = match.group(0).strip().lstrip("<> ").strip()
-        if STATUS_RE.search(line) and (
-            FAILURE_WORDS.search(line) or re.match(r"[245]\d\d[ -]", line)
-        ):
+        if STATUS_RE.search(line) and (FAILURE_WORDS.search(line) or _REPLY_START.match(line)):
             return line
-        if re.match(r"[45]\d\d[ -]", line) and FAILURE_WORDS.search(line):
+        if _FAILURE_REPLY_START.match(line) and FAILURE_WORDS.search(line):
             return line
     return None
 
