@@ -50,7 +50,8 @@ _IPV4 = lazy(r"(\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3})(?![\d.]?\d)")
 _IPV6 = lazy(r"(?<![\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
 
 
-_REPLY_IN_TEXT = lazy(r"(?:^|\s)[245]\d\d[ -]")
+# ("(?:^|\s)[245]" spelt as above: the class first, the blank or start before it a lookbehind)
+_REPLY_IN_TEXT = lazy(r"[245](?<!\S[245])\d\d[ -]")
 
 
 def has_code(text: str) -> bool:

@@ -209,7 +209,9 @@ def _best_per_address(found: list[Candidate]) -> list[Candidate]:
 # ---------------------------------------------------------------------------------------------
 # The rejecting server's reply inside a paragraph or a whole report.
 
-_REPLY_START = lazy(r"(?:^|[\s:'\"(;])([245]\d\d)[ -](?:[245]\.\d{1,3}\.\d{1,3}|[A-Za-z<#\[])")
+# A reply code at the start or after a blank, ":", a quote, "(" or ";" (the class first, what
+# precedes it a lookbehind: re then skips from 2, 4 or 5 to the next, see codes.STATUS_RE).
+_REPLY_START = lazy(r"([245](?<![^\s:'\"(;][245])\d\d)[ -](?:[245]\.\d{1,3}\.\d{1,3}|[A-Za-z<#\[])")
 # Phrases after which the remote server's own words follow, most specific first.
 _REPLY_MARKERS = lazy(
     r"(?:Remote Server (?:at [^\s]{1,255}(?: \([^)]{0,60}\))? )?returned '"
@@ -383,7 +385,7 @@ _BOILERPLATE = lazy(
     re.IGNORECASE | re.MULTILINE,
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-_REPLY_CODE_WORD = re.compile(r"(?:^|\s)[45]\d\d[ -]")
+_REPLY_CODE_WORD = re.compile(r"[45](?<!\S[45])\d\d[ -]")  # "(?:^|\s)[45]\d\d[ -]", class first
 
 
 def _template_lines(text: str) -> set[int]:

@@ -271,6 +271,29 @@ def test_a_pattern_set_names_exactly_the_patterns_that_match(pattern_set) -> Non
     assert answered > 600  # the one-pass answer is the one used
 
 
+def test_the_host_set_names_exactly_the_host_patterns_that_match() -> None:
+    from handlers.ndr import systems
+
+    systems._HOST_SET.prepare()
+    patterns = [re.compile(p.pattern, p.flags) for _, p in systems._HOSTS]
+    hosts = {
+        word.lower().rstrip(".")
+        for text in _texts()
+        for word in re.findall(r"[A-Za-z0-9][\w.-]{2,80}", text)
+        if "." in word
+    }
+    hosts |= {"hotmail.com", "eur05.prod.outlook.com", "smtp.gmail.com", "x.pphosted.com", "me.com"}
+    named = 0
+    for host in sorted(hosts):
+        found = systems._HOST_SET.matching(host)
+        if found is None:  # only re reads a name beyond ASCII: each pattern is asked
+            assert not host.isascii(), host
+            continue
+        assert found == {i for i, p in enumerate(patterns) if p.search(host)}, host
+        named += bool(found)
+    assert named >= 5
+
+
 def test_a_pattern_only_re_can_run_is_still_found_by_its_set() -> None:
     """The rule for an unknown host has a lookahead RE2 lacks: re answers for it, behind a word
     test; it must still be found where it matches and only there."""
