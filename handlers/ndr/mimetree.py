@@ -73,6 +73,27 @@ class _Part(Message):
     def _forget(self) -> None:
         self.__dict__.pop("_by_name", None)
         self.__dict__.pop("_params", None)
+        self.__dict__.pop("_type", None)
+
+    def get_content_type(self) -> str:
+        """As ``Message.get_content_type``, worked out once: the tree asks it of every part as it
+        builds it, and the reader again as it walks it."""
+        found = self.__dict__.get("_type")
+        if found is None:
+            found = self.__dict__["_type"] = super().get_content_type()
+        return found
+
+    def get_payload(self, i: Any = None, decode: bool = False) -> Any:
+        """As ``Message.get_payload``; the parts or the text as stored where it is ASCII (no
+        surrogates for compat32 to turn back into bytes) and nothing is to be decoded."""
+        payload = self._payload  # type: ignore[attr-defined]
+        if (
+            i is None
+            and not decode
+            and (payload.__class__ is list or (payload.__class__ is str and payload.isascii()))
+        ):
+            return payload
+        return super().get_payload(i, decode)  # type: ignore[call-overload]
 
     def get(self, name: str, failobj: Any = None) -> Any:
         field = self._remembered().get(name.lower())
@@ -148,6 +169,7 @@ for _name in (
     "add_header",
     "replace_header",
     "set_boundary",
+    "set_default_type",
 ):
     setattr(_Part, _name, _forgetting(getattr(Message, _name)))
 
