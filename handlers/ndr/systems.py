@@ -109,7 +109,8 @@ _HOSTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 # All of them looked for in one pass (RE2's set); the first that matches, in the order above, wins.
-_HOST_SET = PatternSet(tuple((p.pattern, p.flags) for _, p in _HOSTS))
+_HOST_PATTERNS = tuple(p for _, p in _HOSTS)
+_HOST_SET = PatternSet(tuple((p.pattern, p.flags) for p in _HOST_PATTERNS))
 
 _BRACKET_HOST = lazy(
     r"[\[(]\s*([A-Za-z0-9][\w-]{0,62}(?:\.[\w-]{1,63}){1,8})\.?(?:\s[^\])]{0,60})?[\])]"
@@ -228,7 +229,8 @@ _TEXT: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 
 
 # The reply-text signatures, all looked for in one pass.
-_TEXT_SET = PatternSet(tuple((p.pattern, p.flags) for _, p, _ in _TEXT))
+_TEXT_PATTERNS = tuple(p for _, p, _ in _TEXT)
+_TEXT_SET = PatternSet(tuple((p.pattern, p.flags) for p in _TEXT_PATTERNS))
 
 
 # Product names in a server's greeting ("220 mx.example.org ESMTP Sophos Email Appliance").
@@ -247,13 +249,22 @@ _PRODUCTS = (
 )
 
 
+def _first(one_pass: PatternSet, patterns: tuple[re.Pattern[str], ...], text: str) -> int | None:
+    """The index of the first of ``patterns`` (those of ``one_pass``, in order) that matches in
+    ``text``: from the set's one pass where it can answer, else asking each in turn."""
+    signed = one_pass.matching(text)
+    if signed is not None:
+        return min(signed, default=None)
+    return next((number for number, p in enumerate(patterns) if p.search(text)), None)
+
+
 def _from_host(host: str) -> System | None:
     lowered = host.lower().rstrip(".")
-    signed = _HOST_SET.matching(lowered)  # None: each pattern is asked below
-    for number, (key, pattern) in enumerate(_HOSTS):
-        if number in signed if signed is not None else pattern.search(lowered):
-            return System(key, SYSTEM_NAMES[key], f"its server name is {lowered}")
-    return None
+    number = _first(_HOST_SET, _HOST_PATTERNS, lowered)
+    if number is None:
+        return None
+    key = _HOSTS[number][0]
+    return System(key, SYSTEM_NAMES[key], f"its server name is {lowered}")
 
 
 def detect_system(
@@ -272,10 +283,10 @@ def detect_system(
             return System(
                 found.key, found.name, f"its reply names its server, {match.group(1).lower()}"
             )
-    signed = _TEXT_SET.matching(text)  # None: each pattern is asked below
-    for number, (key, pattern, why) in enumerate(_TEXT):
-        if number in signed if signed is not None else pattern.search(text):
-            return System(key, SYSTEM_NAMES[key], why)
+    number = _first(_TEXT_SET, _TEXT_PATTERNS, text)
+    if number is not None:
+        key, _, why = _TEXT[number]
+        return System(key, SYSTEM_NAMES[key], why)
     for greeting in _GREETING.finditer(report[:20_000]):
         for key, pattern, why in _PRODUCTS:
             if pattern.search(greeting.group(1)):
