@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["DsnFields", "DsnRecipient", "parse_dsn_fields", "strip_type"]
+__all__ = ["DsnFields", "DsnRecipient", "field_host", "parse_dsn_fields", "strip_type"]
 
 # RFC 3464 section 2.2 (per-message) and 2.3 (per-recipient) fields, plus common X- extensions.
 _MESSAGE_FIELDS = frozenset(
@@ -61,6 +61,14 @@ class DsnFields:
 
 
 _TYPE = re.compile(r"[A-Za-z0-9-]{1,20}")
+_HOST_START = re.compile(r"\s*([A-Za-z0-9][\w.-]{0,253})")
+
+
+def field_host(value: str) -> str | None:
+    """The host name a DSN field value starts with (Reporting-MTA, Remote-MTA, its type already
+    stripped), lower-cased and without a final dot; None where it starts with none."""
+    match = _HOST_START.match(value)
+    return match.group(1).rstrip(".").lower() if match else None
 
 
 def strip_type(value: str) -> tuple[str, str]:

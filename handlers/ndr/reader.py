@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from handlers.ndr.codes import has_code, normalise_address
-from handlers.ndr.dsn import DsnFields, parse_dsn_fields
+from handlers.ndr.dsn import DsnFields, field_host, parse_dsn_fields
 from handlers.ndr.extract import FAILURE_WORDS, Candidate, extract_candidates, find_command
 from handlers.ndr.facts import (
     find_reporting_mta,
@@ -373,14 +373,10 @@ def _ndr_kind(
 # ---------------------------------------------------------------------------------------------
 
 
-_HOST_START = re.compile(r"([A-Za-z0-9][\w.-]{0,253})")
-
-
 def _reporting_mta(dsn: DsnFields, report: str) -> str | None:
     field = dsn.message.get("reporting-mta", "")
     if field:
-        value = field.split(";", 1)[-1].strip()
-        match = _HOST_START.match(value)
-        if match:
-            return match.group(1).rstrip(".").lower()
+        host = field_host(field.split(";", 1)[-1].strip())
+        if host:
+            return host
     return find_reporting_mta(report)

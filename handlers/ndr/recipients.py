@@ -19,7 +19,7 @@ from handlers.ndr.codes import (
     normalise_address,
     split_reply,
 )
-from handlers.ndr.dsn import DsnFields, DsnRecipient
+from handlers.ndr.dsn import DsnFields, DsnRecipient, field_host
 from handlers.ndr.extract import (
     FAILURE_WORDS,
     Candidate,
@@ -326,15 +326,11 @@ def _pick_status(field_status: str | None, text_status: str | None) -> str | Non
     return field_status
 
 
-_HOST_START = re.compile(r"\s*([A-Za-z0-9][\w.-]{0,253})")
-
-
 def _remote_from_field(value: str) -> tuple[str | None, str | None]:
     if not value:
         return None, None
     ips = find_ips(value)
-    host_match = _HOST_START.match(value)
-    host = host_match.group(1).rstrip(".").lower() if host_match else None
+    host = field_host(value)
     if host and find_ips(host):
         host = None
     return host, ips[0] if ips else None
