@@ -30,7 +30,6 @@ from typing import Any
 __all__ = ["message_tree"]
 
 # The standard parser's own rules (email.feedparser), character for character.
-_HEADER = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
 _BOL = re.compile(r"(\r\n|\r|\n)")
 # Characters str.splitlines breaks at and the standard parser does not.
 _OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
@@ -202,41 +201,49 @@ def _new(parent: Message | None, digest: bool) -> Message:
     return message
 
 
-def _headers(message: Message, lines: list[str]) -> None:
-    """email.feedparser's _parse_headers, for header blocks it would not flag."""
+def _read_headers(message: Message, lines: list[str], index: int) -> int:
+    """email.feedparser's _parse_headers, for header blocks it would not flag: reads the header
+    lines from ``lines[index]`` on into ``message`` and returns the index of the first line that
+    is not one (the parser's ``^(From |[\041-\071\073-\176]*:|[\t ])`` test, without a regex
+    call per line). Each field as compat32's header_source_parse has it: the name, and the value
+    from after the colon (leading blanks dropped) through its continuation lines, less the final
+    line break."""
     fields = message._headers  # type: ignore[attr-defined]
-    first: str | None = None  # the field being read: its first line
-    more: list[str] = []  # and its continuation lines
-    for number, line in enumerate(lines):
+    start, count = index, len(lines)
+    name: str | None = None  # the field being read
+    value = ""  # its first line's value
+    more: list[str] | None = None  # with its continuation lines
+    while index < count:
+        line = lines[index]
         if line[0] in " \t":
-            if first is not None:
+            if name is not None:  # a first line that is a continuation is dropped, as the parser does
+                if more is None:
+                    more = [value]
                 more.append(line)
-            continue  # a first line that is a continuation is dropped, as the parser does
-        if first is not None:
-            fields.append(_field(first, more))
-            first = None
-            if more:
-                more = []
+            index += 1
+            continue
         if line.startswith("From "):
-            if number:
+            if index != start:
                 raise _Unusual  # an envelope line inside the headers
             message.set_unixfrom(_without_eol(line))
+            index += 1
             continue
-        if line[0] == ":":
-            continue  # no field name: dropped, as the parser does
-        first = line
-    if first is not None:
-        fields.append(_field(first, more))
-
-
-def _field(first: str, more: list[str]) -> tuple[str, str]:
-    """compat32's header_source_parse: the name, and the value from after the colon (leading
-    blanks dropped) through its continuation lines, less the final line break."""
-    name, value = first.split(":", 1)
-    value = value.lstrip(" \t")
-    if more:
-        value += "".join(more)
-    return name, value.rstrip("\r\n")
+        colon = line.find(":")
+        if colon < 0:
+            break
+        field = line[:colon]
+        if field and not (field.isascii() and field.isprintable() and " " not in field):
+            break  # a character the parser's name class does not take: the body starts here
+        if name is not None:
+            fields.append((name, ("".join(more) if more else value).rstrip("\r\n")))
+            more = None
+        # no field name (a line starting with ":"): dropped, as the parser does
+        name = field or None
+        value = line[colon + 1 :].lstrip(" \t")
+        index += 1
+    if name is not None:
+        fields.append((name, ("".join(more) if more else value).rstrip("\r\n")))
+    return index
 
 
 def _message(
@@ -252,11 +259,8 @@ def _message(
     if depth > _MAX_DEPTH:
         raise _Unusual  # (the standard parser recurses too, and gives up near 1,000)
     message = _new(parent, digest)
-    end = 0
+    end = _read_headers(message, lines, 0)
     count = len(lines)
-    while end < count and _HEADER.match(lines[end]):
-        end += 1
-    _headers(message, lines[:end])
     if end < count and lines[end][0] in "\r\n":
         end += 1  # the blank line between headers and body (else the body starts at once)
     body = lines[end:]
@@ -280,10 +284,7 @@ def _status_blocks(status: Message, lines: list[str]) -> Message:
     block = status
     while True:
         block = _new(status, False)
-        start = index
-        while index < count and lines[index][0] not in "\r\n" and _HEADER.match(lines[index]):
-            index += 1
-        _headers(block, lines[start:index])
+        index = _read_headers(block, lines, index)
         typed = any(name.lower() == "content-type" for name, _ in block._headers)  # type: ignore[attr-defined]
         if typed and block.get_content_maintype() != "text":
             raise _Unusual  # a block that declares a type: the parser would parse into it

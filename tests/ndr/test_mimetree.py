@@ -91,6 +91,7 @@ _BODY_LINE = st.sampled_from(
         "Content-Type: message/rfc822", "Content-Type: multipart/mixed; boundary=c",
         "Content-Type: multipart/digest; boundary=c", " folded", "not a header line",
         "caf\u00e9", "X-Caf\u00e9: 1", "Subject: \u00fcber", "--b\u00e9", "\u3042",
+        "Two words: x", "tilde~!name: x", "del\x7fname: x", "tab\tname: x", "\x01ctl: x", "a:b:c",
     ]
 )  # fmt: skip
 _TOP = st.sampled_from(
