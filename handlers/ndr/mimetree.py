@@ -216,7 +216,8 @@ def _read_headers(message: Message, lines: list[str], index: int) -> int:
     while index < count:
         line = lines[index]
         if line[0] in " \t":
-            if name is not None:  # a first line that is a continuation is dropped, as the parser does
+            # (a first line that is a continuation is dropped, as the parser does)
+            if name is not None:
                 if more is None:
                     more = [value]
                 more.append(line)
