@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +104,42 @@ def test_a_quoted_paste_loses_its_quote_markers_and_a_report_keeps_its_brackets(
     assert text.strip_quote_markers(report) == report
     half = "> quoted line\nplain line\nanother plain line\n"
     assert text.strip_quote_markers(half) == half  # most lines are not quoted: left as it is
+
+
+def test_an_html_bounce_reads_as_its_visible_text_with_blocks_as_lines() -> None:
+    markup = (
+        '<!DOCTYPE html><html><head><title>Undeliverable</title><style type="text/css">'
+        "p > b { color: red }</style></head><body><!-- layout -->"
+        "<P>Delivery to <b>jo@contoso.com</b> failed.</P><table><tr><TD class='x>y'>Status"
+        "</td><td>550&nbsp;5.1.1 &lt;jo@contoso.com&gt; user unknown</td></tr></table>"
+        "<div>Remote server: <i>mx.contoso.com</i><br/>AT&amp;T</div>"
+        "<script>if (a < b) { document.write('<p>no</p>') }</script></body></html>"
+    )
+    assert text.html_to_text(markup) == (
+        "Delivery to jo@contoso.com failed.\n\n"
+        "Status 550\u00a05.1.1 <jo@contoso.com> user unknown\n\n"
+        "Remote server: mx.contoso.com\nAT&T"
+    )
+
+
+def test_html_escapes_are_resolved_once_and_unfinished_markup_is_left_out() -> None:
+    # "&amp;lt;" is how HTML writes the text "&lt;": resolving it twice would make it "<".
+    assert text.html_to_text("<p>&amp;lt;b&amp;gt; is a tag</p>") == "&lt;b&gt; is a tag"
+    # A browser leaves out a tag or comment the text ends inside, and "</ p>" is a comment.
+    assert text.html_to_text("550 5.7.1 blocked</ p><div class='a") == "550 5.7.1 blocked"
+    assert text.html_to_text("a < b <!-- never closed") == "a < b"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["<a b='", '<a =" ', "<!--", "<", "</", "<style>", "x="]),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_hostile_html_is_read_in_time_proportional_to_its_length(pieces: list[str]) -> None:
+    markup = "".join(pieces) * (200_000 // len("".join(pieces)))
+    start = time.perf_counter()
+    text.html_to_text(markup)
+    assert time.perf_counter() - start < 1.0  # a quadratic reading of 200 KB takes minutes
