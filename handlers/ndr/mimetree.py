@@ -22,15 +22,15 @@ sample message, and for generated ones, and compares them.
 
 from __future__ import annotations
 
-import re
+from bisect import bisect_left
 from email._policybase import Compat32
 from email.message import Message
+from itertools import accumulate
 from typing import Any
 
 __all__ = ["message_tree"]
 
 # The standard parser's own rules (email.feedparser), character for character.
-_BOL = re.compile(r"(\r\n|\r|\n)")
 # Characters str.splitlines breaks at and the standard parser does not.
 _OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _MAX_DEPTH = 40
@@ -184,11 +184,28 @@ def message_tree(raw: bytes) -> Message | None:
     text = raw.decode("ascii", "surrogateescape")
     if any(char in text for char in _OTHER_BREAKS):
         return None
+    lines = text.splitlines(True)
     try:
-        message, _, _ = _message(text.splitlines(True), None, False, ())
+        message, _, _ = _message(_Source(text, lines), 0, len(lines), None, False, ())
     except (_Unusual, RecursionError):
         return None
     return message
+
+
+class _Source:
+    """The message's text and its lines (line ends kept), and where each line starts in the
+    text: a part is a range of lines, its body a slice of the text (not its lines joined)."""
+
+    __slots__ = ("lines", "starts", "text")
+
+    def __init__(self, text: str, lines: list[str]) -> None:
+        self.text = text
+        self.lines = lines
+        self.starts = list(accumulate(map(len, lines), initial=0))
+
+    def joined(self, first: int, stop: int) -> str:
+        """``"".join(lines[first:stop])``."""
+        return self.text[self.starts[first] : self.starts[stop]]
 
 
 def _new(parent: Message | None, digest: bool) -> Message:
@@ -201,19 +218,19 @@ def _new(parent: Message | None, digest: bool) -> Message:
     return message
 
 
-def _read_headers(message: Message, lines: list[str], index: int) -> int:
+def _read_headers(message: Message, lines: list[str], index: int, stop: int) -> int:
     """email.feedparser's _parse_headers, for header blocks it would not flag: reads the header
-    lines from ``lines[index]`` on into ``message`` and returns the index of the first line that
-    is not one (the parser's ``^(From |[\041-\071\073-\176]*:|[\t ])`` test, without a regex
-    call per line). Each field as compat32's header_source_parse has it: the name, and the value
+    lines from ``lines[index]`` on (to ``stop`` at most) into ``message`` and returns the index
+    of the first line that is not one (the parser's ``^(From |[\041-\071\073-\176]*:|[\t ])``
+    test, without a regex call per line). Each field as compat32's header_source_parse has it: the name, and the value
     from after the colon (leading blanks dropped) through its continuation lines, less the final
     line break."""
     fields = message._headers  # type: ignore[attr-defined]
-    start, count = index, len(lines)
+    start = index
     name: str | None = None  # the field being read
     value = ""  # its first line's value
     more: list[str] | None = None  # with its continuation lines
-    while index < count:
+    while index < stop:
         line = lines[index]
         if line[0] in " \t":
             # (a first line that is a continuation is dropped, as the parser does)
@@ -248,126 +265,134 @@ def _read_headers(message: Message, lines: list[str], index: int) -> int:
 
 
 def _message(
-    lines: list[str],
+    src: _Source,
+    first: int,
+    stop: int,
     parent: Message | None,
     digest: bool,
     boundaries: tuple[str, ...],
     depth: int = 0,
 ) -> tuple[Message, Message, str]:
-    """Parse ``lines`` as one message (or part); returns it, the last message created (the one
-    whose final newline the enclosing boundary takes) and that one's main type.
+    """Parse lines ``first`` to ``stop`` as one message (or part); returns it, the last message
+    created (the one whose final newline the enclosing boundary takes) and that one's main type.
     ``boundaries``: the enclosing ones; ``depth``: how many parts enclose it."""
     if depth > _MAX_DEPTH:
         raise _Unusual  # (the standard parser recurses too, and gives up near 1,000)
     message = _new(parent, digest)
-    end = _read_headers(message, lines, 0)
-    count = len(lines)
-    if end < count and lines[end][0] in "\r\n":
+    lines = src.lines
+    end = _read_headers(message, lines, first, stop)
+    if end < stop and lines[end][0] in "\r\n":
         end += 1  # the blank line between headers and body (else the body starts at once)
-    body = lines[end:]
     ctype = message.get_content_type()
     if ctype == "message/delivery-status":
-        return message, _status_blocks(message, body), "text"
+        return message, _status_blocks(message, src, end, stop), "text"
     maintype = ctype.partition("/")[0]
     if maintype == "message":
-        _, last, last_type = _message(body, message, False, boundaries, depth + 1)
+        _, last, last_type = _message(src, end, stop, message, False, boundaries, depth + 1)
         return message, last, last_type
     if maintype == "multipart":
-        _multipart(message, body, ctype == "multipart/digest", boundaries, depth)
+        _multipart(message, src, end, stop, ctype == "multipart/digest", boundaries, depth)
         return message, message, maintype
-    message._payload = "".join(body)  # type: ignore[attr-defined]
+    message._payload = src.joined(end, stop)  # type: ignore[attr-defined]
     return message, message, maintype
 
 
-def _status_blocks(status: Message, lines: list[str]) -> Message:
+def _status_blocks(status: Message, src: _Source, index: int, stop: int) -> Message:
     """message/delivery-status: blocks of fields separated by blank lines, one message each."""
-    index, count = 0, len(lines)
+    lines = src.lines
     block = status
     while True:
         block = _new(status, False)
-        index = _read_headers(block, lines, index)
+        index = _read_headers(block, lines, index, stop)
         typed = any(name.lower() == "content-type" for name, _ in block._headers)  # type: ignore[attr-defined]
         if typed and block.get_content_maintype() != "text":
             raise _Unusual  # a block that declares a type: the parser would parse into it
         start = index
-        while index < count and lines[index][0] not in "\r\n":
+        while index < stop and lines[index][0] not in "\r\n":
             index += 1
-        block._payload = "".join(lines[start:index])  # type: ignore[attr-defined]
-        if index < count:
+        block._payload = src.joined(start, index)  # type: ignore[attr-defined]
+        if index < stop:
             index += 1  # the blank line after the block
-        if index >= count:
+        if index >= stop:
             return block
 
 
 def _multipart(
-    message: Message, lines: list[str], digest: bool, boundaries: tuple[str, ...], depth: int
+    message: Message,
+    src: _Source,
+    first: int,
+    stop: int,
+    digest: bool,
+    boundaries: tuple[str, ...],
+    depth: int,
 ) -> None:
     boundary = message.get_boundary()
     if boundary is None:
-        message._payload = "".join(lines)  # type: ignore[attr-defined]
+        message._payload = src.joined(first, stop)  # type: ignore[attr-defined]
         return
     if boundary in boundaries:
         raise _Unusual  # an enclosing part's boundary reused: the parser's end tests interleave
     inside = (*boundaries, boundary)
-    separator = "--" + boundary
-
-    def match(line: str) -> tuple[bool, bool] | None:
-        """The parser's boundary test, ``--boundary(--)?[ \\t]*(line end)?$``, without a regex
-        compiled per message: (closing?, ends with a line break?) or None."""
-        if not line.startswith(separator):
-            return None
-        rest = line[len(separator) :]
-        closing = rest.startswith("--")
-        if closing:
-            rest = rest[2:]
-        spaces = rest.rstrip("\r\n")
-        if spaces.strip(" \t"):
-            return None
-        return closing, len(spaces) != len(rest)
-
-    # Only lines that start with the separator can be boundaries: find them in one pass.
-    count = len(lines)
-    marks = [
-        (at, found)
-        for at in [at for at, line in enumerate(lines) if line.startswith(separator)]
-        if (found := match(lines[at]))
-    ]
+    marks = _boundary_lines(src, first, stop, "--" + boundary)
     capturing = True
     closed = linesep = False
-    preamble_end = index = count
+    preamble_end = index = stop
     k = 0
     while k < len(marks):
-        at, (closing, ends_line) = marks[k]
+        at, closing, ends_line = marks[k]
         if capturing:
             preamble_end = at
         if closing:
             closed, linesep, index = True, ends_line, at + 1
             break
         if capturing:
-            if at:
-                preamble = lines[:at]
-                preamble[-1] = _without_eol(preamble[-1])
-                message.preamble = "".join(preamble)
+            if at > first:
+                message.preamble = _without_eol(src.joined(first, at))
             capturing = False
         k += 1
         index = at + 1
         while k < len(marks) and marks[k][0] == index:
             index, k = index + 1, k + 1  # repeated boundary lines (a closing one too): no part
-        end = marks[k][0] if k < len(marks) else count
-        _, last_made, last_type = _message(lines[index:end], message, digest, inside, depth + 1)
+        end = marks[k][0] if k < len(marks) else stop
+        _, last_made, last_type = _message(src, index, end, message, digest, inside, depth + 1)
         _trim(last_made, last_type)
         index = end
     if capturing:
-        message._payload = "".join(lines[:preamble_end])  # type: ignore[attr-defined]
+        message._payload = src.joined(first, preamble_end)  # type: ignore[attr-defined]
         message.epilogue = ""
         return
     if not closed:
         return
-    epilogue = [""] if linesep else []
-    epilogue.extend(lines[index:])
-    if epilogue and (start := _BOL.match(epilogue[0])):
-        epilogue[0] = epilogue[0][len(start.group(0)) :]
-    message.epilogue = "".join(epilogue)
+    epilogue = src.joined(index, stop)
+    if not linesep:  # the line break that ends the closing boundary's line is not the epilogue's
+        epilogue = epilogue[2:] if epilogue.startswith("\r\n") else epilogue
+        epilogue = epilogue[1:] if epilogue.startswith(("\r", "\n")) else epilogue
+    message.epilogue = epilogue
+
+
+def _boundary_lines(
+    src: _Source, first: int, stop: int, separator: str
+) -> list[tuple[int, bool, bool]]:
+    """The boundary lines among lines ``first`` to ``stop``: (line, closing?, ends with a line
+    break?) each. The parser's test, ``--boundary(--)?[ \\t]*(line end)?$``, asked only of the
+    lines the separator starts: the text is searched for it, not every line tested."""
+    text, starts, lines = src.text, src.starts, src.lines
+    found: list[tuple[int, bool, bool]] = []
+    at, limit = starts[first], starts[stop]
+    while (at := text.find(separator, at, limit)) >= 0:
+        if at == 0 or text[at - 1] in "\r\n":  # at the start of a line
+            line = bisect_left(starts, at, first, stop)
+            if not lines[line].startswith(separator):
+                break  # a separator holding a line break (a folded parameter): no line has it
+            rest = lines[line][len(separator) :]
+            closing = rest.startswith("--")
+            if closing:
+                rest = rest[2:]
+            spaces = rest.rstrip("\r\n")
+            if not spaces.strip(" \t"):
+                found.append((line, closing, len(spaces) != len(rest)))
+        at += len(separator)
+    return found
 
 
 def _trim(last: Message, maintype: str) -> None:

@@ -206,3 +206,11 @@ def test_a_part_reads_parameters_as_the_standard_one(value: str) -> None:
         return found
 
     assert answers(mine) == answers(theirs)
+
+
+def test_a_boundary_folded_across_two_lines_is_no_boundary_line() -> None:
+    # The parameter keeps its fold ("b\n c"): no single line can start with "--b\n c", even
+    # where the text holds it across two lines.
+    raw = b'Content-Type: multipart/mixed; boundary="b\n c"\n\n--b\n c\ntext\n--b\n c--\n'
+    assert _check(raw)
+    assert _check(raw.replace(b"\n", b"\r\n"))
