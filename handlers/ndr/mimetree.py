@@ -75,8 +75,8 @@ class _Part(Message):
         self.__dict__.pop("_type", None)
 
     def get_content_type(self) -> str:
-        """As ``Message.get_content_type``, worked out once: the tree asks it of every part as it
-        builds it, and the reader again as it walks it."""
+        """As ``Message.get_content_type``, worked out once: the tree tells each part its type
+        as it reads its headers (``_type_from``), and the reader asks it again as it walks it."""
         found = self.__dict__.get("_type")
         if found is None:
             found = self.__dict__["_type"] = super().get_content_type()
@@ -230,6 +230,7 @@ def _read_headers(message: Message, lines: list[str], index: int, stop: int) -> 
     name: str | None = None  # the field being read
     value = ""  # its first line's value
     more: list[str] | None = None  # with its continuation lines
+    typed = -1  # which field is the first Content-Type
     while index < stop:
         line = lines[index]
         if line[0] in " \t":
@@ -257,11 +258,26 @@ def _read_headers(message: Message, lines: list[str], index: int, stop: int) -> 
             more = None
         # no field name (a line starting with ":"): dropped, as the parser does
         name = field or None
+        if typed < 0 and len(field) == 12 and field.lower() == "content-type":
+            typed = len(fields)  # where the first Content-Type field goes
         value = line[colon + 1 :].lstrip(" \t")
         index += 1
     if name is not None:
         fields.append((name, ("".join(more) if more else value).rstrip("\r\n")))
+    _type_from(message, fields[typed][1] if typed >= 0 else None)
     return index
+
+
+def _type_from(message: Message, value: str | None) -> None:
+    """Tell the part its content type from its first Content-Type value (None: it has none),
+    as ``Message.get_content_type`` works it out: the value up to any ";", stripped and
+    lower-cased, "text/plain" unless it has one "/"; without one, the default type. A value
+    with 8-bit bytes is left to compat32 (which reads it as a ``Header``)."""
+    if value is None:
+        message.__dict__["_type"] = message.get_default_type()
+    elif value.isascii():
+        found = value.partition(";")[0].strip().lower()
+        message.__dict__["_type"] = found if found.count("/") == 1 else "text/plain"
 
 
 def _message(

@@ -20,6 +20,8 @@ def _difference(mine: Message, theirs: Message, path: str = "message") -> str | 
     for attr in ("_headers", "_unixfrom", "preamble", "epilogue", "_default_type"):
         if getattr(mine, attr) != getattr(theirs, attr):
             return f"{path}.{attr}: {getattr(mine, attr)!r} != {getattr(theirs, attr)!r}"
+    if mine.get_content_type() != theirs.get_content_type():
+        return f"{path}: {mine.get_content_type()} != {theirs.get_content_type()}"
     if [(k, type(v), str(v)) for k, v in mine.items()] != [
         (k, type(v), str(v)) for k, v in theirs.items()
     ]:
@@ -90,6 +92,7 @@ _BODY_LINE = st.sampled_from(
         "Content-Type: text/plain", "Content-Type: message/delivery-status",
         "Content-Type: message/rfc822", "Content-Type: multipart/mixed; boundary=c",
         "Content-Type: multipart/digest; boundary=c", " folded", "not a header line",
+        "Content-Type: TEXT/Plain ; charset=x", "Content-Type: message", "Content-Type: a/b/c",
         "caf\u00e9", "X-Caf\u00e9: 1", "Subject: \u00fcber", "--b\u00e9", "\u3042",
         "Two words: x", "tilde~!name: x", "del\x7fname: x", "tab\tname: x", "\x01ctl: x", "a:b:c",
     ]
@@ -214,3 +217,17 @@ def test_a_boundary_folded_across_two_lines_is_no_boundary_line() -> None:
     raw = b'Content-Type: multipart/mixed; boundary="b\n c"\n\n--b\n c\ntext\n--b\n c--\n'
     assert _check(raw)
     assert _check(raw.replace(b"\n", b"\r\n"))
+
+
+def test_a_malformed_content_type_is_text_plain_even_where_the_default_is_not() -> None:
+    digest = (
+        b"Content-Type: multipart/digest; boundary=d\n\n--d\nContent-Type: message\n\nx\n"
+        b"--d\nContent-Type: TEXT/Plain ; charset=x\n\ny\n--d\n\nFrom: a@b.example\n\nz\n--d--\n"
+    )
+    assert _check(digest)
+    parts = message_tree(digest).get_payload()  # type: ignore[union-attr]
+    assert [part.get_content_type() for part in parts] == [
+        "text/plain",  # "message" has no "/": compat32 says text/plain, not the digest's default
+        "text/plain",
+        "message/rfc822",
+    ]
