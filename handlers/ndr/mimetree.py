@@ -222,9 +222,9 @@ def _read_headers(message: Message, lines: list[str], index: int, stop: int) -> 
     """email.feedparser's _parse_headers, for header blocks it would not flag: reads the header
     lines from ``lines[index]`` on (to ``stop`` at most) into ``message`` and returns the index
     of the first line that is not one (the parser's ``^(From |[\041-\071\073-\176]*:|[\t ])``
-    test, without a regex call per line). Each field as compat32's header_source_parse has it: the name, and the value
-    from after the colon (leading blanks dropped) through its continuation lines, less the final
-    line break."""
+    test, without a regex call per line). Each field as compat32's header_source_parse has it:
+    the name, and the value from after the colon (leading blanks dropped) through its
+    continuation lines, less the final line break."""
     fields = message._headers  # type: ignore[attr-defined]
     start = index
     name: str | None = None  # the field being read
@@ -241,18 +241,20 @@ def _read_headers(message: Message, lines: list[str], index: int, stop: int) -> 
                 more.append(line)
             index += 1
             continue
-        if line.startswith("From "):
+        colon = line.find(":")
+        field = line[:colon]
+        if colon < 0 or (
+            field and not (field.isascii() and field.isprintable() and " " not in field)
+        ):
+            # Not a field: no colon, or a character before it the name class does not take.
+            # (An envelope line is not one either: it has a blank before any colon.)
+            if not line.startswith("From "):
+                break  # the body starts here
             if index != start:
                 raise _Unusual  # an envelope line inside the headers
             message.set_unixfrom(_without_eol(line))
             index += 1
             continue
-        colon = line.find(":")
-        if colon < 0:
-            break
-        field = line[:colon]
-        if field and not (field.isascii() and field.isprintable() and " " not in field):
-            break  # a character the parser's name class does not take: the body starts here
         if name is not None:
             fields.append((name, ("".join(more) if more else value).rstrip("\r\n")))
             more = None
