@@ -143,7 +143,7 @@ def parse_document(data: bytes | str) -> Document:
                 message = None
         if message is not None:
             doc = Document(is_message=True)
-            doc.headers = tuple((k, str(v)) for k, v in message.items()[:500])
+            doc.headers = tuple([(k, _text(v)) for k, v in message.items()[:500]])
             _walk(message, doc, depth=0)
             if not doc.texts and not doc.dsn_texts:
                 # A multipart whose boundary never appears: the whole body is its preamble.
@@ -159,6 +159,12 @@ def parse_document(data: bytes | str) -> Document:
     text = strip_quote_markers(normalise(data if isinstance(data, str) else decode_bytes(raw)))
     doc = Document(texts=[strip_quote_markers(repair(text))])
     return doc
+
+
+def _text(value: object) -> str:
+    """A header value as text: as it is when it is already ``str`` (nearly all), else ``str()``
+    of it (compat32 gives a ``Header`` for a value with 8-bit bytes)."""
+    return value if value.__class__ is str else str(value)
 
 
 def _part_text(part: email.message.Message) -> str:
@@ -251,7 +257,7 @@ def _walk(part: email.message.Message, doc: Document, depth: int, ctype: str | N
         payload = _payload(part)
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, email.message.Message) and not doc.original_headers:
-            doc.original_headers = [(k, str(v)) for k, v in inner.items()[:500]]
+            doc.original_headers = [(k, _text(v)) for k, v in inner.items()[:500]]
             if inner.get_content_type() == "message/rfc822" or not inner.items():
                 _walk(inner, doc, depth + 1)
         elif isinstance(payload, str) and not doc.original_headers:

@@ -22,6 +22,7 @@ sample message, and for generated ones, and compares them.
 
 from __future__ import annotations
 
+import quopri
 from bisect import bisect_left
 from email._policybase import Compat32
 from email.message import Message
@@ -49,6 +50,8 @@ class _AsciiCompat32(Compat32):
 
 _ASCII = _AsciiCompat32()
 _MISSING = object()
+# Transfer encodings Message.get_payload decodes itself, noting defects on the part.
+_DECODED_ELSEWHERE = frozenset(("base64", "x-uuencode", "uuencode", "uue", "x-uue"))
 
 
 class _Part(Message):
@@ -83,15 +86,23 @@ class _Part(Message):
         return found
 
     def get_payload(self, i: Any = None, decode: bool = False) -> Any:
-        """As ``Message.get_payload``; the parts or the text as stored where it is ASCII (no
-        surrogates for compat32 to turn back into bytes) and nothing is to be decoded."""
+        """As ``Message.get_payload``; directly for the parts, and for a text that is ASCII (no
+        surrogates for compat32 to turn back into bytes): as stored, or decoded, its bytes
+        (quoted-printable through the same ``quopri`` call; base64 and uuencode, which note
+        defects, are left to compat32)."""
         payload = self._payload  # type: ignore[attr-defined]
-        if (
-            i is None
-            and not decode
-            and (payload.__class__ is list or (payload.__class__ is str and payload.isascii()))
-        ):
+        if i is None and payload.__class__ is list and not decode:
             return payload
+        if i is None and payload.__class__ is str and payload.isascii():
+            if not decode:
+                return payload
+            cte = self.get("content-transfer-encoding", "")
+            if cte.__class__ is str:
+                cte = cte.lower()
+                if cte == "quoted-printable":
+                    return quopri.decodestring(payload.encode("ascii"))
+                if cte not in _DECODED_ELSEWHERE:
+                    return payload.encode("ascii")
         return super().get_payload(i, decode)  # type: ignore[call-overload]
 
     def get(self, name: str, failobj: Any = None) -> Any:

@@ -34,7 +34,10 @@ def _difference(mine: Message, theirs: Message, path: str = "message") -> str | 
             if found := _difference(x, y, f"{path}[{number}]"):
                 return found
         return None
-    return None if a == b else f"{path} payload: {a!r} != {b!r}"
+    if a != b:
+        return f"{path} payload: {a!r} != {b!r}"
+    decoded, expected = mine.get_payload(decode=True), theirs.get_payload(decode=True)
+    return None if decoded == expected else f"{path} decoded: {decoded!r} != {expected!r}"
 
 
 def _check(raw: bytes) -> bool:
@@ -93,6 +96,9 @@ _BODY_LINE = st.sampled_from(
         "Content-Type: message/rfc822", "Content-Type: multipart/mixed; boundary=c",
         "Content-Type: multipart/digest; boundary=c", " folded", "not a header line",
         "Content-Type: TEXT/Plain ; charset=x", "Content-Type: message", "Content-Type: a/b/c",
+        "Content-Transfer-Encoding: Quoted-Printable", "Content-Transfer-Encoding: base64",
+        "Content-Transfer-Encoding: 7bit", "Content-Transfer-Encoding: x-uuencode", "=41=\u00e9=",
+        "QUJD", "caf=C3=A9 soft=",
         "caf\u00e9", "X-Caf\u00e9: 1", "Subject: \u00fcber", "--b\u00e9", "\u3042",
         "Two words: x", "tilde~!name: x", "del\x7fname: x", "tab\tname: x", "\x01ctl: x", "a:b:c",
     ]
