@@ -176,8 +176,10 @@ _MARKUP = re.compile(
     r"|/[^>]*(?:>|\Z))",
     re.DOTALL,
 )
-# Elements whose content is raw text up to their end tag (markup inside is not markup).
-_RAW_TEXT = frozenset(("style", "script"))
+# Elements whose content is raw text up to their end tag (markup inside is not markup), and
+# where that ends (its name in ASCII letters of either case: not str.lower(), which can change a
+# text's length and so its positions).
+_RAW_TEXT = {tag: re.compile("</" + tag, re.IGNORECASE | re.ASCII) for tag in ("style", "script")}
 _SPACES = lazy(r"[ \t]+")
 _MANY_BLANKS = lazy(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
@@ -191,7 +193,6 @@ def html_to_text(markup: str) -> str:
     head are left out; a block element is a line break, a table cell a tab."""
     parts: list[str] = []
     skip = 0  # how many style, script, head or title elements are open
-    lowered: str | None = None
     at, end = 0, len(markup)
     while at < end:
         found = _MARKUP.search(markup, at)
@@ -217,9 +218,8 @@ def html_to_text(markup: str) -> str:
         elif tag in _SKIP_TAGS:
             skip += 1
             if tag in _RAW_TEXT:  # its content is not markup: on to its end tag
-                lowered = markup.lower() if lowered is None else lowered
-                close = lowered.find("</" + tag, at)
-                at = end if close < 0 else close
+                close = _RAW_TEXT[tag].search(markup, at)
+                at = end if close is None else close.start()
         elif tag in _BLOCK_TAGS:
             parts.append("\n")
         elif tag in ("td", "th"):

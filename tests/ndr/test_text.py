@@ -143,3 +143,9 @@ def test_hostile_html_is_read_in_time_proportional_to_its_length(pieces: list[st
     start = time.perf_counter()
     text.html_to_text(markup)
     assert time.perf_counter() - start < 1.0  # a quadratic reading of 200 KB takes minutes
+
+
+def test_a_style_ends_where_its_end_tag_is_whatever_the_characters_before_it() -> None:
+    # "\u0130".lower() is two characters: a lower-cased copy would place the end tag wrongly.
+    markup = "<p>\u0130stanbul</p><STYLE>p { x: 1 }</Style><p>550 5.1.1 unknown</p>"
+    assert text.html_to_text(markup) == "\u0130stanbul\n\n550 5.1.1 unknown"
