@@ -393,9 +393,11 @@ def _multipart(
     if not closed:
         return
     epilogue = src.joined(index, stop)
-    if not linesep:  # the line break that ends the closing boundary's line is not the epilogue's
-        epilogue = epilogue[2:] if epilogue.startswith("\r\n") else epilogue
-        epilogue = epilogue[1:] if epilogue.startswith(("\r", "\n")) else epilogue
+    if not linesep:  # (the parser drops one line break the epilogue starts with, if any)
+        if epilogue.startswith("\r\n"):
+            epilogue = epilogue[2:]
+        elif epilogue.startswith(("\r", "\n")):
+            epilogue = epilogue[1:]
     message.epilogue = epilogue
 
 
