@@ -333,9 +333,10 @@ def _status_blocks(status: Message, src: _Source, index: int, stop: int) -> Mess
     while True:
         block = _new(status, False)
         index = _read_headers(block, lines, index, stop)
-        typed = any(name.lower() == "content-type" for name, _ in block._headers)  # type: ignore[attr-defined]
-        if typed and block.get_content_maintype() != "text":
-            raise _Unusual  # a block that declares a type: the parser would parse into it
+        if block.get_content_maintype() != "text":
+            # A block that declares a type the parser would parse into (one that declares none
+            # has the default, text/plain, which the reader has just told it).
+            raise _Unusual
         start = index
         while index < stop and lines[index][0] not in "\r\n":
             index += 1
